@@ -1,0 +1,102 @@
+// CShim: the few Linux calls Swift cannot make directly.
+//
+// Swift's Glibc module is built without _GNU_SOURCE, so GNU/Linux-only
+// declarations (unshare, memfd_create, pipe2, ppoll, accept4, the F_SEAL_*
+// and CLONE_NEW* constants) are invisible to Swift; variadic functions
+// (prctl, syscall) cannot be called from Swift at all. Each function here is
+// a few lines, prefixed `cshim_`, and returns what the kernel returned
+// (-1 with errno set on failure) so the Swift wrappers above it handle errors
+// in one place. Atomics on raw shared memory are static inline so they
+// compile to single instructions at the call site.
+#ifndef CSHIM_H
+#define CSHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <poll.h>
+#include <time.h>
+
+// MARK: relaxed / acquire / release atomics on shared memory
+// Metrics regions and link rings live in memory mapped by several processes;
+// Swift has no way to express an atomic access through a raw pointer, so
+// these compile to plain aligned moves (x86-64, arm64) with the right
+// ordering constraints for the optimizer and the CPU.
+static inline uint64_t cshim_load_relaxed_u64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void cshim_store_relaxed_u64(uint64_t *p, uint64_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+static inline uint64_t cshim_load_acquire_u64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline void cshim_store_release_u64(uint64_t *p, uint64_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+static inline void cshim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void cshim_compiler_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+
+// MARK: process and namespaces
+int cshim_unshare(int flags);
+int cshim_setns(int fd, int nstype);
+int cshim_prctl_set_pdeathsig(int sig);
+int cshim_prctl_set_name(const char *name);
+int cshim_prctl_set_no_new_privs(void);
+int cshim_prctl_get_no_new_privs(void);
+int cshim_prctl_set_securebits(unsigned long bits);
+int cshim_prctl_cap_ambient_clear_all(void);
+int cshim_prctl_capbset_drop(int cap);
+int cshim_prctl_set_dumpable(int on);
+int cshim_pivot_root(const char *new_root, const char *put_old);
+int cshim_close_range(unsigned int first, unsigned int last, unsigned int flags);
+pid_t cshim_gettid(void);
+
+// MARK: descriptors
+int cshim_memfd_create(const char *name, unsigned int flags);
+int cshim_pipe2(int fds[2], int flags);
+int cshim_ppoll(struct pollfd *fds, nfds_t n, int64_t timeout_ns);
+int cshim_accept4(int fd, int flags);
+int cshim_fcntl_int(int fd, int cmd, int arg);
+
+// MARK: landlock (no glibc wrapper exists)
+int cshim_landlock_abi_version(void);
+int cshim_landlock_restrict_all(void);
+
+// MARK: constants hidden from Swift's Glibc module (_GNU_SOURCE only)
+extern const int CSHIM_CLONE_NEWNS;
+extern const int CSHIM_CLONE_NEWPID;
+extern const int CSHIM_CLONE_NEWNET;
+extern const int CSHIM_CLONE_NEWIPC;
+extern const int CSHIM_CLONE_NEWUTS;
+extern const int CSHIM_CLONE_NEWUSER;
+extern const int CSHIM_CLONE_NEWCGROUP;
+extern const int CSHIM_F_ADD_SEALS;
+extern const int CSHIM_F_GET_SEALS;
+extern const int CSHIM_F_SEAL_SEAL;
+extern const int CSHIM_F_SEAL_SHRINK;
+extern const int CSHIM_F_SEAL_GROW;
+extern const int CSHIM_F_SEAL_WRITE;
+extern const unsigned int CSHIM_MFD_CLOEXEC;
+extern const unsigned int CSHIM_MFD_ALLOW_SEALING;
+extern const int CSHIM_SOCK_NONBLOCK;
+extern const int CSHIM_SOCK_CLOEXEC;
+extern const int CSHIM_O_CLOEXEC;
+extern const int CSHIM_O_DIRECTORY;
+extern const int CSHIM_MAP_HUGETLB;
+
+
+
+// MARK: signals
+#include <signal.h>
+// A signalfd for `signals` (which the caller has blocked), non-blocking and
+// close-on-exec: the supervisor reads SIGINT/SIGTERM in its poll loop
+// instead of running code in a signal handler.
+int cshim_signalfd(const sigset_t *signals);
+// The signal number in a struct signalfd_siginfo read from it.
+uint32_t cshim_signalfd_signo(const void *info);
+extern const int CSHIM_SIGNALFD_INFO_SIZE;
+
+// MARK: files
+int cshim_fallocate(int fd, int64_t offset, int64_t length);
+#endif

@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import Shared
+
+/// The metric tile: reads every tile's metrics region straight from shared
+/// memory (mapped read-only) and serves them to Prometheus over HTTP.
+///
+/// Order of this file: limits, metric schema, scratch layout, privileged
+/// init, unprivileged init, loop callbacks, descriptors and seccomp policy.
+public struct MetricTile: Tile {
+    // MARK: limits
+
+    public static let kind = "metric"
+    public static let summary = "serves every tile's metrics to Prometheus over HTTP"
+    public static let maxCount = 1
+    /// stderr, the log file, the death pipe, the listen socket, one spare for
+    /// an accept racing a close, and one per connection slot.
+    public static let fileLimit = UInt64(5 + MetricsServer.maxConnections)
+    public static let keepsNetworkNamespace = true
+
+    public static let options = [
+        TileOption("prometheus_listen_address", .ipv4Address, default: .string("127.0.0.1"),
+                   help: "Address the HTTP server binds; 0.0.0.0 serves every interface."),
+        TileOption("prometheus_listen_port", .integer(1...65535), default: .integer(7999),
+                   help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics."),
+    ]
+
+    // MARK: metrics
+
+    static let statusVariants = ResponseStatus.allCases.map(\.code)
+    static let bootTimestamp = MetricFamily.gauge("boot_timestamp_nanos", "The UNIX timestamp in nanoseconds at which the metric tile booted.")
+    static let connActive = MetricFamily.gauge("conn_active", "Open HTTP connections.")
+    static let bytesRead = MetricFamily.counter("bytes_read", "Bytes read from HTTP clients.", unit: "bytes")
+    static let bytesWritten = MetricFamily.counter("bytes_written", "Bytes written to HTTP clients.", unit: "bytes")
+    static let responses = MetricFamily.enumCounter("responses", "HTTP responses sent, by status code.",
+                                                    label: "status", variants: statusVariants)
+    static let connEvicted = MetricFamily.counter(
+        "conn_evicted", "Connections closed to make room for a new one, or because their response was overwritten.")
+    static let connTimedOut = MetricFamily.counter("conn_timed_out", "Connections closed after being idle too long.")
+    static let renderDuration = MetricFamily.histogram(
+        "render_duration_seconds", "Time to render one scrape of every tile's metrics.",
+        buckets: [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+                  25_000_000, 50_000_000],
+        unit: "seconds", converter: .nanosToSeconds)
+
+    public static let schema = MetricSchema(prefix: kind, [
+        bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connTimedOut, renderDuration,
+    ])
+
+    // MARK: scratch
+
+    public struct Scratch {
+        let requestBuffers: Int
+        let responseRing: Int
+    }
+
+    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+        Scratch(requestBuffers: l.append(MetricsServer.maxConnections * MetricsServer.maxRequestBytes, align: 4096),
+                responseRing: l.append(MetricsServer.responseRingBytes, align: 4096))
+    }
+
+    // MARK: privileged init
+
+    let server: MetricsServer
+    let address: String
+    let port: Int
+    var bootNanos: Int64 = 0
+    /// Every tile's header and metrics, mapped read-only; kept for the
+    /// tile's life (the plan points into them).
+    let regions: [WorkspaceMapping]
+    let cells: Cells
+
+    struct Cells {
+        let bootTimestamp: GaugeCell
+        let connActive: GaugeCell
+        let bytesRead: CounterCell
+        let bytesWritten: CounterCell
+        let responses: EnumCounterCell
+        let connEvicted: CounterCell
+        let connTimedOut: CounterCell
+        let renderDuration: HistogramCell
+    }
+
+    public static func preflight(_ tile: TileSpec, in topology: Topology) throws {
+        // Bind once and let go: a port in use is reported before anything
+        // starts, in one line, instead of as a tile that died at boot.
+        let fd = try listenSocket(tile)
+        Glibc.close(fd)
+    }
+
+    public init(privileged ctx: TileContext) throws {
+        address = ctx.tile.string("prometheus_listen_address")
+        port = ctx.tile.int("prometheus_listen_port")
+        let fd = try Self.listenSocket(ctx.tile)
+        try Sys.check("listen(\(address):\(port))", listen(fd, 128))
+
+        let (scratchBase, parts) = try ctx.scratch(Self.self)
+        server = MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
+                               ring: scratchBase + parts.responseRing)
+
+        var regions: [WorkspaceMapping] = []
+        var sources: [RenderSource] = []
+        for t in ctx.topology.tiles {
+            let (mapping, reader) = try ctx.joinMetricsReadOnly(of: t)
+            regions.append(mapping)
+            sources.append(RenderSource(tile: t, reader: reader, kindSchema: ctx.kinds[t.kind]!.schema))
+        }
+        self.regions = regions
+        server.serve(ExpositionPlan(sources: sources))
+
+        let w = ctx.metrics
+        cells = Cells(
+            bootTimestamp: w.gauge(Self.bootTimestamp), connActive: w.gauge(Self.connActive),
+            bytesRead: w.counter(Self.bytesRead), bytesWritten: w.counter(Self.bytesWritten),
+            responses: w.enumCounter(Self.responses), connEvicted: w.counter(Self.connEvicted),
+            connTimedOut: w.counter(Self.connTimedOut), renderDuration: w.histogram(Self.renderDuration))
+    }
+
+    /// A bound, non-blocking TCP socket for the tile's address and port.
+    static func listenSocket(_ tile: TileSpec) throws -> Int32 {
+        let address = tile.string("prometheus_listen_address")
+        let port = tile.int("prometheus_listen_port")
+        let fd = try Sys.check("socket(AF_INET, SOCK_STREAM)",
+                               socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = in_port_t(UInt16(port).bigEndian)
+        let octets = parseIPv4(address)!
+        sa.sin_addr.s_addr = in_addr_t(octets[0]) | in_addr_t(octets[1]) << 8 | in_addr_t(octets[2]) << 16
+            | in_addr_t(octets[3]) << 24
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc != 0 {
+            let e = errno
+            Glibc.close(fd)
+            let fix = e == EADDRINUSE
+                ? "stop what listens there or choose another [tiles.metric] prometheus_listen_port"
+                : "choose a local address for [tiles.metric] prometheus_listen_address"
+            throw SystemCallError("bind(\(address):\(port))", errno: e).with(fix: fix)
+        }
+        return fd
+    }
+
+    // MARK: unprivileged init
+
+    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+        bootNanos = Clock.wallclockNanos()
+        Log.notice("serving metrics at http://\(address):\(port)/metrics")
+    }
+
+    // MARK: loop callbacks
+
+    public mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
+        server.poll(timeoutNanos: 0)
+    }
+
+    /// Waits in ppoll rather than sleeping: a request wakes the tile at once.
+    public mutating func idle(until deadline: Int64) {
+        server.poll(timeoutNanos: max(0, deadline - Clock.monotonicNanos()))
+    }
+
+    public mutating func housekeeping(_ stem: inout StemContext) {
+        server.expireIdle(now: stem.now)
+    }
+
+    public mutating func writeMetrics() {
+        let c = server.counters
+        cells.bootTimestamp.set(UInt64(max(0, bootNanos)))
+        cells.connActive.set(UInt64(server.active))
+        cells.bytesRead.set(c.bytesRead)
+        cells.bytesWritten.set(c.bytesWritten)
+        for (i, v) in c.responses.enumerated() { cells.responses.set(i, v) }
+        cells.connEvicted.set(c.evicted)
+        cells.connTimedOut.set(c.timedOut)
+        cells.renderDuration.publish(c.renderNanos)
+    }
+
+    // MARK: descriptors and seccomp
+
+    public static let listenSocketRole = DescriptorRole("listen socket")
+
+    public var descriptors: [DescriptorRole: FileDescriptor] {
+        [Self.listenSocketRole: FileDescriptor(rawValue: server.listenFD)]
+    }
+
+    public static var seccompPolicy: SeccompPolicy {
+        let notOwn: [ArgumentCondition] = [
+            .arg(0, notEquals: .descriptor(.stderr)),
+            .arg(0, notEquals: .descriptor(.logFile)),
+            .arg(0, notEquals: .descriptor(listenSocketRole)),
+        ]
+        let flags = UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
+        return SeccompPolicy([
+            SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "log lines to stderr"),
+            SeccompRule("write", [.arg(0, equals: .descriptor(.logFile))], reason: "log lines to the log file"),
+            SeccompRule("fsync", [.arg(0, equals: .descriptor(.logFile))], reason: "flush the log file after a warning"),
+            SeccompRule("accept4", [.arg(0, equals: .descriptor(listenSocketRole)),
+                                    .arg(3, equals: .constant(flags, "SOCK_CLOEXEC|SOCK_NONBLOCK"))],
+                        reason: "accept HTTP connections, only on the listen socket and only non-blocking"),
+            SeccompRule("read", notOwn, reason: "read HTTP requests from connections"),
+            SeccompRule("sendto", notOwn, reason: "send HTTP responses to connections"),
+            SeccompRule("close", notOwn, reason: "close HTTP connections"),
+            SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
+        ]) + RuntimePolicy.common
+    }
+}

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log levels, lowest first. Names match what operators type in the
+/// topology file (`[log] level_stderr = "notice"`).
+public enum LogLevel: String, Codable, CaseIterable, Comparable, Sendable {
+    case debug, info, notice, warning, error
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
+    var rank: Int { LogLevel.allCases.firstIndex(of: self)! }
+    var label: String {
+        switch self {
+        case .debug: "DEBUG  "
+        case .info: "INFO   "
+        case .notice: "NOTICE "
+        case .warning: "WARNING"
+        case .error: "ERR    "
+        }
+    }
+}
+
+/// The process's log: one line per event, `time level who: message`, written
+/// with a single write(2) so lines from different tiles never interleave.
+/// Every process (supervisor or tile) is single-threaded and configures it
+/// once at start, which is what makes the unsynchronised global safe.
+public enum Log {
+    nonisolated(unsafe) private static var who = "tilectl"
+    nonisolated(unsafe) private static var stderrLevel = LogLevel.notice
+    nonisolated(unsafe) private static var fileLevel = LogLevel.info
+    nonisolated(unsafe) private static var file: FileDescriptor?
+
+    /// The open log file, if any: a tile keeps it through its sandbox.
+    public static var fileDescriptor: FileDescriptor? { file }
+
+    /// Sets who speaks (`supervisor`, `metric:0`) and where lines go. Opens
+    /// the log file for appending when a path is given; the caller keeps
+    /// running without a file if opening fails (the error says why).
+    public static func configure(who: String, stderrLevel: LogLevel, fileLevel: LogLevel, path: String?) throws {
+        self.who = who
+        self.stderrLevel = stderrLevel
+        self.fileLevel = fileLevel
+        if let path, !path.isEmpty {
+            let fd = try FileDescriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+            file?.close()
+            file = fd
+        }
+    }
+
+    public static func setWho(_ name: String) { who = name }
+
+    /// Drops the log file descriptor without closing it (for a child that
+    /// inherited it by accident; never called on a tile's path).
+    public static func closeFile() {
+        file?.close()
+        file = nil
+    }
+
+    public static func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }
+    public static func info(_ message: @autoclosure () -> String) { emit(.info, message) }
+    public static func notice(_ message: @autoclosure () -> String) { emit(.notice, message) }
+    public static func warning(_ message: @autoclosure () -> String) { emit(.warning, message) }
+    public static func error(_ message: @autoclosure () -> String) { emit(.error, message) }
+
+    public static func enabled(_ level: LogLevel) -> Bool {
+        level >= stderrLevel || (file != nil && level >= fileLevel)
+    }
+
+    private static func emit(_ level: LogLevel, _ message: () -> String) {
+        guard enabled(level) else { return }
+        var line = timestamp(Clock.wallclockNanos())
+        line += " "
+        line += level.label
+        line += " "
+        line += who
+        line += ": "
+        line += message()
+        line += "\n"
+        line.withUTF8 { bytes in
+            if level >= stderrLevel { _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+            if let file, level >= fileLevel {
+                _ = Glibc.write(file.rawValue, bytes.baseAddress, bytes.count)
+                // Warnings and errors must survive a crash that follows them.
+                if level >= .warning { _ = fsync(file.rawValue) }
+            }
+        }
+    }
+
+    /// `2026-11-24 19:05:00.123456 UTC`-style time, formatted by hand: no
+    /// locale, no time zone file (a sandboxed tile cannot open one).
+    static func timestamp(_ nanos: Int64) -> String {
+        var t = time_t(nanos / 1_000_000_000)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        let micros = Int((nanos % 1_000_000_000) / 1000)
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        }
+        return "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2)) "
+            + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(micros, 6))"
+    }
+}

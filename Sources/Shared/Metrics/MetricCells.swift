@@ -1,0 +1,110 @@
+import CShim
+
+/// Where one family's slots live in the owning tile's writable region. A
+/// tile binds its cells once, at init, and publishes through them in its
+/// metrics-write callback: stores are relaxed atomics, so a reader may see a
+/// value from the previous publication but never a torn one.
+public struct CounterCell {
+    let slot: UnsafeMutablePointer<UInt64>
+    @inline(__always) public func set(_ value: UInt64) { cshim_store_relaxed_u64(slot, value) }
+}
+
+public struct GaugeCell {
+    let slot: UnsafeMutablePointer<UInt64>
+    @inline(__always) public func set(_ value: UInt64) { cshim_store_relaxed_u64(slot, value) }
+}
+
+/// A counter with one series per enum variant.
+public struct EnumCounterCell {
+    let slots: UnsafeMutablePointer<UInt64>
+    public let count: Int
+    @inline(__always) public func set(_ variant: Int, _ value: UInt64) {
+        precondition(variant >= 0 && variant < count)
+        cshim_store_relaxed_u64(slots + variant, value)
+    }
+}
+
+public struct HistogramCell {
+    let slots: UnsafeMutablePointer<UInt64>
+    public let bucketCount: Int  // including +Inf
+
+    /// Copies a tile-local histogram into the region.
+    @inline(__always) public func publish(_ h: LocalHistogram) {
+        precondition(h.counts.count == bucketCount, "histogram shape mismatch")
+        for i in 0..<bucketCount { cshim_store_relaxed_u64(slots + i, h.counts[i]) }
+        cshim_store_relaxed_u64(slots + bucketCount, h.sum)
+    }
+}
+
+/// A histogram a tile fills locally on its hot path (no shared-memory
+/// traffic) and publishes in housekeeping. Storage is allocated once.
+public struct LocalHistogram {
+    public let bounds: [UInt64]
+    /// Non-cumulative counts, one per bound plus +Inf.
+    public private(set) var counts: [UInt64]
+    public private(set) var sum: UInt64 = 0
+
+    public init(_ family: MetricFamily) {
+        precondition(family.type == .histogram)
+        bounds = family.buckets
+        counts = [UInt64](repeating: 0, count: family.buckets.count + 1)
+    }
+
+    @inline(__always) public mutating func sample(_ value: UInt64) {
+        var i = 0
+        while i < bounds.count && value > bounds[i] { i += 1 }
+        counts[i] &+= 1
+        sum &+= value
+    }
+}
+
+/// The owning tile's writable view of its metrics region.
+public struct MetricsWriter {
+    public let base: UnsafeMutablePointer<UInt64>
+    public let layout: MetricsLayout
+    public let kindSchema: MetricSchema
+
+    public init(base: UnsafeMutablePointer<UInt64>, layout: MetricsLayout, kindSchema: MetricSchema) {
+        self.base = base
+        self.layout = layout
+        self.kindSchema = kindSchema
+    }
+
+    private func slots(_ family: MetricFamily, _ type: MetricType) -> UnsafeMutablePointer<UInt64> {
+        precondition(family.type == type, "\(family.name) is a \(family.type), not a \(type)")
+        if let i = CommonMetrics.schema.families.firstIndex(of: family) {
+            return base + layout.commonOffset + CommonMetrics.schema.offsets[i]
+        }
+        return base + layout.kindOffset + kindSchema.offset(of: family)
+    }
+
+    public func counter(_ f: MetricFamily) -> CounterCell {
+        precondition(f.label == nil, "\(f.name) is enum-labelled: bind it with enumCounter")
+        return CounterCell(slot: slots(f, .counter))
+    }
+    public func gauge(_ f: MetricFamily) -> GaugeCell { GaugeCell(slot: slots(f, .gauge)) }
+    public func enumCounter(_ f: MetricFamily) -> EnumCounterCell {
+        precondition(f.label != nil, "\(f.name) has no enum label")
+        return EnumCounterCell(slots: slots(f, .counter), count: f.variants.count)
+    }
+    public func histogram(_ f: MetricFamily) -> HistogramCell {
+        HistogramCell(slots: slots(f, .histogram), bucketCount: f.buckets.count + 1)
+    }
+}
+
+/// A read-only view of any tile's metrics region (the metric tile, monitor).
+public struct MetricsReader {
+    public let base: UnsafePointer<UInt64>
+    public let layout: MetricsLayout
+
+    public init(base: UnsafePointer<UInt64>, layout: MetricsLayout) {
+        self.base = base
+        self.layout = layout
+    }
+
+    @inline(__always) public func load(_ slot: Int) -> UInt64 { cshim_load_relaxed_u64(base + slot) }
+
+    public func common(_ f: MetricFamily) -> UInt64 {
+        load(layout.commonOffset + CommonMetrics.schema.offset(of: f))
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a run's workspaces will be backed, and what was done to get there.
+public struct ShmemPlan: Sendable {
+    public let backing: Backing
+    public let layout: TopologyLayout
+    /// What the supervisor says at start: the page size chosen and why,
+    /// pages it reserved, a fallback and its fix.
+    public let notices: [String]
+    /// Pages this run reserved itself, released when it exits.
+    public let reserved: [PageSize: Int]
+}
+
+public struct ShmemPlanError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Decides the backing from the topology's page-size policy and the host.
+public enum ShmemPlanner {
+    /// `preview` changes nothing (for `check`); `run` may mount hugetlbfs and
+    /// reserve pages when `privileged` and the policy is `auto`.
+    public enum Mode: Sendable {
+        case preview
+        case run(privileged: Bool)
+    }
+
+    public static func plan(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode) throws -> ShmemPlan {
+        let base = topology.shmem.hugetlbfsMount
+        switch topology.shmem.pageSize {
+        case .normal:
+            return ShmemPlan(backing: .normal, layout: TopologyLayout(topology: topology, kinds: kinds, backing: .normal),
+                             notices: ["page size normal (4 KiB, /dev/shm), as configured"], reserved: [:])
+        case .huge, .gigantic:
+            let backing: Backing = topology.shmem.pageSize == .huge ? .huge : .gigantic
+            let layout = TopologyLayout(topology: topology, kinds: kinds, backing: backing)
+            for size in [PageSize.gigantic, .huge] {
+                let needed = layout.pagesNeeded(size)
+                guard needed > 0 else { continue }
+                if let shortage = shortage(size, needed: needed, base: base) {
+                    if case .preview = mode {
+                        return ShmemPlan(backing: backing, layout: layout, notices: ["not ready: \(shortage)"], reserved: [:])
+                    }
+                    throw ShmemPlanError(description:
+                        "page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
+                        + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
+                }
+            }
+            return ShmemPlan(backing: backing, layout: layout,
+                             notices: ["page size \(topology.shmem.pageSize.rawValue), as configured"], reserved: [:])
+        case .auto:
+            return try planAuto(topology, kinds: kinds, configPath: configPath, mode: mode)
+        }
+    }
+
+    /// Why `needed` pages of `size` cannot be had right now, or nil.
+    static func shortage(_ size: PageSize, needed: Int, base: String) -> String? {
+        let mount = Hugetlbfs.mountPoint(base: base, size)
+        guard HugepagePool.supported(size) else { return "this kernel offers no \(size.label) pages" }
+        guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { return "no hugetlbfs (\(size.label)) is mounted at \(mount)" }
+        guard let pool = try? HugepagePool.read(size) else { return "the \(size.label) page pool cannot be read" }
+        return pool.available >= needed ? nil : "only \(pool.available) are free"
+    }
+
+    static func planAuto(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode) throws -> ShmemPlan {
+        let base = topology.shmem.hugetlbfsMount
+        let huge = TopologyLayout(topology: topology, kinds: kinds, backing: .huge)
+        let needed = huge.pagesNeeded(.huge)
+        let mount = Hugetlbfs.mountPoint(base: base, .huge)
+        func normal(_ why: String) -> ShmemPlan {
+            ShmemPlan(backing: .normal, layout: TopologyLayout(topology: topology, kinds: kinds, backing: .normal),
+                      notices: ["huge pages unavailable (\(why)); using normal pages in /dev/shm. "
+                                + "For huge pages run `sudo tilectl configure init --config \(configPath)` first"],
+                      reserved: [:])
+        }
+        guard let why = shortage(.huge, needed: needed, base: base) else {
+            return ShmemPlan(backing: .huge, layout: huge,
+                             notices: ["page size huge (2 MiB): \(needed) pages at \(mount)"], reserved: [:])
+        }
+        guard case .run(let privileged) = mode else {
+            return geteuid() == 0
+                ? ShmemPlan(backing: .huge, layout: huge,
+                            notices: ["page size huge (2 MiB) once `run` reserves them: \(why)"], reserved: [:])
+                : normal(why)
+        }
+        guard privileged, HugepagePool.supported(.huge) else { return normal(why) }
+
+        // Privileged and short: make the pages available, saying what was done.
+        var notices: [String] = []
+        let ledger = HugepageLedger(directory: base)
+        if let freed = try? ledger.releaseDeadRuns(), let n = freed[.huge], n > 0 {
+            notices.append("released \(n) huge pages left reserved by a run that was killed")
+        }
+        if !Hugetlbfs.isMounted(at: mount, pageSize: .huge) {
+            do {
+                try Hugetlbfs.mount(at: mount, pageSize: .huge)
+                notices.append("mounted hugetlbfs (2 MiB pages) at \(mount); it stays mounted, "
+                               + "`tilectl configure fini` removes it")
+            } catch {
+                return normal("\(error)")
+            }
+        }
+        let pool = try HugepagePool.read(.huge)
+        let missing = needed - pool.available
+        var reserved = 0
+        if missing > 0 {
+            let owner = HugepageLedger.runOwner()
+            let got = (try? HugepagePool.setTotal(.huge, pool.total + missing)) ?? pool.total
+            reserved = max(0, got - pool.total)
+            if reserved > 0 { try? ledger.add(owner: owner, .huge, reserved) }
+            let after = try HugepagePool.read(.huge)
+            if after.available < needed {
+                try? ledger.release { $0.owner == owner }
+                return normal("asked the kernel for \(missing) more 2 MiB pages and got \(reserved): memory is short or fragmented")
+            }
+            notices.append("reserved \(reserved) huge pages (\(formatBytes(reserved * PageSize.huge.bytes))) for this run; "
+                           + "they are released when it exits")
+        }
+        notices.insert("page size huge (2 MiB): \(needed) pages at \(mount)", at: 0)
+        return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: reserved > 0 ? [.huge: reserved] : [:])
+    }
+
+    /// Gives back the pages `plan` reserved (called on every exit path).
+    public static func release(_ plan: ShmemPlan, topology: Topology) {
+        guard !plan.reserved.isEmpty else { return }
+        let owner = HugepageLedger.runOwner()
+        _ = try? HugepageLedger(directory: topology.shmem.hugetlbfsMount).release { $0.owner == owner }
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: which call, with which arguments, and the errno it
+/// returned. Its description is the one line a user sees, for example
+/// `bind(127.0.0.1:7999) failed: EADDRINUSE (Address already in use)`.
+public struct SystemCallError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The call and its arguments as a user would write them: `open(/dev/shm/x, O_RDWR)`.
+    public let call: String
+    /// The errno value the call left behind.
+    public let errno: Int32
+    /// What the user can do about it, when we know.
+    public var fix: String?
+
+    public init(_ call: String, errno: Int32, fix: String? = nil) {
+        self.call = call
+        self.errno = errno
+        self.fix = fix
+    }
+
+    /// The same error with the fix a user should try.
+    public func with(fix: String) -> SystemCallError { SystemCallError(call, errno: errno, fix: fix) }
+
+    public var description: String {
+        "\(call) failed: \(Errno.describe(errno))" + (fix.map { "; \($0)" } ?? "")
+    }
+}
+
+/// Errno names, so messages say `EADDRINUSE` (what a user can search for)
+/// next to strerror's sentence.
+public enum Errno {
+    public static func name(_ e: Int32) -> String {
+        switch e {
+        case EPERM: "EPERM"
+        case ENOENT: "ENOENT"
+        case ESRCH: "ESRCH"
+        case EINTR: "EINTR"
+        case EIO: "EIO"
+        case ENXIO: "ENXIO"
+        case E2BIG: "E2BIG"
+        case ENOEXEC: "ENOEXEC"
+        case EBADF: "EBADF"
+        case ECHILD: "ECHILD"
+        case EAGAIN: "EAGAIN"
+        case ENOMEM: "ENOMEM"
+        case EACCES: "EACCES"
+        case EFAULT: "EFAULT"
+        case EBUSY: "EBUSY"
+        case EEXIST: "EEXIST"
+        case EXDEV: "EXDEV"
+        case ENODEV: "ENODEV"
+        case ENOTDIR: "ENOTDIR"
+        case EISDIR: "EISDIR"
+        case EINVAL: "EINVAL"
+        case ENFILE: "ENFILE"
+        case EMFILE: "EMFILE"
+        case ENOTTY: "ENOTTY"
+        case EFBIG: "EFBIG"
+        case ENOSPC: "ENOSPC"
+        case ESPIPE: "ESPIPE"
+        case EROFS: "EROFS"
+        case EPIPE: "EPIPE"
+        case ERANGE: "ERANGE"
+        case ENAMETOOLONG: "ENAMETOOLONG"
+        case ENOSYS: "ENOSYS"
+        case ENOTEMPTY: "ENOTEMPTY"
+        case ELOOP: "ELOOP"
+        case EOPNOTSUPP: "EOPNOTSUPP"
+        case EADDRINUSE: "EADDRINUSE"
+        case EADDRNOTAVAIL: "EADDRNOTAVAIL"
+        case ENETUNREACH: "ENETUNREACH"
+        case ECONNABORTED: "ECONNABORTED"
+        case ECONNRESET: "ECONNRESET"
+        case ENOBUFS: "ENOBUFS"
+        case ENOTCONN: "ENOTCONN"
+        case ETIMEDOUT: "ETIMEDOUT"
+        case ECONNREFUSED: "ECONNREFUSED"
+        case EAFNOSUPPORT: "EAFNOSUPPORT"
+        case ENOTSOCK: "ENOTSOCK"
+        case EOVERFLOW: "EOVERFLOW"
+        default: "errno \(e)"
+        }
+    }
+
+    /// `ENOENT (No such file or directory)`.
+    public static func describe(_ e: Int32) -> String {
+        "\(name(e)) (\(String(cString: strerror(e))))"
+    }
+}
+
+/// The one place where "-1 means look at errno" and the EINTR retry live.
+public enum Sys {
+    /// Runs `body` until it does not fail with EINTR; throws a
+    /// `SystemCallError` naming `call` if it fails otherwise.
+    @inline(__always)
+    public static func retry<R: BinaryInteger>(
+        _ call: @autoclosure () -> String, _ body: @autoclosure () -> R
+    ) throws -> R {
+        while true {
+            let rc = body()
+            if rc >= 0 { return rc }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            throw SystemCallError(call(), errno: e)
+        }
+    }
+
+    /// Throws a `SystemCallError` naming `call` when `rc` is negative.
+    @inline(__always)
+    @discardableResult
+    public static func check<R: BinaryInteger>(_ call: @autoclosure () -> String, _ rc: R) throws -> R {
+        if rc >= 0 { return rc }
+        throw SystemCallError(call(), errno: Glibc.errno)
+    }
+}

@@ -1,0 +1,90 @@
+/// The contract every tile kind meets. The supervisor, `run1`, the sandbox
+/// and the metric renderer only ever talk to this protocol; adding a kind is
+/// one type conforming to it and one line in the registry of kinds.
+///
+/// Lifecycle, in one process, single-threaded:
+///   `init(privileged:)`   before the sandbox: bind sockets, open files, map memory
+///   sandbox entry         by the runner, from `descriptors` and `seccompPolicy`
+///   `unprivilegedInit`    inside the sandbox
+///   stem loop             the callbacks below, until the supervisor halts it
+public protocol Tile {
+    /// What the tile keeps in its preallocated scratch memory (offsets from
+    /// `layoutScratch`); `Void` for a tile without scratch.
+    associatedtype Scratch = Void
+
+    /// The kind's name: the `[tiles.<kind>]` table, the `kind` label and the
+    /// prefix of its metrics.
+    static var kind: String { get }
+    /// One line for `tilectl check` and the reference.
+    static var summary: String { get }
+    /// Options accepted in `[tiles.<kind>]`, besides `count`.
+    static var options: [TileOption] { get }
+    /// How many tiles of this kind a topology may have.
+    static var maxCount: Int { get }
+    /// The kind's own metric families (exported as `<kind>_*`).
+    static var schema: MetricSchema { get }
+    /// RLIMIT_NOFILE inside the sandbox.
+    static var fileLimit: UInt64 { get }
+    /// Whether the tile serves sockets and so keeps the host's network
+    /// namespace.
+    static var keepsNetworkNamespace: Bool { get }
+    /// The syscalls the tile may make after its sandbox is entered, as data.
+    static var seccompPolicy: SeccompPolicy { get }
+
+    /// Places the tile's scratch parts; called once to compute the
+    /// footprint and again at init to find the parts (same code, same result).
+    static func layoutScratch(_ tile: TileSpec, _ layout: inout LayoutBuilder) -> Scratch
+
+    /// Checks the supervisor runs before creating anything, for failures a
+    /// user can fix (a port already in use).
+    static func preflight(_ tile: TileSpec, in topology: Topology) throws
+
+    init(privileged ctx: TileContext) throws
+
+    /// Descriptors the tile keeps through its sandbox beyond stderr, the log
+    /// file and the death pipe, by role (the roles its policy refers to).
+    var descriptors: [DescriptorRole: FileDescriptor] { get }
+
+    mutating func unprivilegedInit(_ ctx: TileContext) throws
+
+    // MARK: stem callbacks (each has a default that does nothing)
+
+    /// Called every loop iteration before input is polled. Returns true
+    /// when it did work (the iteration counts as busy).
+    mutating func beforeCredit(_ stem: inout StemContext) -> Bool
+    /// Called on the housekeeping schedule.
+    mutating func housekeeping(_ stem: inout StemContext)
+    /// Publishes the tile's local counters into its metrics region; called
+    /// after housekeeping and once more before the tile stops.
+    mutating func writeMetrics()
+    /// Blocks until there may be work, or until `deadline` (monotonic ns),
+    /// whichever is first. Only called when the topology idles by sleeping.
+    mutating func idle(until deadline: Int64)
+    /// The supervisor asked for an orderly stop; the tile exits after this.
+    mutating func shutdown()
+}
+
+extension Tile where Scratch == Void {
+    public static func layoutScratch(_ tile: TileSpec, _ layout: inout LayoutBuilder) {}
+}
+
+extension Tile {
+    public static var options: [TileOption] { [] }
+    public static var maxCount: Int { 64 }
+    public static var keepsNetworkNamespace: Bool { false }
+    public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
+    public var descriptors: [DescriptorRole: FileDescriptor] { [:] }
+    public mutating func unprivilegedInit(_ ctx: TileContext) throws {}
+    public mutating func beforeCredit(_ stem: inout StemContext) -> Bool { false }
+    public mutating func housekeeping(_ stem: inout StemContext) {}
+    public mutating func writeMetrics() {}
+    public mutating func idle(until deadline: Int64) { sleepUntil(monotonicNanos: deadline) }
+    public mutating func shutdown() {}
+
+    /// Bytes of scratch the tile needs, from the same appends its init walks.
+    public static func scratchFootprint(_ tile: TileSpec) -> Int {
+        var l = LayoutBuilder()
+        _ = layoutScratch(tile, &l)
+        return l.footprint()
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one tile in this process, in the order the design requires:
+/// privileged init, sandbox entry, unprivileged init, the stem. A failure
+/// before the stem logs the exact step and exits 1; the supervisor reports
+/// the tile and its exit code.
+public enum TileRunner {
+    public static func run<T: Tile>(_ type: T.Type, _ ctx: TileContext) -> Never {
+        let common = CommonCells(ctx.metrics)
+        common.status.set(TileStatus.booting.rawValue)
+        common.pid.set(UInt64(hostPid()))
+        common.refresh()
+
+        var tile: T
+        do {
+            tile = try T(privileged: ctx)
+        } catch {
+            fatal("privileged init failed: \(error)")
+        }
+
+        // Sandbox entry goes here (the sandbox issue): the descriptors below
+        // are exactly what the tile may keep.
+        var keep: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: ctx.deathPipe]
+        if let log = Log.fileDescriptor { keep[.logFile] = log }
+        keep.merge(tile.descriptors) { a, _ in a }
+        _ = keep
+
+        do {
+            try tile.unprivilegedInit(ctx)
+        } catch {
+            fatal("unprivileged init failed: \(error)")
+        }
+        common.status.set(TileStatus.running.rawValue)
+        tile.writeMetrics()
+        common.refresh()
+        Log.info("running (pid \(hostPid()))")
+        Stem.run(&tile, ctx, common)
+    }
+
+    /// Logs why the tile cannot go on and exits 1.
+    public static func fatal(_ message: String) -> Never {
+        Log.error(message)
+        exit(1)
+    }
+
+    /// The pid as the host sees it (getpid() answers inside the PID
+    /// namespace), read from the /proc the tile still sees before its sandbox.
+    static func hostPid() -> Int32 {
+        var buf = [CChar](repeating: 0, count: 32)
+        let n = readlink("/proc/self", &buf, buf.count - 1)
+        if n > 0, let pid = Int32(String(cString: buf)) { return pid }
+        return getpid()
+    }
+}

@@ -1,0 +1,147 @@
+/// The resolved topology: what the supervisor computed from the topology
+/// file, after validation and with every default filled in. It reaches each
+/// tile in a sealed memfd, so every process sees the same one.
+public struct Topology: Codable, Sendable, Equatable {
+    /// Names the run: workspaces are `tilectl.<name>.*`. Two runs of the same
+    /// name cannot be up at once.
+    public var name: String
+    /// The topology file it came from (for messages only).
+    public var source: String
+    /// The unprivileged user tiles switch to in their sandbox.
+    public var user: TileUser
+    public var log: LogConfig
+    public var shmem: ShmemConfig
+    public var layout: LayoutConfig
+    /// Every tile, in boot order: grouped by kind in the order the file
+    /// declares them, `kindId` counting from 0 within a kind.
+    public var tiles: [TileSpec]
+
+    public init(name: String, source: String, user: TileUser, log: LogConfig, shmem: ShmemConfig,
+                layout: LayoutConfig, tiles: [TileSpec]) {
+        self.name = name
+        self.source = source
+        self.user = user
+        self.log = log
+        self.shmem = shmem
+        self.layout = layout
+        self.tiles = tiles
+    }
+
+    public func tiles(ofKind kind: String) -> [TileSpec] { tiles.filter { $0.kind == kind } }
+
+    public func tile(kind: String, kindId: Int) -> TileSpec? {
+        tiles.first { $0.kind == kind && $0.kindId == kindId }
+    }
+}
+
+public struct TileUser: Codable, Sendable, Equatable {
+    public var name: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(name: String, uid: UInt32, gid: UInt32) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+public struct LogConfig: Codable, Sendable, Equatable {
+    /// Log file every process appends to; nil logs to stderr only.
+    public var path: String?
+    public var levelStderr: LogLevel
+    public var levelLogfile: LogLevel
+    public init(path: String?, levelStderr: LogLevel, levelLogfile: LogLevel) {
+        self.path = path
+        self.levelStderr = levelStderr
+        self.levelLogfile = levelLogfile
+    }
+}
+
+/// How the topology file asks for its shared memory to be backed.
+public enum PageSizePolicy: String, Codable, Sendable, CaseIterable {
+    /// 2 MiB pages when they can be had (reserving them when privileged),
+    /// otherwise normal pages with one notice.
+    case auto
+    /// 2 MiB pages or an error naming `tilectl configure init`.
+    case huge
+    /// 1 GiB pages for workspaces of 1 GiB or more, 2 MiB for smaller ones,
+    /// or an error naming `tilectl configure init`.
+    case gigantic
+    /// 4 KiB pages in /dev/shm.
+    case normal
+}
+
+public struct ShmemConfig: Codable, Sendable, Equatable {
+    public var pageSize: PageSizePolicy
+    /// Directory under which hugetlbfs is mounted: `<path>/.huge` (2 MiB
+    /// pages) and `<path>/.gigantic` (1 GiB pages).
+    public var hugetlbfsMount: String
+    public init(pageSize: PageSizePolicy, hugetlbfsMount: String) {
+        self.pageSize = pageSize
+        self.hugetlbfsMount = hugetlbfsMount
+    }
+}
+
+/// What a tile does when it has nothing to do.
+public enum IdleStrategy: String, Codable, Sendable, CaseIterable {
+    /// Busy-poll, as a validator tile pinned to its own core does: lowest
+    /// latency, one full core per tile.
+    case spin
+    /// Back off with short sleeps (up to the housekeeping interval): a
+    /// topology that shares a few cores with other work.
+    case sleep
+}
+
+public struct LayoutConfig: Codable, Sendable, Equatable {
+    public var idle: IdleStrategy
+    /// Mean interval between two housekeeping passes (heartbeat, metrics
+    /// publication, halt check), in nanoseconds; each pass is jittered.
+    public var housekeepingIntervalNanos: Int64
+    public init(idle: IdleStrategy, housekeepingIntervalNanos: Int64) {
+        self.idle = idle
+        self.housekeepingIntervalNanos = housekeepingIntervalNanos
+    }
+}
+
+/// One tile: a process of a given kind.
+public struct TileSpec: Codable, Sendable, Equatable, Hashable {
+    /// Position in `Topology.tiles`.
+    public var index: Int
+    public var kind: String
+    /// 0-based index among the tiles of the same kind.
+    public var kindId: Int
+    /// The kind's options, type-checked and with defaults applied.
+    public var options: [String: OptionValue]
+
+    public init(index: Int, kind: String, kindId: Int, options: [String: OptionValue]) {
+        self.index = index
+        self.kind = kind
+        self.kindId = kindId
+        self.options = options
+    }
+
+    /// `kind:kind_id`, how every message names a tile.
+    public var name: String { "\(kind):\(kindId)" }
+
+    // Options were validated against the kind's declared options before this
+    // value existed, so a missing or mistyped one is a programming error.
+    public func int(_ key: String) -> Int {
+        guard case .integer(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not an integer") }
+        return v
+    }
+    public func string(_ key: String) -> String {
+        guard case .string(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not a string") }
+        return v
+    }
+    public func double(_ key: String) -> Double {
+        switch options[key] {
+        case .float(let v)?: return v
+        case .integer(let v)?: return Double(v)
+        default: preconditionFailure("\(name): option \(key) is not a number")
+        }
+    }
+    public func bool(_ key: String) -> Bool {
+        guard case .boolean(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not a boolean") }
+        return v
+    }
+}

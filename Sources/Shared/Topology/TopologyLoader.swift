@@ -1,0 +1,343 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TOMLKit
+
+/// Reads a topology file, validates every key against what tilectl and the
+/// tile kinds accept, and resolves it into a `Topology`. Every rejection is
+/// a `ConfigError` pointing at a line and column with the fix.
+public struct TopologyLoader: Sendable {
+    public let kinds: TileKinds
+
+    /// A topology file larger than this is refused before parsing.
+    public static let maxFileSize = 1 << 20
+    /// Tiles a topology may have in all.
+    public static let maxTiles = 512
+
+    public init(kinds: TileKinds) { self.kinds = kinds }
+
+    public func load(path: String) throws -> Topology {
+        let bytes: [UInt8]
+        do {
+            let fd = try FileDescriptor.open(path, O_RDONLY)
+            defer { fd.close() }
+            var st = stat()
+            if fstat(fd.rawValue, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                throw ConfigError(file: path, line: 0, column: 0,
+                                  message: "is a directory, not a topology file; name a .toml file such as configs/default.toml")
+            }
+            bytes = try fd.readToEnd(limit: Self.maxFileSize, what: path)
+        } catch let e as SystemCallError {
+            if e.errno == EFBIG {
+                throw ConfigError(file: path, line: 0, column: 0,
+                                  message: "is larger than \(Self.maxFileSize / 1024) KiB; a topology file is a short TOML text")
+            }
+            throw ConfigError(file: path, line: 0, column: 0,
+                              message: "cannot read the topology file: \(Errno.describe(e.errno)); check the path and its permissions")
+        }
+        return try load(bytes: bytes, path: path)
+    }
+
+    public func load(text: String, path: String) throws -> Topology {
+        try load(bytes: Array(text.utf8), path: path)
+    }
+
+    public func load(bytes: [UInt8], path: String) throws -> Topology {
+        let text = try Self.decodeText(bytes, path: path)
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigError(file: path, line: e.source.begin.line, column: e.source.begin.column,
+                              message: "TOML syntax error: \(Self.sentence(e.description)); fix the syntax at this position")
+        }
+        var r = Resolver(root: root, locator: TOMLLocator(text: text), file: path, kinds: kinds)
+        return try r.resolve()
+    }
+
+    /// The file as text, or an error at the first byte that is not UTF-8 or
+    /// is a NUL (binary garbage gets a position too).
+    static func decodeText(_ bytes: [UInt8], path: String) throws -> String {
+        var line = 1, column = 1, i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            let width: Int
+            switch b {
+            case 0x00: width = 0
+            case 0x01...0x7F: width = 1
+            case 0xC2...0xDF: width = 2
+            case 0xE0...0xEF: width = 3
+            case 0xF0...0xF4: width = 4
+            default: width = 0
+            }
+            var ok = width > 0 && i + width <= bytes.count
+            if ok { for k in 1..<max(width, 1) where bytes[i + k] & 0xC0 != 0x80 { ok = false } }
+            if ok, width == 3 {
+                let v = (Int(b & 0x0F) << 12) | (Int(bytes[i + 1] & 0x3F) << 6)
+                ok = v >= 0x800 && !(0xD800...0xDFFF).contains(v)
+            }
+            if ok, width == 4 {
+                let v = (Int(b & 0x07) << 18) | (Int(bytes[i + 1] & 0x3F) << 12)
+                ok = v >= 0x10000 && v <= 0x10FFFF
+            }
+            guard ok else {
+                let hex = String(b, radix: 16, uppercase: true)
+                throw ConfigError(file: path, line: line, column: column,
+                                  message: "byte 0x\(hex.count == 1 ? "0" + hex : hex) is not UTF-8 text; a topology file is TOML text (is this the right file?)")
+            }
+            if b == 0x0A { line += 1; column = 1 } else { column += 1 }
+            i += width
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// toml++ messages start with a capital and may end with a period.
+    static func sentence(_ s: String) -> String {
+        var t = s.trimmingWhitespace
+        while t.hasSuffix(".") { t.removeLast() }
+        guard let f = t.first else { return t }
+        return f.lowercased() + t.dropFirst()
+    }
+}
+
+/// One pass over the parsed document. Checks run in a fixed order and the
+/// first failure is thrown: a user fixes one line at a time.
+struct Resolver {
+    let root: TOMLTable
+    let locator: TOMLLocator
+    let file: String
+    let kinds: TileKinds
+
+    func fail(_ pos: TOMLLocator.Position, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: pos.line, column: pos.column, message: message)
+    }
+
+    static let logLevels = LogLevel.allCases.map(\.rawValue)
+
+    mutating func resolve() throws -> Topology {
+        var top = TableReader(table: root, path: [], resolver: self)
+        let name = try top.string("name", default: "tilectl")
+        try checkName(name)
+        let userName = try top.string("user", default: "nobody")
+        let user = try resolveUser(userName)
+        let log = try top.table("log")
+        let shmem = try top.table("shmem")
+        let layout = try top.table("layout")
+        let tilesTable = try top.table("tiles")
+        try top.rejectUnknown(["name", "user", "log", "shmem", "layout", "tiles"])
+
+        var logR = TableReader(table: log, path: ["log"], resolver: self)
+        let logPath = try logR.string("path", default: "")
+        let levelStderr = try logR.choice("level_stderr", Self.logLevels, default: "notice")
+        let levelLogfile = try logR.choice("level_logfile", Self.logLevels, default: "info")
+        try logR.rejectUnknown(["path", "level_stderr", "level_logfile"])
+        if !logPath.isEmpty && !logPath.hasPrefix("/") {
+            throw fail(locator.value(["log", "path"]), "log path \"\(logPath)\" must be absolute (tiles change directory); write it as /var/log/...")
+        }
+
+        var shmemR = TableReader(table: shmem, path: ["shmem"], resolver: self)
+        let pageSize = try shmemR.choice("page_size", PageSizePolicy.allCases.map(\.rawValue), default: "auto")
+        let mount = try shmemR.string("hugetlbfs_mount", default: "/mnt/.tilectl")
+        try shmemR.rejectUnknown(["page_size", "hugetlbfs_mount"])
+        if !mount.hasPrefix("/") || mount.count < 2 || mount.split(separator: "/").contains("..") {
+            throw fail(locator.value(["shmem", "hugetlbfs_mount"]),
+                       "hugetlbfs_mount \"\(mount)\" must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
+        }
+
+        var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
+        let idle = try layoutR.choice("idle", IdleStrategy.allCases.map(\.rawValue), default: "sleep")
+        try layoutR.rejectUnknown(["idle"])
+
+        let tiles = try resolveTiles(tilesTable)
+
+        return Topology(
+            name: name, source: file, user: user,
+            log: LogConfig(path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
+                           levelLogfile: LogLevel(rawValue: levelLogfile)!),
+            shmem: ShmemConfig(pageSize: PageSizePolicy(rawValue: pageSize)!, hugetlbfsMount: mount),
+            layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: 1_000_000),
+            tiles: tiles)
+    }
+
+    func checkName(_ name: String) throws {
+        let ok = !name.isEmpty && name.count <= 32
+            && name.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "_" || $0 == "-" }
+            && name.first != "-" && name.first != "_"
+        guard ok else {
+            throw fail(locator.value(["name"]),
+                       "name \"\(name)\" must be 1 to 32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit (it names the workspaces)")
+        }
+    }
+
+    func resolveUser(_ name: String) throws -> TileUser {
+        guard !name.isEmpty, let pw = getpwnam(name) else {
+            throw fail(locator.value(["user"]),
+                       "user \"\(name)\" does not exist on this host; name an existing unprivileged user such as \"nobody\"")
+        }
+        guard pw.pointee.pw_uid != 0, pw.pointee.pw_gid != 0 else {
+            throw fail(locator.value(["user"]),
+                       "user \"\(name)\" is root; tiles must run unprivileged: name a user such as \"nobody\"")
+        }
+        return TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+    }
+
+    func resolveTiles(_ table: TOMLTable) throws -> [TileSpec] {
+        // toml++ keeps keys sorted; boot order follows the file instead.
+        let names = table.keys.sorted {
+            let a = locator.key(["tiles", $0]), b = locator.key(["tiles", $1])
+            return (a.line, a.column) < (b.line, b.column)
+        }
+        var tiles: [TileSpec] = []
+        for kindName in names {
+            let pos = locator.key(["tiles", kindName])
+            guard let kind = kinds[kindName] else {
+                throw fail(pos, "unknown tile kind \"\(kindName)\" in [tiles.\(kindName)]; known kinds: "
+                           + kinds.names.joined(separator: ", "))
+            }
+            guard let t = table[kindName]?.table else {
+                throw fail(locator.value(["tiles", kindName]),
+                           "tiles.\(kindName) must be a table, not \(typeName(table[kindName]!)); write it as [tiles.\(kindName)]")
+            }
+            var r = TableReader(table: t, path: ["tiles", kindName], resolver: self)
+            let count = try r.int("count", 1...kind.maxCount, default: 1)
+            var options: [String: OptionValue] = [:]
+            for option in kind.options { options[option.key] = try r.option(option) }
+            try r.rejectUnknown(["count"] + kind.options.map(\.key))
+            guard tiles.count + count <= TopologyLoader.maxTiles else {
+                throw fail(locator.value(["tiles", kindName, "count"]),
+                           "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
+            }
+            for id in 0..<count {
+                tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options))
+            }
+        }
+        guard tiles.contains(where: { $0.kind == "metric" }) else {
+            let pos = table.keys.isEmpty ? locator.end : locator.key(["tiles"])
+            throw fail(pos, "the topology has no metric tile; add a [tiles.metric] table (prometheus_listen_port = 7999) so its counters can be scraped")
+        }
+        return tiles
+    }
+}
+
+func typeName(_ v: TOMLValueConvertible) -> String {
+    switch v.type {
+    case .string: "a string"
+    case .int: "an integer"
+    case .double: "a float"
+    case .bool: "a boolean"
+    case .table: "a table"
+    case .array: "an array"
+    case .date: "a date"
+    case .time: "a time"
+    case .dateTime: "a date-time"
+    }
+}
+
+/// Reads the keys of one table, remembering which were known.
+struct TableReader {
+    let table: TOMLTable
+    let path: [String]
+    let resolver: Resolver
+    var seen: Set<String> = []
+
+    var header: String { path.isEmpty ? "the top level" : "[\(path.joined(separator: "."))]" }
+
+    func valuePos(_ key: String) -> TOMLLocator.Position { resolver.locator.value(path + [key]) }
+
+    func wrongType(_ key: String, _ expected: String, _ v: TOMLValueConvertible) -> ConfigError {
+        resolver.fail(valuePos(key), "\(key) must be \(expected), not \(typeName(v))")
+    }
+
+    mutating func raw(_ key: String) -> TOMLValueConvertible? {
+        seen.insert(key)
+        return table[key]
+    }
+
+    mutating func string(_ key: String, default d: String) throws -> String {
+        guard let v = raw(key) else { return d }
+        guard let s = v.string else { throw wrongType(key, "a string", v) }
+        return s
+    }
+
+    mutating func int(_ key: String, _ range: ClosedRange<Int>, default d: Int) throws -> Int {
+        guard let v = raw(key) else { return d }
+        guard let i = v.int else { throw wrongType(key, "an integer from \(range.lowerBound) to \(range.upperBound)", v) }
+        guard range.contains(i) else {
+            throw resolver.fail(valuePos(key), "\(key) = \(i) is out of range; use an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    mutating func choice(_ key: String, _ choices: [String], default d: String) throws -> String {
+        let expected = "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
+        guard let v = raw(key) else { return d }
+        guard let s = v.string else { throw wrongType(key, expected, v) }
+        guard choices.contains(s) else {
+            throw resolver.fail(valuePos(key), "\(key) = \"\(s)\" is not valid; use \(expected)")
+        }
+        return s
+    }
+
+    /// A sub-table, or an empty one when absent.
+    mutating func table(_ key: String) throws -> TOMLTable {
+        guard let v = raw(key) else { return TOMLTable() }
+        guard let t = v.table else {
+            throw resolver.fail(valuePos(key), "\(key) must be a table, not \(typeName(v)); write it as [\((path + [key]).joined(separator: "."))]")
+        }
+        return t
+    }
+
+    mutating func option(_ o: TileOption) throws -> OptionValue {
+        guard let v = raw(o.key) else { return o.defaultValue }
+        switch o.type {
+        case .integer(let range):
+            return .integer(try int(o.key, range, default: 0))
+        case .number(let range):
+            let d: Double
+            if let x = v.double { d = x } else if let i = v.int { d = Double(i) } else { throw wrongType(o.key, o.expectation, v) }
+            guard range.contains(d) else {
+                throw resolver.fail(valuePos(o.key), "\(o.key) = \(d) is out of range; use \(o.expectation)")
+            }
+            return .float(d)
+        case .boolean:
+            guard let b = v.bool else { throw wrongType(o.key, o.expectation, v) }
+            return .boolean(b)
+        case .choice(let choices):
+            return .string(try choice(o.key, choices, default: ""))
+        case .ipv4Address:
+            guard let s = v.string else { throw wrongType(o.key, o.expectation, v) }
+            guard parseIPv4(s) != nil else {
+                throw resolver.fail(valuePos(o.key), "\(o.key) = \"\(s)\" is not an IPv4 address; use \(o.expectation)")
+            }
+            return .string(s)
+        }
+    }
+
+    /// Rejects any key not read so far (or not in `allowed`).
+    func rejectUnknown(_ allowed: [String]) throws {
+        let unknown = table.keys.filter { !allowed.contains($0) }.sorted {
+            let a = resolver.locator.key(path + [$0]), b = resolver.locator.key(path + [$1])
+            return (a.line, a.column) < (b.line, b.column)
+        }
+        guard let key = unknown.first else { return }
+        let near = allowed.filter { editDistance($0, key) <= 2 }
+        let hint = near.isEmpty ? "" : " (did you mean \"\(near[0])\"?)"
+        throw resolver.fail(resolver.locator.key(path + [key]),
+                            "unknown key \"\(key)\" in \(header)\(hint); allowed keys: \(allowed.sorted().joined(separator: ", "))")
+    }
+}
+
+/// Levenshtein distance, for "did you mean" on misspelt keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+    var prev = Array(0...b.count)
+    for i in 1...a.count {
+        var cur = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...b.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        prev = cur
+    }
+    return prev[b.count]
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import Shared
+
+/// `--config FILE`, shared by every command that reads a topology.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("The topology file (TOML).", valueName: "file"))
+    var config: String
+
+    /// Loads and validates the topology; a bad file throws a `ConfigError`.
+    func load() throws -> Topology {
+        try TopologyLoader(kinds: tileKinds).load(path: config)
+    }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Shared
+
+/// `tilectl configure init|check|fini --config F`: prepares the host's
+/// huge pages for a topology, checks them, and undoes it.
+struct ConfigureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "configure",
+        abstract: "Prepare this host's huge pages for a topology (mount hugetlbfs, reserve pages), check, or undo.",
+        subcommands: [Init.self, Check.self, Fini.self])
+
+    /// The page sizes and counts a topology needs, from its layout under
+    /// the policy it asks for (`auto` counts as `huge`).
+    static func needs(_ topology: Topology) -> [(PageSize, Int)] {
+        let backing: Backing
+        switch topology.shmem.pageSize {
+        case .normal: return []
+        case .auto, .huge: backing = .huge
+        case .gigantic: backing = .gigantic
+        }
+        let layout = TopologyLayout(topology: topology, kinds: tileKinds, backing: backing)
+        return [PageSize.huge, .gigantic].map { ($0, layout.pagesNeeded($0)) }.filter { $0.1 > 0 }
+    }
+
+    static func requireRoot(_ what: String) throws {
+        guard geteuid() == 0 else {
+            throw RuntimeFailure("tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
+                                 + "write access to /sys/kernel/mm/hugepages); run it with sudo")
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mount hugetlbfs and reserve the huge pages the topology needs. Needs root.")
+        @OptionGroup var config: ConfigOption
+
+        func run() throws {
+            let topology = try config.load()
+            try requireRoot("init")
+            let needs = ConfigureCommand.needs(topology)
+            if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
+            let base = topology.shmem.hugetlbfsMount
+            let ledger = HugepageLedger(directory: base)
+            try ledger.releaseDeadRuns()
+            for (size, needed) in needs {
+                guard HugepagePool.supported(size) else {
+                    throw RuntimeFailure("this kernel offers no \(size.label) pages; use page_size = \"huge\" or \"auto\"")
+                }
+                let mount = Hugetlbfs.mountPoint(base: base, size)
+                if Hugetlbfs.isMounted(at: mount, pageSize: size) {
+                    print("hugetlbfs (\(size.label)) already mounted at \(mount)")
+                } else {
+                    try Hugetlbfs.mount(at: mount, pageSize: size)
+                    print("mounted hugetlbfs (\(size.label)) at \(mount)")
+                }
+                let pool = try HugepagePool.read(size)
+                let missing = needed - pool.available
+                guard missing > 0 else {
+                    print("\(pool.available) free \(size.label) pages, \(needed) needed: nothing to reserve")
+                    continue
+                }
+                let got = try HugepagePool.setTotal(size, pool.total + missing) - pool.total
+                try ledger.add(owner: HugepageLedger.configureOwner, size, max(0, got))
+                guard got >= missing else {
+                    throw RuntimeFailure("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, got)): "
+                                         + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
+                }
+                print("reserved \(got) \(size.label) pages (\(needed) needed); `tilectl configure fini` releases them")
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether the huge pages the topology needs are ready. Exit 0 when ready, 1 when not.")
+        @OptionGroup var config: ConfigOption
+
+        func run() throws {
+            let topology = try config.load()
+            let needs = ConfigureCommand.needs(topology)
+            if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
+            var ready = true
+            for (size, needed) in needs {
+                let mount = Hugetlbfs.mountPoint(base: topology.shmem.hugetlbfsMount, size)
+                if !Hugetlbfs.isMounted(at: mount, pageSize: size) {
+                    print("not ready: no hugetlbfs (\(size.label)) mounted at \(mount)")
+                    ready = false
+                    continue
+                }
+                let pool = try HugepagePool.read(size)
+                if pool.available < needed {
+                    print("not ready: \(pool.available) free \(size.label) pages, \(needed) needed")
+                    ready = false
+                } else {
+                    print("ready: hugetlbfs (\(size.label)) at \(mount), \(pool.available) free pages, \(needed) needed")
+                }
+            }
+            if !ready {
+                print("fix: sudo tilectl configure init --config \(config.config)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Fini: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release the pages `init` reserved and unmount hugetlbfs. Needs root.")
+        @OptionGroup var config: ConfigOption
+
+        func run() throws {
+            let topology = try config.load()
+            try requireRoot("fini")
+            let base = topology.shmem.hugetlbfsMount
+            for size in [PageSize.huge, .gigantic] {
+                let mount = Hugetlbfs.mountPoint(base: base, size)
+                guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { continue }
+                let files = (try? openDirectoryEntries(mount)) ?? []
+                if !files.isEmpty {
+                    throw RuntimeFailure("\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
+                                         + "a topology is running; stop it first")
+                }
+                try Hugetlbfs.unmount(at: mount)
+                print("unmounted \(mount)")
+            }
+            let released = try HugepageLedger(directory: base).release { entry in
+                entry.owner == HugepageLedger.configureOwner || !HugepageLedger.isAlive(entry.owner)
+            }
+            for (size, n) in released.sorted(by: { $0.key < $1.key }) { print("released \(n) \(size.label) pages") }
+            if rmdir(base) == 0 { print("removed \(base)") }
+        }
+    }
+}
+
+/// Names in a directory, without `.` and `..`.
+func openDirectoryEntries(_ path: String) throws -> [String] {
+    guard let d = opendir(path) else { throw SystemCallError("opendir(\(path))", errno: errno) }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { out.append(name) }
+    }
+    return out
+}

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Shared
+
+extension Tilectl {}
+
+/// `tilectl run --config F`: boots the topology in the foreground.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Boot a topology and supervise it in the foreground (Ctrl-C stops it).",
+        discussion: """
+            Needs root: tiles get their own PID namespace, and under page_size = "auto" huge pages \
+            are mounted and reserved when missing (and released at exit).
+
+            Exit status: 0 after an orderly stop (SIGINT, SIGTERM); 1 when a tile dies (the line \
+            names it and the cause) or the topology cannot start; 2 for a bad topology file.
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Flag(name: .customLong("no-sandbox"),
+          help: "Run tiles without their sandbox. For debugging only: every tile warns at start.")
+    var noSandbox = false
+
+    func run() throws {
+        let topology = try config.load()
+        try Log.configure(who: "supervisor", stderrLevel: topology.log.levelStderr,
+                          fileLevel: topology.log.levelLogfile, path: topology.log.path)
+        if noSandbox { Log.warning("--no-sandbox: tiles run WITHOUT their sandbox; never do this in production") }
+        let status = try Supervisor(topology: topology, configPath: config.config, sandbox: !noSandbox).run()
+        throw ExitCode(status)
+    }
+}

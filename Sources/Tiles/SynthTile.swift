@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shared
+
+/// A synthetic workload: hashes slices of a buffer in its scratch memory at
+/// a configured rate, so a topology has a tile whose counters, gauge and
+/// histogram move without any input. Useful to check a deployment end to
+/// end and to load the metric tile with many tiles.
+public struct SynthTile: Tile {
+    // MARK: limits
+
+    public static let kind = "synth"
+    public static let summary = "synthetic work at a set rate: hashes buffer slices of three size classes"
+    public static let maxCount = 512
+    /// stderr, the log file, the death pipe.
+    public static let fileLimit: UInt64 = 3
+
+    public static let options = [
+        TileOption("rate", .integer(0...100_000_000), default: .integer(1000),
+                   help: "Work items per second; 0 works as fast as the tile can."),
+        TileOption("work_bytes", .integer(64...(16 << 20)), default: .integer(4096),
+                   help: "Bytes hashed by a large work item (medium: a quarter, small: 64)."),
+    ]
+
+    // MARK: metrics
+
+    static let sizeClasses = ["small", "medium", "large"]
+    static let workItems = MetricFamily.enumCounter(
+        "work_items", "Work items done, by size class.", label: "size_class", variants: sizeClasses)
+    static let bytesHashed = MetricFamily.counter("bytes_hashed", "Bytes hashed by all work items.", unit: "bytes")
+    static let backlog = MetricFamily.gauge("backlog", "Work items due by the configured rate but not done yet.")
+    static let workDuration = MetricFamily.histogram(
+        "work_duration_seconds", "Time to do one work item.",
+        buckets: [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000],
+        unit: "seconds", converter: .nanosToSeconds)
+
+    public static let schema = MetricSchema(prefix: kind, [workItems, bytesHashed, backlog, workDuration])
+
+    // MARK: scratch
+
+    public struct Scratch { let buffer: Int }
+
+    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+        Scratch(buffer: l.append(tile.int("work_bytes"), align: 64))
+    }
+
+    // MARK: state and privileged init
+
+    let buffer: UnsafeMutablePointer<UInt8>
+    let workBytes: Int
+    let rate: Int64
+    var rng: SplitMix64
+    var started: Int64 = 0
+    var done: Int64 = 0
+    var items = [UInt64](repeating: 0, count: 3)
+    var hashed: UInt64 = 0
+    var digest: UInt64 = 0
+    var durations: LocalHistogram
+    var lastBacklog: Int64 = 0
+
+    let itemsCell: EnumCounterCell
+    let hashedCell: CounterCell
+    let backlogCell: GaugeCell
+    let durationCell: HistogramCell
+
+    public init(privileged ctx: TileContext) throws {
+        let (base, parts) = try ctx.scratch(Self.self)
+        workBytes = ctx.tile.int("work_bytes")
+        rate = Int64(ctx.tile.int("rate"))
+        buffer = (base + parts.buffer).bindMemory(to: UInt8.self, capacity: workBytes)
+        rng = SplitMix64(seed: 0x5EED_0000 &+ UInt64(ctx.tile.kindId))
+        for i in 0..<workBytes { buffer[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        durations = LocalHistogram(Self.workDuration)
+        itemsCell = ctx.metrics.enumCounter(Self.workItems)
+        hashedCell = ctx.metrics.counter(Self.bytesHashed)
+        backlogCell = ctx.metrics.gauge(Self.backlog)
+        durationCell = ctx.metrics.histogram(Self.workDuration)
+    }
+
+    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+        started = Clock.monotonicNanos()
+    }
+
+    // MARK: loop callbacks
+
+    /// Items the rate makes due by `now`.
+    func due(_ now: Int64) -> Int64 {
+        rate == 0 ? done + 64 : Int64((Double(now - started) * Double(rate)) / 1e9)
+    }
+
+    public mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
+        let backlog = due(stem.now) - done
+        lastBacklog = max(0, backlog)
+        guard backlog > 0 else { return false }
+        // A bounded batch, so housekeeping is never starved.
+        for _ in 0..<min(backlog, 64) { work() }
+        return true
+    }
+
+    mutating func work() {
+        let r = rng.next()
+        let cls = Int(r % 3)
+        let length: Int
+        switch cls {
+        case 0: length = 64
+        case 1: length = max(64, workBytes / 4)
+        default: length = workBytes
+        }
+        let offset = Int((r >> 8) % UInt64(workBytes - length + 1))
+        let t0 = Clock.monotonicNanos()
+        // FNV-1a over the slice: real memory traffic, cheap to reason about.
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in offset..<(offset + length) { h = (h ^ UInt64(buffer[i])) &* 0x0000_0100_0000_01B3 }
+        digest ^= h
+        durations.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
+        items[cls] &+= 1
+        hashed &+= UInt64(length)
+        done += 1
+    }
+
+    /// Sleeps until the next item is due or housekeeping, whichever is first.
+    public mutating func idle(until deadline: Int64) {
+        var wake = deadline
+        if rate > 0 { wake = min(wake, started + Int64(Double(done + 1) * 1e9 / Double(rate))) }
+        sleepUntil(monotonicNanos: wake)
+    }
+
+    public mutating func writeMetrics() {
+        for i in 0..<3 { itemsCell.set(i, items[i]) }
+        hashedCell.set(hashed)
+        backlogCell.set(UInt64(lastBacklog))
+        durationCell.publish(durations)
+    }
+
+    // MARK: seccomp
+
+    public static var seccompPolicy: SeccompPolicy {
+        SeccompPolicy([
+            SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "log lines to stderr"),
+            SeccompRule("write", [.arg(0, equals: .descriptor(.logFile))], reason: "log lines to the log file"),
+            SeccompRule("fsync", [.arg(0, equals: .descriptor(.logFile))], reason: "flush the log file after a warning"),
+        ]) + RuntimePolicy.common
+    }
+}
