@@ -31,7 +31,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"], path: "Tests/SharedTests"),
+        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),
+        // Boots real topologies as root and talks to them as a user does.
+        .testTarget(name: "IntegrationTests", dependencies: ["Shared"]),
     ],
     swiftLanguageModes: [.v6]
 )

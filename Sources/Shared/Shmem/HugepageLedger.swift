@@ -108,6 +108,20 @@ public struct HugepageLedger {
         }
     }
 
+    /// Takes over the reservations of runs that died without releasing
+    /// them: their pages are still reserved, so the new run uses them and
+    /// releases them when it exits. Returns what was adopted, per size.
+    public func adoptDeadRuns(as owner: String) throws -> [PageSize: Int] {
+        try update { entries in
+            var adopted: [PageSize: Int] = [:]
+            for i in entries.indices where entries[i].owner != Self.configureOwner && !Self.isAlive(entries[i].owner) {
+                entries[i].owner = owner
+                adopted[entries[i].pageSize, default: 0] += entries[i].count
+            }
+            return adopted
+        }
+    }
+
     /// Releases the pages of runs that died without releasing them.
     @discardableResult
     public func releaseDeadRuns() throws -> [PageSize: Int] {

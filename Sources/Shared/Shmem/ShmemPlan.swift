@@ -74,9 +74,23 @@ public enum ShmemPlanner {
                                 + "For huge pages run `sudo tilectl configure init --config \(configPath)` first"],
                       reserved: [:])
         }
+        // A run killed before its cleanup left pages reserved: this run
+        // takes them over (and releases them at exit) rather than leaking them.
+        let owner = HugepageLedger.runOwner()
+        let ledger = HugepageLedger(directory: base)
+        var notices: [String] = []
+        var adopted = 0
+        if case .run(true) = mode, let taken = try? ledger.adoptDeadRuns(as: owner), let n = taken[.huge], n > 0 {
+            adopted = n
+            notices.append("took over \(n) huge pages left reserved by a run that was killed; they are released when this one exits")
+        }
         guard let why = shortage(.huge, needed: needed, base: base) else {
-            return ShmemPlan(backing: .huge, layout: huge,
-                             notices: ["page size huge (2 MiB): \(needed) pages at \(mount)"], reserved: [:])
+            notices.insert("page size huge (2 MiB): \(needed) pages at \(mount)", at: 0)
+            return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: adopted > 0 ? [.huge: adopted] : [:])
+        }
+        func fallBack(_ why: String) -> ShmemPlan {
+            if adopted > 0 { _ = try? ledger.release { $0.owner == owner } }
+            return normal(why)
         }
         guard case .run(let privileged) = mode else {
             return geteuid() == 0
@@ -84,37 +98,30 @@ public enum ShmemPlanner {
                             notices: ["page size huge (2 MiB) once `run` reserves them: \(why)"], reserved: [:])
                 : normal(why)
         }
-        guard privileged, HugepagePool.supported(.huge) else { return normal(why) }
+        guard privileged, HugepagePool.supported(.huge) else { return fallBack(why) }
 
         // Privileged and short: make the pages available, saying what was done.
-        var notices: [String] = []
-        let ledger = HugepageLedger(directory: base)
-        if let freed = try? ledger.releaseDeadRuns(), let n = freed[.huge], n > 0 {
-            notices.append("released \(n) huge pages left reserved by a run that was killed")
-        }
         if !Hugetlbfs.isMounted(at: mount, pageSize: .huge) {
             do {
                 try Hugetlbfs.mount(at: mount, pageSize: .huge)
                 notices.append("mounted hugetlbfs (2 MiB pages) at \(mount); it stays mounted, "
                                + "`tilectl configure fini` removes it")
             } catch {
-                return normal("\(error)")
+                return fallBack("\(error)")
             }
         }
         let pool = try HugepagePool.read(.huge)
         let missing = needed - pool.available
-        var reserved = 0
+        var reserved = adopted
         if missing > 0 {
-            let owner = HugepageLedger.runOwner()
-            let got = (try? HugepagePool.setTotal(.huge, pool.total + missing)) ?? pool.total
-            reserved = max(0, got - pool.total)
-            if reserved > 0 { try? ledger.add(owner: owner, .huge, reserved) }
+            let got = max(0, ((try? HugepagePool.setTotal(.huge, pool.total + missing)) ?? pool.total) - pool.total)
+            if got > 0 { try? ledger.add(owner: owner, .huge, got) }
+            reserved += got
             let after = try HugepagePool.read(.huge)
             if after.available < needed {
-                try? ledger.release { $0.owner == owner }
-                return normal("asked the kernel for \(missing) more 2 MiB pages and got \(reserved): memory is short or fragmented")
+                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(got): memory is short or fragmented")
             }
-            notices.append("reserved \(reserved) huge pages (\(formatBytes(reserved * PageSize.huge.bytes))) for this run; "
+            notices.append("reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
                            + "they are released when it exits")
         }
         notices.insert("page size huge (2 MiB): \(needed) pages at \(mount)", at: 0)

@@ -98,11 +98,13 @@ public enum Workspace {
 public enum WorkspaceError: Error, CustomStringConvertible {
     case notEnoughPages(WorkspaceSpec)
 
-    public var description: String {
+    public var description: String { description(config: "<file>") }
+
+    public func description(config: String) -> String {
         switch self {
         case .notEnoughPages(let w):
             "not enough free \(w.pageSize.label) pages for workspace \(w.name) (\(w.pageCount) needed); "
-                + "reserve them with `tilectl configure init --config <file>`"
+                + "reserve them with `sudo tilectl configure init --config \(config)`"
         }
     }
 }

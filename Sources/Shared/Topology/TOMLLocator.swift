@@ -103,6 +103,8 @@ public struct TOMLLocator: Sendable {
                     if isArray { advance() }
                     skipSpaces()
                     table = keyPath()
+                    // `[a.b]` also defines `a` here, unless it was defined earlier.
+                    for n in 1..<max(table.count, 1) { loc.recordTable(Array(table[0..<n]), start) }
                     loc.recordTable(table, start)
                     _ = isArray
                     skipToLineEnd()

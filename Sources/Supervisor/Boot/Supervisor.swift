@@ -90,7 +90,7 @@ final class Supervisor {
             do {
                 mapping = try Workspace.create(spec)
             } catch let e as WorkspaceError {
-                throw RuntimeFailure("\(e)")
+                throw RuntimeFailure(e.description(config: configPath))
             }
             created.append((spec, mapping))
             let header = mapping.slots(at: 0)

@@ -129,6 +129,7 @@ struct ConfigureCommand: ParsableCommand {
                 entry.owner == HugepageLedger.configureOwner || !HugepageLedger.isAlive(entry.owner)
             }
             for (size, n) in released.sorted(by: { $0.key < $1.key }) { print("released \(n) \(size.label) pages") }
+            unlink(base + "/.reservations.lock")
             if rmdir(base) == 0 { print("removed \(base)") }
         }
     }

@@ -1,0 +1,151 @@
+import Shared
+import Testing
+
+@testable import Supervisor
+
+/// Every bad topology gets one error: the position a user should look at
+/// and a message that says what is wrong and how to fix it.
+struct ConfigValidationTests {
+    let loader = TopologyLoader(kinds: tileKinds)
+
+    static let metric = "[tiles.metric]\nprometheus_listen_port = 7999\n"
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let toml: String
+        /// "line:column"
+        let at: String
+        let says: [String]
+        var testDescription: String { name }
+    }
+
+    static let badInputs: [Case] = [
+        Case(name: "syntax error", toml: "name = \"x\"\n[tiles.metric\n", at: "2:14",
+             says: ["TOML syntax error", "fix the syntax"]),
+        Case(name: "duplicate tile table", toml: metric + "[tiles.metric]\n", at: "3:1",
+             says: ["TOML syntax error", "metric"]),
+        Case(name: "duplicate key", toml: "name = \"a\"\nname = \"b\"\n" + metric, at: "2:8",
+             says: ["TOML syntax error", "name"]),
+        Case(name: "unknown top-level key", toml: "nmae = \"x\"\n" + metric, at: "1:1",
+             says: ["unknown key \"nmae\" in the top level", "did you mean \"name\"", "allowed keys:"]),
+        Case(name: "name has a wrong type", toml: "name = 5\n" + metric, at: "1:8",
+             says: ["name must be a string, not an integer"]),
+        Case(name: "name has bad characters", toml: "name = \"My Topology\"\n" + metric, at: "1:8",
+             says: ["name \"My Topology\" must be 1 to 32 characters"]),
+        Case(name: "name too long", toml: "name = \"\(String(repeating: "a", count: 33))\"\n" + metric, at: "1:8",
+             says: ["must be 1 to 32 characters"]),
+        Case(name: "unknown user", toml: "user = \"no-such-user-here\"\n" + metric, at: "1:8",
+             says: ["user \"no-such-user-here\" does not exist", "such as \"nobody\""]),
+        Case(name: "root user", toml: "user = \"root\"\n" + metric, at: "1:8",
+             says: ["is root", "unprivileged"]),
+        Case(name: "unknown log level", toml: "[log]\nlevel_stderr = \"loud\"\n" + metric, at: "2:16",
+             says: ["level_stderr = \"loud\" is not valid", "\"debug\", \"info\", \"notice\", \"warning\", \"error\""]),
+        Case(name: "relative log path", toml: "[log]\npath = \"tilectl.log\"\n" + metric, at: "2:8",
+             says: ["must be absolute"]),
+        Case(name: "unknown key in log", toml: "[log]\nfile = \"/tmp/x\"\n" + metric, at: "2:1",
+             says: ["unknown key \"file\" in [log]", "allowed keys: level_logfile, level_stderr, path"]),
+        Case(name: "log is not a table", toml: "log = \"stderr\"\n" + metric, at: "1:7",
+             says: ["log must be a table, not a string"]),
+        Case(name: "bad page size", toml: "[shmem]\npage_size = \"large\"\n" + metric, at: "2:13",
+             says: ["page_size = \"large\" is not valid", "\"auto\", \"huge\", \"gigantic\", \"normal\""]),
+        Case(name: "relative hugetlbfs mount", toml: "[shmem]\nhugetlbfs_mount = \"mnt\"\n" + metric, at: "2:19",
+             says: ["must be an absolute directory path"]),
+        Case(name: "hugetlbfs mount with dot-dot", toml: "[shmem]\nhugetlbfs_mount = \"/mnt/../etc\"\n" + metric,
+             at: "2:19", says: ["without \"..\""]),
+        Case(name: "bad idle strategy", toml: "[layout]\nidle = \"nap\"\n" + metric, at: "2:8",
+             says: ["idle = \"nap\" is not valid", "\"spin\", \"sleep\""]),
+        Case(name: "no metric tile", toml: "name = \"x\"\n[tiles.synth]\ncount = 1\n", at: "2:1",
+             says: ["no metric tile", "add a [tiles.metric] table"]),
+        Case(name: "no tiles at all", toml: "name = \"x\"\n", at: "2:1", says: ["no metric tile"]),
+        Case(name: "unknown tile kind", toml: metric + "[tiles.verifier]\ncount = 2\n", at: "3:1",
+             says: ["unknown tile kind \"verifier\"", "known kinds: metric, synth"]),
+        Case(name: "tile is not a table", toml: "[tiles]\nmetric = 1\n", at: "2:10",
+             says: ["tiles.metric must be a table, not an integer"]),
+        Case(name: "port out of range", toml: "[tiles.metric]\nprometheus_listen_port = 70000\n", at: "2:26",
+             says: ["prometheus_listen_port = 70000 is out of range", "from 1 to 65535"]),
+        Case(name: "port zero", toml: "[tiles.metric]\nprometheus_listen_port = 0\n", at: "2:26",
+             says: ["out of range"]),
+        Case(name: "port is a string", toml: "[tiles.metric]\nprometheus_listen_port = \"7999\"\n", at: "2:26",
+             says: ["prometheus_listen_port must be an integer from 1 to 65535, not a string"]),
+        Case(name: "bad address", toml: "[tiles.metric]\nprometheus_listen_address = \"localhost\"\n", at: "2:29",
+             says: ["\"localhost\" is not an IPv4 address"]),
+        Case(name: "address with a leading zero", toml: "[tiles.metric]\nprometheus_listen_address = \"127.0.0.01\"\n",
+             at: "2:29", says: ["is not an IPv4 address"]),
+        Case(name: "two metric tiles", toml: "[tiles.metric]\ncount = 2\n", at: "2:9",
+             says: ["count = 2 is out of range", "from 1 to 1"]),
+        Case(name: "unknown tile option", toml: metric + "[tiles.synth]\nrate = 10\nwork_byte = 100\n", at: "5:1",
+             says: ["unknown key \"work_byte\" in [tiles.synth]", "did you mean \"work_bytes\""]),
+        Case(name: "negative rate", toml: metric + "[tiles.synth]\nrate = -1\n", at: "4:8",
+             says: ["rate = -1 is out of range"]),
+        Case(name: "float where an integer goes", toml: metric + "[tiles.synth]\nwork_bytes = 64.5\n", at: "4:14",
+             says: ["work_bytes must be an integer", "not a float"]),
+        Case(name: "count zero", toml: metric + "[tiles.synth]\ncount = 0\n", at: "4:9",
+             says: ["count = 0 is out of range"]),
+        Case(name: "too many tiles", toml: metric + "[tiles.synth]\ncount = 512\n", at: "4:9",
+             says: ["more than 512 tiles"]),
+        Case(name: "dotted key into a tile", toml: "tiles.metric.prometheus_listen_port = 99999\n", at: "1:39",
+             says: ["out of range"]),
+        Case(name: "inline table", toml: "tiles = { metric = { prometheus_listen_port = -5 } }\n", at: "1:47",
+             says: ["out of range"]),
+        Case(name: "position after non-ASCII text", toml: "# caf\u{E9} \u{2615}\nname = 5 # \u{E9}\n" + metric, at: "2:8",
+             says: ["name must be a string"]),
+    ]
+
+    @Test(arguments: badInputs)
+    func rejects(_ c: Case) throws {
+        let error = try #require(throws: ConfigError.self) { try loader.load(text: c.toml, path: "t.toml") }
+        #expect("\(error.line):\(error.column)" == c.at, "\(error)")
+        for phrase in c.says { #expect(error.message.contains(phrase), "\(error)") }
+        #expect(!error.description.contains("\n"), "one line")
+        #expect(error.description.hasPrefix("t.toml:\(c.at): "))
+    }
+
+    @Test func rejectsBinaryGarbageWithAPosition() throws {
+        var bytes = Array("name = \"ok\"\nx = 1".utf8)
+        bytes += [0xFF, 0xFE, 0x00]
+        let error = try #require(throws: ConfigError.self) { try loader.load(bytes: bytes, path: "g.toml") }
+        #expect("\(error.line):\(error.column)" == "2:6")
+        #expect(error.message.contains("byte 0xFF is not UTF-8 text"))
+    }
+
+    @Test func rejectsNulBytes() throws {
+        let error = try #require(throws: ConfigError.self) { try loader.load(bytes: [0x61, 0x00], path: "n.toml") }
+        #expect("\(error.line):\(error.column)" == "1:2")
+    }
+
+    @Test func rejectsAMissingFile() throws {
+        let error = try #require(throws: ConfigError.self) { try loader.load(path: "/nonexistent/topology.toml") }
+        #expect(error.description == "/nonexistent/topology.toml: cannot read the topology file: ENOENT (No such file or directory); check the path and its permissions")
+    }
+
+    @Test func rejectsADirectory() throws {
+        let error = try #require(throws: ConfigError.self) { try loader.load(path: "/tmp") }
+        #expect(error.message.contains("is a directory"))
+    }
+
+    @Test func resolvesDefaultsInFileOrder() throws {
+        let t = try loader.load(text: """
+            name = "order"
+            [tiles.synth]
+            count = 2
+            [tiles.metric]
+            """, path: "o.toml")
+        #expect(t.tiles.map(\.name) == ["synth:0", "synth:1", "metric:0"])
+        #expect(t.tiles.map(\.index) == [0, 1, 2])
+        #expect(t.user.name == "nobody")
+        #expect(t.shmem.pageSize == .auto)
+        #expect(t.shmem.hugetlbfsMount == "/mnt/.tilectl")
+        #expect(t.layout.idle == .sleep)
+        #expect(t.log.path == nil && t.log.levelStderr == .notice && t.log.levelLogfile == .info)
+        #expect(t.tiles[2].string("prometheus_listen_address") == "127.0.0.1")
+        #expect(t.tiles[2].int("prometheus_listen_port") == 7999)
+        #expect(t.tiles[0].int("rate") == 1000)
+    }
+
+    @Test func loadsTheShippedDefaultTopology() throws {
+        let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let t = try loader.load(path: "/" + path + "/configs/default.toml")
+        #expect(t.tiles.count >= 3)
+        #expect(Set(t.tiles.map(\.kind)).count >= 2)
+    }
+}

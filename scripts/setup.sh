@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tilectl builds and tests with, if any is
+# missing: libseccomp-dev and libcap-dev (the sandbox), prometheus (promtool
+# checks the exposition). Safe to run again: it does nothing when all are there.
+set -euo pipefail
+packages=(libseccomp-dev libcap-dev prometheus)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup.sh: installing ${missing[*]} needs root; run it as root" >&2; exit 1; }
+  as_root=(sudo)
+fi
+"${as_root[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
