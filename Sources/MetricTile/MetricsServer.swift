@@ -58,6 +58,7 @@ final class MetricsServer {
     private var pollSlots: [Int]
     private let requestBuffers: UnsafeMutableRawPointer
     private let ring: UnsafeMutableRawPointer
+    private let ringBytes: Int
     private var ringHead = 0
     private var evictCursor = 0
     private var plan: ExpositionPlan?
@@ -66,10 +67,14 @@ final class MetricsServer {
 
     private let canned: CannedResponses
 
-    init(listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, ring: UnsafeMutableRawPointer) {
+    /// `requestBuffers` holds `maxConnections * maxRequestBytes` bytes,
+    /// `ring` holds `ringBytes`; both stay owned by the caller.
+    init(listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, ring: UnsafeMutableRawPointer,
+         ringBytes: Int = MetricsServer.responseRingBytes) {
         self.listenFD = listenFD
         self.requestBuffers = requestBuffers
         self.ring = ring
+        self.ringBytes = ringBytes
         conns = [Connection](repeating: Connection(), count: Self.maxConnections)
         pollFDs = .allocate(capacity: Self.maxConnections + 1)
         pollSlots = [Int](repeating: -1, count: Self.maxConnections + 1)
@@ -190,18 +195,20 @@ final class MetricsServer {
         case .tooManyHeaders:
             respond(slot, canned.tooLarge, status: .s431, close: true)
         case .complete(let head):
+            // Decide from the path before the buffer is compacted over it.
+            let isMetrics = UnsafeRawBufferPointer(rebasing: buf[head.path]).elementsEqual("/metrics".utf8)
             // Drop the head; pipelined bytes after it stay for the next turn.
             let rest = conns[slot].buffered - head.length
             if rest > 0 { buffer(slot).copyMemory(from: buffer(slot) + head.length, byteCount: rest) }
             conns[slot].buffered = rest
-            route(slot, head, path: UnsafeRawBufferPointer(rebasing: buf[head.path]))
+            route(slot, head, isMetrics: isMetrics)
         }
     }
 
-    private func route(_ slot: Int, _ head: HTTPRequestHead, path: UnsafeRawBufferPointer) {
+    private func route(_ slot: Int, _ head: HTTPRequestHead, isMetrics: Bool) {
         let close = !head.keepAlive
         guard head.method != .other else { return respond(slot, canned.badRequest, status: .s400, close: true) }
-        guard path.elementsEqual("/metrics".utf8) else {
+        guard isMetrics else {
             return respond(slot, head.method == .head ? canned.notFoundHead : canned.notFound, status: .s404, close: close)
         }
         renderMetrics(slot, bodyless: head.method == .head, close: close)
@@ -230,7 +237,7 @@ final class MetricsServer {
         }
         counters.renderNanos.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
         guard let body = length else {
-            Log.warning("the metrics body does not fit the \(formatBytes(Self.responseRingBytes)) response buffer; answered 500")
+            Log.warning("the metrics body does not fit the \(formatBytes(ringBytes)) response buffer; answered 500")
             return respond(slot, canned.tooBig, status: .s500, close: true)
         }
         // Status line and headers go right in front of the body, written in
@@ -271,8 +278,8 @@ final class MetricsServer {
 
     private func renderAt(_ start: Int, _ plan: ExpositionPlan) -> Int? {
         let bodyAt = start + Self.headRoom
-        guard bodyAt < Self.responseRingBytes else { return nil }
-        return plan.render(into: UnsafeMutableRawBufferPointer(start: ring + bodyAt, count: Self.responseRingBytes - bodyAt))
+        guard bodyAt < ringBytes else { return nil }
+        return plan.render(into: UnsafeMutableRawBufferPointer(start: ring + bodyAt, count: ringBytes - bodyAt))
     }
 
     private func write(_ slot: Int) {
