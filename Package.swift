@@ -5,7 +5,7 @@ let package = Package(
     name: "tilectl",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "tilectl", targets: ["Supervisor"]),
+        .executable(name: "tilectl", targets: ["tilectl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,13 +24,20 @@ let package = Package(
         ),
         .target(name: "MetricTile", dependencies: ["Shared", "CShim"]),
         .target(name: "Tiles", dependencies: ["Shared", "CShim"]),
-        .executableTarget(
+        // The supervisor and the commands; the executables below only pick
+        // which tile kinds they know.
+        .target(
             name: "Supervisor",
             dependencies: [
-                "Shared", "MetricTile", "Tiles",
+                "Shared", "MetricTile", "Tiles", "CShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "tilectl", dependencies: ["Supervisor"]),
+        // tilectl plus a test-only tile kind that tries to escape its
+        // sandbox. Built for the integration tests; never part of `tilectl`.
+        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "CShim"],
+                          path: "Tests/Testbed"),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),

@@ -2,8 +2,18 @@ import MetricTile
 import Shared
 import Tiles
 
-/// Every tile kind this binary can run. Adding a kind is adding a line here.
-let tileKinds = TileKinds([
-    TileKind(MetricTile.self),
-    TileKind(SynthTile.self),
-])
+/// The tile kinds this process knows.
+public enum Registry {
+    /// Every kind `tilectl` runs. Adding a kind is adding a line here.
+    public static let production = TileKinds([
+        TileKind(MetricTile.self),
+        TileKind(SynthTile.self),
+    ])
+
+    /// Set once by the executable's entry point, before any command runs;
+    /// every process is single-threaded, so nothing races on it.
+    nonisolated(unsafe) public internal(set) static var kinds = production
+}
+
+/// The kinds of this process, as everything in the supervisor reads them.
+var tileKinds: TileKinds { Registry.kinds }

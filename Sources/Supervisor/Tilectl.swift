@@ -8,9 +8,8 @@ import Shared
 ///
 /// Exit status: 0 success; 1 a runtime failure (a tile died, a privilege
 /// or resource is missing); 2 a usage or topology-file error.
-@main
-struct Tilectl: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Tilectl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "tilectl",
         abstract: "Run a topology of sandboxed worker processes (tiles) over hugepage-backed shared memory.",
         discussion: """
@@ -22,7 +21,11 @@ struct Tilectl: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, CheckCommand.self, ConfigureCommand.self, Run1Command.self])
 
-    static func main() {
+    public init() {}
+
+    /// The entry point of an executable that runs `kinds`.
+    public static func main(kinds: TileKinds) -> Never {
+        Registry.kinds = kinds
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -46,6 +49,7 @@ struct Tilectl: ParsableCommand {
             }
             fail("\(error)", status: 1)
         }
+        Glibc.exit(0)
     }
 
     static func fail(_ message: String, status: Int32) -> Never {

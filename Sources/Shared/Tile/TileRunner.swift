@@ -48,9 +48,9 @@ public enum TileRunner {
     /// The pid as the host sees it (getpid() answers inside the PID
     /// namespace), read from the /proc the tile still sees before its sandbox.
     static func hostPid() -> Int32 {
-        var buf = [CChar](repeating: 0, count: 32)
-        let n = readlink("/proc/self", &buf, buf.count - 1)
-        if n > 0, let pid = Int32(String(cString: buf)) { return pid }
+        var buf = [UInt8](repeating: 0, count: 32)
+        let n = buf.withUnsafeMutableBytes { readlink("/proc/self", $0.baseAddress!, $0.count - 1) }
+        if n > 0, let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self)) { return pid }
         return getpid()
     }
 }

@@ -217,10 +217,11 @@ final class Supervisor {
     }
 
     static func executablePath() throws -> String {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = try Sys.check("readlink(/proc/self/exe)", readlink("/proc/self/exe", &buf, buf.count - 1))
-        buf[n] = 0
-        return String(cString: buf)
+        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try buf.withUnsafeMutableBytes { b in
+            try Sys.check("readlink(/proc/self/exe)", readlink("/proc/self/exe", b.baseAddress!, b.count - 1))
+        }
+        return String(decoding: buf[0..<n], as: UTF8.self)
     }
 }
 

@@ -1,0 +1,3 @@
+import Supervisor
+
+Tilectl.main(kinds: Registry.production)
