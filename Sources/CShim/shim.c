@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <linux/landlock.h>
 #include <linux/securebits.h>
@@ -59,32 +61,53 @@ int cshim_landlock_abi_version(void) {
     return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 }
 
-// An empty ruleset that handles every filesystem access right the running
-// kernel knows: with no rule added, every such access is denied.
+// The ruleset attribute as of Landlock ABI 6; older kernels take a prefix
+// of it (the size argument says how much). Declared here because Debian's
+// kernel headers predate the network and scope fields.
+struct cshim_landlock_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+// An empty ruleset that handles every access right the running kernel
+// knows: with no rule added, every filesystem access, TCP bind and connect
+// (ABI 4+), signal to a process outside the domain and abstract UNIX socket
+// connection (ABI 6+) is denied. Returns the ABI enforced, or -1 with errno.
 int cshim_landlock_restrict_all(void) {
     int abi = cshim_landlock_abi_version();
     if (abi < 0) return -1;
-    struct landlock_ruleset_attr attr = { 0 };
-    attr.handled_access_fs =
-        LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
-        LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-        LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
-        LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
-        LANDLOCK_ACCESS_FS_MAKE_SYM;
-#ifdef LANDLOCK_ACCESS_FS_REFER
-    if (abi >= 2) attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
-    if (abi >= 3) attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-#endif
-    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+    struct cshim_landlock_ruleset_attr attr = { 0 };
+    size_t size = sizeof(uint64_t);
+    attr.handled_access_fs = (1ULL << 13) - 1;              /* ABI 1: EXECUTE .. MAKE_SYM */
+    if (abi >= 2) attr.handled_access_fs |= 1ULL << 13;     /* REFER */
+    if (abi >= 3) attr.handled_access_fs |= 1ULL << 14;     /* TRUNCATE */
+    if (abi >= 4) { attr.handled_access_net = 3; size = 2 * sizeof(uint64_t); } /* BIND_TCP, CONNECT_TCP */
+    if (abi >= 5) attr.handled_access_fs |= 1ULL << 15;     /* IOCTL_DEV */
+    if (abi >= 6) { attr.scoped = 3; size = 3 * sizeof(uint64_t); } /* ABSTRACT_UNIX_SOCKET, SIGNAL */
+    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
     if (fd < 0) return -1;
     int rc = (int)syscall(SYS_landlock_restrict_self, fd, 0);
     int saved = errno;
     close(fd);
     errno = saved;
-    return rc;
+    return rc < 0 ? -1 : abi;
 }
+
+// Credentials, namespaces and keyrings: GNU-only or without a glibc wrapper.
+int cshim_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int cshim_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
+int cshim_getresuid(uid_t *r, uid_t *e, uid_t *s) { return getresuid(r, e, s); }
+// A fresh anonymous session keyring, so nothing the launcher's keyring
+// holds is reachable from the tile.
+int cshim_keyctl_join_session_keyring(void) { return (int)syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL); }
+
+// Securebits that keep a process from regaining capabilities: no special
+// treatment of uid 0, no capability fixup on setuid, no ambient raise, and
+// each of those locked.
+const unsigned int CSHIM_SECUREBITS_LOCKED_DOWN =
+    SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NOROOT |
+    SECBIT_NOROOT_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 
 const int CSHIM_CLONE_NEWNS = CLONE_NEWNS;
 const int CSHIM_CLONE_NEWPID = CLONE_NEWPID;
@@ -114,3 +137,21 @@ int cshim_fallocate(int fd, int64_t offset, int64_t length) { return fallocate(f
 int cshim_signalfd(const sigset_t *signals) { return signalfd(-1, signals, SFD_NONBLOCK | SFD_CLOEXEC); }
 uint32_t cshim_signalfd_signo(const void *info) { return ((const struct signalfd_siginfo *)info)->ssi_signo; }
 const int CSHIM_SIGNALFD_INFO_SIZE = sizeof(struct signalfd_siginfo);
+
+int cshim_setrlimit(int resource, uint64_t value) {
+    struct rlimit r = { .rlim_cur = value, .rlim_max = value };
+    return setrlimit(resource, &r);
+}
+uint64_t cshim_getrlimit_max(int resource) {
+    struct rlimit r;
+    if (getrlimit(resource, &r) != 0) return 0;
+    return r.rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)r.rlim_max;
+}
+const int CSHIM_RLIMIT_NOFILE = RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC = RLIMIT_NPROC, CSHIM_RLIMIT_CORE = RLIMIT_CORE,
+    CSHIM_RLIMIT_MEMLOCK = RLIMIT_MEMLOCK, CSHIM_RLIMIT_MSGQUEUE = RLIMIT_MSGQUEUE, CSHIM_RLIMIT_NICE = RLIMIT_NICE,
+    CSHIM_RLIMIT_RTPRIO = RLIMIT_RTPRIO, CSHIM_RLIMIT_RTTIME = RLIMIT_RTTIME, CSHIM_RLIMIT_SIGPENDING = RLIMIT_SIGPENDING,
+    CSHIM_RLIMIT_LOCKS = RLIMIT_LOCKS, CSHIM_RLIMIT_FSIZE = RLIMIT_FSIZE, CSHIM_RLIMIT_AS = RLIMIT_AS,
+    CSHIM_RLIMIT_DATA = RLIMIT_DATA, CSHIM_RLIMIT_STACK = RLIMIT_STACK, CSHIM_RLIMIT_CPU = RLIMIT_CPU;
+
+// ptrace(2) is variadic in glibc. Only the test-only escape tile calls it.
+long cshim_test_ptrace_attach(pid_t pid) { return ptrace(PTRACE_ATTACH, pid, NULL, NULL); }

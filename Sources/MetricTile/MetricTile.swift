@@ -183,28 +183,30 @@ public struct MetricTile: Tile {
     // MARK: descriptors and seccomp
 
     public static let listenSocketRole = DescriptorRole("listen socket")
+    public static let descriptorRoles = [listenSocketRole]
 
     public var descriptors: [DescriptorRole: FileDescriptor] {
         [Self.listenSocketRole: FileDescriptor(rawValue: server.listenFD)]
     }
 
+    /// The seed's policy: log writes, accept4 only on the listen socket and
+    /// only non-blocking, read/sendto/close on connections (any descriptor
+    /// but stderr, the log file, the listen socket and the death pipe), ppoll.
     public static var seccompPolicy: SeccompPolicy {
-        let notOwn: [ArgumentCondition] = [
+        let connection: [ArgumentCondition] = [
             .arg(0, notEquals: .descriptor(.stderr)),
             .arg(0, notEquals: .descriptor(.logFile)),
             .arg(0, notEquals: .descriptor(listenSocketRole)),
+            .arg(0, notEquals: .descriptor(.deathPipe)),
         ]
         let flags = UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
-        return SeccompPolicy([
-            SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "log lines to stderr"),
-            SeccompRule("write", [.arg(0, equals: .descriptor(.logFile))], reason: "log lines to the log file"),
-            SeccompRule("fsync", [.arg(0, equals: .descriptor(.logFile))], reason: "flush the log file after a warning"),
+        return RuntimePolicy.logging + SeccompPolicy([
             SeccompRule("accept4", [.arg(0, equals: .descriptor(listenSocketRole)),
                                     .arg(3, equals: .constant(flags, "SOCK_CLOEXEC|SOCK_NONBLOCK"))],
                         reason: "accept HTTP connections, only on the listen socket and only non-blocking"),
-            SeccompRule("read", notOwn, reason: "read HTTP requests from connections"),
-            SeccompRule("sendto", notOwn, reason: "send HTTP responses to connections"),
-            SeccompRule("close", notOwn, reason: "close HTTP connections"),
+            SeccompRule("read", connection, reason: "read HTTP requests from connections"),
+            SeccompRule("sendto", connection, reason: "send HTTP responses to connections"),
+            SeccompRule("close", connection, reason: "close HTTP connections"),
             SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
         ]) + RuntimePolicy.common
     }

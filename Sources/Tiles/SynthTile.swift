@@ -136,10 +136,6 @@ public struct SynthTile: Tile {
     // MARK: seccomp
 
     public static var seccompPolicy: SeccompPolicy {
-        SeccompPolicy([
-            SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "log lines to stderr"),
-            SeccompRule("write", [.arg(0, equals: .descriptor(.logFile))], reason: "log lines to the log file"),
-            SeccompRule("fsync", [.arg(0, equals: .descriptor(.logFile))], reason: "flush the log file after a warning"),
-        ]) + RuntimePolicy.common
+        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }

@@ -138,3 +138,12 @@ struct FakeTile: Tile {
     }
     init(privileged ctx: TileContext) throws {}
 }
+
+struct LogTimestampTests {
+    @Test func formatsUTCByHand() {
+        #expect(Log.timestamp(0) == "1970-01-01 00:00:00.000000")
+        #expect(Log.timestamp(951_782_400_000_000_000) == "2000-02-29 00:00:00.000000")
+        #expect(Log.timestamp(1_795_548_956_713_094_386) == "2026-11-24 19:35:56.713094")
+        #expect(Log.timestamp(4_102_444_799_999_999_000) == "2099-12-31 23:59:59.999999")
+    }
+}

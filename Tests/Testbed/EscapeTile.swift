@@ -1,9 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Shared
-struct EscapeTile: Tile {
+
+/// Test-only tiles that try to break out of their sandbox once it is
+/// entered, then report how they were stopped. Only `tilectl-testbed`
+/// knows them; a production `tilectl` rejects the kind.
+///
+/// Outcomes, as the supervisor reports them:
+///   killed by SIGSYS   the seccomp filter refused the syscall
+///   killed by SIGSEGV  the memory was not writable
+///   exited with code 3 the kernel refused it; the tile logged the errno
+///   exited with code 4 the attempt SUCCEEDED (a test failure)
+protocol EscapeAttempts: Tile {}
+
+/// Attacks with the production-like policy: the filter should stop them.
+struct EscapeTile: EscapeAttempts {
     static let kind = "escape"
-    static let summary = "test only"
-    static let fileLimit: UInt64 = 4
-    static let schema = MetricSchema(prefix: "escape", [])
-    static let seccompPolicy = SeccompPolicy([])
-    init(privileged ctx: TileContext) throws {}
+    var state: EscapeState
+    static var seccompPolicy: SeccompPolicy { RuntimePolicy.logging + RuntimePolicy.common }
+}
+
+/// The same attacks with the attempted syscall allowed by seccomp, so the
+/// layer beneath (namespaces, pivot_root, Landlock, rlimits, capabilities)
+/// has to stop them: defence in depth, shown.
+struct LayeredEscapeTile: EscapeAttempts {
+    static let kind = "escape_layered"
+    var state: EscapeState
+    static var seccompPolicy: SeccompPolicy {
+        RuntimePolicy.logging + RuntimePolicy.common + SeccompPolicy(
+            ["openat", "socket", "connect", "clone", "clone3", "execve", "ptrace", "kill", "unshare", "setuid"].map {
+                SeccompRule($0, reason: "test only: let the next layer answer")
+            })
+    }
+}
+
+enum Attempt: String, CaseIterable {
+    case openFile = "open_file", socket, fork, execve, ptrace, killTile = "kill_tile", writeMetrics = "write_metrics",
+         mprotectMetrics = "mprotect_metrics", unshare, setuid
+}
+
+extension EscapeAttempts {
+    static var summary: String { "test only: tries to escape its sandbox" }
+    static var fileLimit: UInt64 { 4 }
+    static var schema: MetricSchema { MetricSchema(prefix: kind, []) }
+    static var options: [TileOption] {
+        [TileOption("attempt", .choice(Attempt.allCases.map(\.rawValue)), default: .string("open_file"),
+                    help: "What to try once inside the sandbox."),
+         TileOption("target_port", .integer(1...65535), default: .integer(7999), help: "TCP port to connect to."),
+         TileOption("target_pid", .integer(1...4_194_304), default: .integer(2),
+                    help: "PID (in the topology's namespace) of the tile to attack.")]
+    }
+}
+
+/// The state every escape tile keeps: what to try, and a read-only view of
+/// another tile's metrics.
+struct EscapeState {
+    let attempt: Attempt
+    let port: Int
+    let pid: Int32
+    let foreignMetrics: WorkspaceMapping
+    var done = false
+}
+
+extension EscapeTile {
+    init(privileged ctx: TileContext) throws { state = try EscapeState(ctx) }
+    mutating func beforeCredit(_ stem: inout StemContext) -> Bool { state.run() }
+}
+
+extension LayeredEscapeTile {
+    init(privileged ctx: TileContext) throws { state = try EscapeState(ctx) }
+    mutating func beforeCredit(_ stem: inout StemContext) -> Bool { state.run() }
+}
+
+extension EscapeState {
+    init(_ ctx: TileContext) throws {
+        attempt = Attempt(rawValue: ctx.tile.string("attempt"))!
+        port = ctx.tile.int("target_port")
+        pid = Int32(ctx.tile.int("target_pid"))
+        // Tile 0's metrics, mapped read-only as the metric tile maps them.
+        foreignMetrics = try ctx.joinMetricsReadOnly(of: ctx.topology.tiles[0]).mapping
+    }
+
+    mutating func run() -> Bool {
+        guard !done else { return false }
+        done = true
+        Log.notice("escape attempt \(attempt.rawValue): trying")
+        switch attempt {
+        case .openFile:
+            report("open(/etc/passwd)", open("/etc/passwd", O_RDONLY))
+        case .socket:
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            if fd < 0 { report("socket(AF_INET)", fd) }
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = in_port_t(UInt16(port).bigEndian)
+            sa.sin_addr.s_addr = in_addr_t(0x0100_007F)  // 127.0.0.1
+            let rc = withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            report("connect(127.0.0.1:\(port))", rc)
+        case .fork:
+            let child = fork()
+            if child == 0 { _exit(0) }
+            report("fork()", child)
+        case .execve:
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sh"), nil]
+            report("execve(/bin/sh)", execve("/bin/sh", argv, [nil]))
+        case .ptrace:
+            report("ptrace(PTRACE_ATTACH, \(pid))", Int32(truncatingIfNeeded: ptraceAttach(pid)))
+        case .killTile:
+            report("kill(\(pid), SIGKILL)", kill(pid, SIGKILL))
+        case .writeMetrics:
+            // The mapping is read-only: this store faults (SIGSEGV).
+            foreignMetrics.slots(at: 8).pointee = 0xDEAD
+            report("store into another tile's metrics", 0)
+        case .mprotectMetrics:
+            report("mprotect(another tile's metrics, PROT_WRITE)",
+                   mprotect(foreignMetrics.base, foreignMetrics.length, PROT_READ | PROT_WRITE))
+        case .unshare:
+            report("unshare(CLONE_NEWUSER)", unshareUser())
+        case .setuid:
+            report("setuid(0)", Glibc.setuid(0))
+        }
+        return true
+    }
+
+    /// Logs the outcome and exits: 3 when the kernel refused, 4 when the
+    /// attempt went through.
+    func report(_ call: String, _ rc: Int32) -> Never {
+        if rc < 0 {
+            Log.error("escape attempt \(attempt.rawValue): blocked, \(call) failed with \(Errno.describe(errno))")
+            exit(3)
+        }
+        Log.error("escape attempt \(attempt.rawValue): NOT BLOCKED, \(call) returned \(rc)")
+        exit(4)
+    }
 }

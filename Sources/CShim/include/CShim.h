@@ -63,6 +63,22 @@ int cshim_fcntl_int(int fd, int cmd, int arg);
 int cshim_landlock_abi_version(void);
 int cshim_landlock_restrict_all(void);
 
+// MARK: credentials and keyrings
+int cshim_setresuid(uid_t uid);
+int cshim_setresgid(gid_t gid);
+int cshim_getresuid(uid_t *r, uid_t *e, uid_t *s);
+int cshim_keyctl_join_session_keyring(void);
+extern const unsigned int CSHIM_SECUREBITS_LOCKED_DOWN;
+
+// MARK: resource limits (the Linux-only ones are hidden from Swift)
+// Sets both the soft and the hard limit of `resource` to `value`.
+int cshim_setrlimit(int resource, uint64_t value);
+// The hard limit of `resource` (RLIM_INFINITY as UINT64_MAX).
+uint64_t cshim_getrlimit_max(int resource);
+extern const int CSHIM_RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC, CSHIM_RLIMIT_CORE, CSHIM_RLIMIT_MEMLOCK,
+    CSHIM_RLIMIT_MSGQUEUE, CSHIM_RLIMIT_NICE, CSHIM_RLIMIT_RTPRIO, CSHIM_RLIMIT_RTTIME, CSHIM_RLIMIT_SIGPENDING,
+    CSHIM_RLIMIT_LOCKS, CSHIM_RLIMIT_FSIZE, CSHIM_RLIMIT_AS, CSHIM_RLIMIT_DATA, CSHIM_RLIMIT_STACK, CSHIM_RLIMIT_CPU;
+
 // MARK: constants hidden from Swift's Glibc module (_GNU_SOURCE only)
 extern const int CSHIM_CLONE_NEWNS;
 extern const int CSHIM_CLONE_NEWPID;
@@ -96,6 +112,9 @@ int cshim_signalfd(const sigset_t *signals);
 // The signal number in a struct signalfd_siginfo read from it.
 uint32_t cshim_signalfd_signo(const void *info);
 extern const int CSHIM_SIGNALFD_INFO_SIZE;
+
+// MARK: for the test-only escape tiles
+long cshim_test_ptrace_attach(pid_t pid);
 
 // MARK: files
 int cshim_fallocate(int fd, int64_t offset, int64_t length);

@@ -86,18 +86,33 @@ public enum Log {
         }
     }
 
-    /// `2026-11-24 19:05:00.123456 UTC`-style time, formatted by hand: no
-    /// locale, no time zone file (a sandboxed tile cannot open one).
+    /// `2026-11-24 19:05:00.123456` (UTC), computed by hand: glibc's
+    /// gmtime_r reads /etc/localtime on first use, which a sandboxed tile
+    /// can neither open nor should try to.
     static func timestamp(_ nanos: Int64) -> String {
-        var t = time_t(nanos / 1_000_000_000)
-        var tm = tm()
-        gmtime_r(&t, &tm)
+        let secs = nanos / 1_000_000_000
         let micros = Int((nanos % 1_000_000_000) / 1000)
+        let (y, m, d) = civilFromDays(Int(secs / 86400))
+        let daySecs = Int(secs % 86400)
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
         }
-        return "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2)) "
-            + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(micros, 6))"
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) "
+            + "\(pad(daySecs / 3600, 2)):\(pad(daySecs / 60 % 60, 2)):\(pad(daySecs % 60, 2)).\(pad(micros, 6))"
+    }
+
+    /// Year, month, day of a count of days since 1970-01-01 (proleptic
+    /// Gregorian; H. Hinnant's days_from_civil inverse).
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }

@@ -3,23 +3,35 @@ import Glibc
 #endif
 
 /// What every tile needs after its sandbox is entered, whatever its kind:
-/// the Swift runtime's allocator, the stem's clock and resource reads, and
-/// the way out. Each entry as tight as it works.
+/// the Swift runtime's allocator (glibc malloc underneath), the stem's
+/// resource reads, and the way out. Each entry as tight as it works; the
+/// measured steady state of a tile is in DESIGN.md ("Measured here").
 public enum RuntimePolicy {
-    static let protExec = UInt64(PROT_EXEC)
+    static let noExec = ArgumentCondition.arg(2, masked: UInt64(PROT_EXEC), equals: .constant(0, "0 (no PROT_EXEC)"))
 
     public static let common = SeccompPolicy([
-        SeccompRule("mmap", [.arg(2, masked: protExec, equals: .constant(0, "no PROT_EXEC"))],
-                    reason: "the allocator maps memory; never executable"),
-        SeccompRule("mprotect", [.arg(2, masked: protExec, equals: .constant(0, "no PROT_EXEC"))],
-                    reason: "the allocator changes protections; never to executable"),
+        SeccompRule("mmap", [noExec, .arg(4, masked: 0xFFFF_FFFF, equals: .constant(0xFFFF_FFFF, "-1 (anonymous)"))],
+                    reason: "the allocator maps anonymous memory; never executable, never a file"),
+        SeccompRule("mprotect", [noExec], reason: "the allocator changes protections; never to executable"),
         SeccompRule("munmap", reason: "the allocator returns memory"),
-        SeccompRule("brk", reason: "the allocator grows the heap"),
-        SeccompRule("madvise", reason: "the allocator releases unused pages"),
-        SeccompRule("getrusage", [.arg(0, equals: .constant(UInt64(bitPattern: Int64(RUSAGE_SELF.rawValue)), "RUSAGE_SELF"))],
+        SeccompRule("brk", reason: "the allocator grows and shrinks the heap"),
+        SeccompRule("madvise", [.arg(2, equals: .constant(UInt64(MADV_DONTNEED), "MADV_DONTNEED"))],
+                    reason: "the allocator releases unused pages"),
+        SeccompRule("getrusage", [.arg(0, equals: .constant(0, "RUSAGE_SELF"))],
                     reason: "context switches and page faults for the tile_* metrics"),
-        SeccompRule("clock_nanosleep", reason: "idle between housekeeping passes when the topology sleeps"),
+        SeccompRule("clock_gettime", reason: "clock reads when the vDSO falls back to the syscall (some clock sources)"),
         SeccompRule("exit_group", reason: "an orderly stop, or a fatal error"),
-        SeccompRule("exit", reason: "thread exit path of the runtime"),
+    ])
+
+    /// For tiles that idle by sleeping.
+    public static let sleep = SeccompPolicy([
+        SeccompRule("clock_nanosleep", reason: "sleep until the next work item or housekeeping"),
+    ])
+
+    /// Logging: the tile's own log lines, to stderr and the log file only.
+    public static let logging = SeccompPolicy([
+        SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "log lines to stderr"),
+        SeccompRule("write", [.arg(0, equals: .descriptor(.logFile))], reason: "log lines to the log file"),
+        SeccompRule("fsync", [.arg(0, equals: .descriptor(.logFile))], reason: "flush the log file after a warning"),
     ])
 }

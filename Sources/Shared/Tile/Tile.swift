@@ -30,6 +30,9 @@ public protocol Tile {
     static var keepsNetworkNamespace: Bool { get }
     /// The syscalls the tile may make after its sandbox is entered, as data.
     static var seccompPolicy: SeccompPolicy { get }
+    /// Roles of the descriptors the tile keeps beyond stderr, the log file
+    /// and the death pipe; `descriptors` gives their numbers once open.
+    static var descriptorRoles: [DescriptorRole] { get }
 
     /// Places the tile's scratch parts; called once to compute the
     /// footprint and again at init to find the parts (same code, same result).
@@ -72,6 +75,7 @@ extension Tile {
     public static var options: [TileOption] { [] }
     public static var maxCount: Int { 64 }
     public static var keepsNetworkNamespace: Bool { false }
+    public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }
     public mutating func unprivilegedInit(_ ctx: TileContext) throws {}

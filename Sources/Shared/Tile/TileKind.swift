@@ -9,6 +9,7 @@ public struct TileKind: Sendable {
     public let fileLimit: UInt64
     public let keepsNetworkNamespace: Bool
     public let seccompPolicy: SeccompPolicy
+    public let descriptorRoles: [DescriptorRole]
     public let scratchFootprint: @Sendable (TileSpec) -> Int
     public let preflight: @Sendable (TileSpec, Topology) throws -> Void
     /// Runs a tile of this kind in the current process; never returns.
@@ -23,6 +24,7 @@ public struct TileKind: Sendable {
         fileLimit = T.fileLimit
         keepsNetworkNamespace = T.keepsNetworkNamespace
         seccompPolicy = T.seccompPolicy
+        descriptorRoles = T.descriptorRoles
         scratchFootprint = { T.scratchFootprint($0) }
         preflight = { try T.preflight($0, in: $1) }
         boot = { TileRunner.run(T.self, $0) }

@@ -20,12 +20,20 @@ public enum TileRunner {
             fatal("privileged init failed: \(error)")
         }
 
-        // Sandbox entry goes here (the sandbox issue): the descriptors below
-        // are exactly what the tile may keep.
+        // Exactly these descriptors cross into the sandbox.
         var keep: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: ctx.deathPipe]
         if let log = Log.fileDescriptor { keep[.logFile] = log }
         keep.merge(tile.descriptors) { a, _ in a }
-        _ = keep
+        if ctx.sandboxed {
+            do {
+                try Sandbox.enter(SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
+                                  switchUser: getuid() == 0)
+            } catch {
+                fatal("\(error)")
+            }
+        } else {
+            Log.warning("NOT SANDBOXED (--no-sandbox): this tile keeps every privilege of the supervisor")
+        }
 
         do {
             try tile.unprivilegedInit(ctx)

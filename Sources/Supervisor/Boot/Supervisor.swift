@@ -6,6 +6,7 @@ import Shared
 
 /// `tilectl run`: boots a topology and supervises it until it stops.
 ///
+///  0. privileges: root, or a user namespace of our own (or one line saying why not)
 ///  1. lock the topology name; remove a killed run's leftover workspaces
 ///  2. preflight every tile (a port in use fails here, before anything exists)
 ///  3. decide the page size, mounting and reserving huge pages if allowed
@@ -36,6 +37,7 @@ final class Supervisor {
         defer { cleanup() }
         let started = Clock.monotonicNanos()
 
+        let privileges = try Privileges.prepare(topology)
         lock = try TopologyLock.acquire(topology.name)
         let dirs = PageSize.allCases.map { $0.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount) }
         for path in Workspace.removeLeftovers(topologyName: topology.name, directories: dirs) {
@@ -53,7 +55,7 @@ final class Supervisor {
         let plan: ShmemPlan
         do {
             plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: configPath,
-                                         mode: .run(privileged: geteuid() == 0))
+                                         mode: .run(privileged: privileges == .root))
         } catch let e as ShmemPlanError {
             throw RuntimeFailure(e.description)
         }
@@ -103,12 +105,9 @@ final class Supervisor {
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {
-        // The next child becomes pid 1 of a new PID namespace.
-        do {
-            try Sys.check("unshare(CLONE_NEWPID)", cshim_unshare(CSHIM_CLONE_NEWPID))
-        } catch let e as SystemCallError where e.errno == EPERM {
-            throw RuntimeFailure("\(e.with(fix: "tilectl run needs root (CAP_SYS_ADMIN) to give the tiles their own PID namespace; run it with sudo"))")
-        }
+        // The next child becomes pid 1 of a new PID namespace (allowed: we
+        // are root, or hold every capability in our own user namespace).
+        try Sys.check("unshare(CLONE_NEWPID)", cshim_unshare(CSHIM_CLONE_NEWPID))
         let pid = fork()
         if pid == 0 { Reaper.run(plan, control: control, report: report) }
         guard pid > 0 else { throw SystemCallError("fork(reaper)", errno: errno) }

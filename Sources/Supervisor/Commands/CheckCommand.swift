@@ -11,10 +11,46 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
 
+    @Flag(help: "Also print each tile kind's sandbox: user, namespaces, descriptors, rlimits and seccomp allowlist.")
+    var sandbox = false
+
     func run() throws {
         let topology = try config.load()
         let plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: config.config, mode: .preview)
         print(Self.report(topology, plan), terminator: "")
+        if sandbox { print("\n" + Self.sandboxReport(topology), terminator: "") }
+    }
+
+    /// Per tile kind, what `Sandbox.enter` will do to each of its tiles.
+    static func sandboxReport(_ t: Topology) -> String {
+        var out = ""
+        var seen: [String] = []
+        for tile in t.tiles where !seen.contains(tile.kind) {
+            seen.append(tile.kind)
+            let p = SandboxProfile(kind: tileKinds[tile.kind]!, topology: t)
+            let count = t.tiles(ofKind: tile.kind).count
+            out += "sandbox of \(tile.kind) (\(count) tile\(count == 1 ? "" : "s"))\n"
+            out += "  user          \(p.user.name) (uid \(p.user.uid), gid \(p.user.gid)); no supplementary groups\n"
+            out += "  namespaces    own: \(p.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
+                + "that cannot create any more; shared: \(p.sharedNamespaces.joined(separator: ", "))\n"
+            out += "  root          an empty, read-only tmpfs (pivot_root); environment cleared; new session\n"
+            out += "  descriptors   \(p.descriptorRoles.map(\.name).joined(separator: ", "))\n"
+            out += "  capabilities  none (effective, permitted, inheritable, bounding, ambient); securebits locked; "
+                + "no_new_privs; not dumpable\n"
+            out += "  landlock      no filesystem access, no TCP bind or connect, no signal or abstract socket outside the tile\n"
+            out += "  rlimits\n"
+            var rows: [[String]] = []
+            for l in p.resourceLimits { rows.append(["    " + l.name, l.value.map(String.init) ?? "-", l.reason]) }
+            out += table(rows)
+            out += "  seccomp       \(p.policy.syscalls.count) syscalls allowed, anything else kills the process\n"
+            rows = []
+            for r in p.policy.rules {
+                rows.append(["    " + r.syscall, r.conditions.isEmpty ? "any arguments" : r.conditions.map(\.description).joined(separator: " && "),
+                             r.reason])
+            }
+            out += table(rows) + "\n"
+        }
+        return out
     }
 
     static func report(_ t: Topology, _ plan: ShmemPlan) -> String {

@@ -41,8 +41,8 @@ final class Fixture {
     }
 
     /// Starts `tilectl run` and waits until every tile is running.
-    func boot(timeout: Double = 30) throws -> LiveProcess {
-        let p = try LiveProcess(Binary.tilectl, ["run", "--config", config])
+    func boot(timeout: Double = 30, binary: String = Binary.tilectl, extra: [String] = []) throws -> LiveProcess {
+        let p = try LiveProcess(binary, ["run", "--config", config] + extra)
         guard p.waitForOutput("is up:", timeout: timeout) else {
             p.kill(SIGKILL)
             _ = p.waitForExit(timeout: 5)

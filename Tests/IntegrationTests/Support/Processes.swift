@@ -5,13 +5,17 @@ import Foundation
 
 /// The `tilectl` binary `swift test` built next to the test bundle.
 enum Binary {
-    static var tilectl: String {
+    static var tilectl: String { built("tilectl") }
+    /// tilectl plus the test-only `escape` tile kinds.
+    static var testbed: String { built("tilectl-testbed") }
+
+    static func built(_ name: String) -> String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [dir, dir.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("tilectl").path
+            let path = candidate.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        return packageRoot + "/.build/debug/tilectl"
+        return packageRoot + "/.build/debug/" + name
     }
 
     static var packageRoot: String {

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+import Shared
+
+/// What the supervisor may do, decided before anything is created.
+enum Privileges {
+    enum Mode: Equatable {
+        /// Root: tiles switch to the topology's user; huge pages can be reserved.
+        case root
+        /// Not root: the supervisor enters a user namespace of its own (its
+        /// uid and gid mapped to themselves), where it may create the PID
+        /// namespace and the tiles may create theirs. Tiles keep the
+        /// invoking user; pages are normal.
+        case userNamespace(uid: uid_t)
+    }
+
+    /// Returns how this run will work, or fails with the one line that
+    /// names the missing privilege and how to grant it.
+    static func prepare(_ topology: Topology) throws -> Mode {
+        let uid = geteuid(), gid = getegid()
+        if uid == 0 { return .root }
+        if cshim_unshare(CSHIM_CLONE_NEWUSER) != 0 {
+            let e = errno
+            throw RuntimeFailure(
+                "tilectl run needs root or unprivileged user namespaces, which this host refuses "
+                    + "(unshare(CLONE_NEWUSER): \(Errno.name(e))); run it as root, or allow them with "
+                    + "sysctl -w user.max_user_namespaces=15000 (and kernel.unprivileged_userns_clone=1 or "
+                    + "kernel.apparmor_restrict_unprivileged_userns=0 where those exist)")
+        }
+        do {
+            try Files.write("/proc/self/setgroups", "deny")
+            try Files.write("/proc/self/uid_map", "\(uid) \(uid) 1\n")
+            try Files.write("/proc/self/gid_map", "\(gid) \(gid) 1\n")
+        } catch {
+            throw RuntimeFailure("cannot set up the supervisor's user namespace: \(error)")
+        }
+        let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
+        if topology.user.uid != uid {
+            Log.notice("running without root: tiles run as \(name) (uid \(uid)), not \(topology.user.name) "
+                       + "(only root can switch users), in user namespaces of their own")
+        }
+        return .userNamespace(uid: uid)
+    }
+}
