@@ -92,9 +92,9 @@ public enum Sandbox {
         if rc < 0 { throw SandboxError(step: name(), message: Errno.describe(errno)) }
     }
 
-    /// Compares /proc/self/fd with the declared descriptors.
-    static func checkDescriptors(_ keep: [DescriptorRole: FileDescriptor]) throws {
-        let open = Set(try openDescriptors())
+    /// Compares the open descriptors (from /proc/self/fd) with the declared ones.
+    static func checkDescriptors(_ keep: [DescriptorRole: FileDescriptor], open openNow: [Int32]? = nil) throws {
+        let open = Set(try openNow ?? openDescriptors())
         let declared = Dictionary(keep.map { ($0.value.rawValue, $0.key) }, uniquingKeysWith: { a, _ in a })
         for fd in open.sorted() where declared[fd] == nil {
             throw SandboxError(step: "2 descriptors",
