@@ -7,12 +7,17 @@ public struct RenderSource {
     public let tile: TileSpec
     public let reader: MetricsReader
     public let kindSchema: MetricSchema
+    /// The link instances the tile consumes, in in-link order: (link_kind, link_kind_id).
+    public let inLinks: [(name: String, kindId: Int)]
 
-    public init(tile: TileSpec, reader: MetricsReader, kindSchema: MetricSchema) {
+    public init(tile: TileSpec, reader: MetricsReader, kindSchema: MetricSchema, inLinks: [(name: String, kindId: Int)] = []) {
         self.tile = tile
         self.reader = reader
         self.kindSchema = kindSchema
+        self.inLinks = inLinks
     }
+
+    var labels: String { "kind=\"\(tile.kind)\",kind_id=\"\(tile.kindId)\"" }
 }
 
 /// The Prometheus text exposition (format 0.0.4), compiled once: every
@@ -49,19 +54,20 @@ public struct ExpositionPlan {
     public private(set) var seriesCount = 0
 
     /// Lays out every family of every tile in `sources`: common `tile_*`
-    /// families first, then `link_*`, then each kind's families in the order
-    /// kinds first appear. HELP and TYPE appear once per family.
+    /// families first, then `link_*` (one series per in-link of each tile),
+    /// then each kind's families in the order kinds first appear. HELP and
+    /// TYPE appear once per family.
     public init(sources: [RenderSource]) {
-        func family(_ schema: MetricSchema, _ f: MetricFamily, _ members: [RenderSource],
-                    slotBase: (RenderSource) -> Int) {
-            guard !members.isEmpty else { return }
+        /// One family: its HELP and TYPE, then a sample (or a histogram's
+        /// lines) per series, each series a label set and where its slots start.
+        func family(_ schema: MetricSchema, _ f: MetricFamily, _ series: [(labels: String, slots: UnsafePointer<UInt64>)]) {
+            guard !series.isEmpty else { return }
             let name = schema.exportedName(f)
             line("# HELP \(name) \(Self.escapeHelp(f.help))\n")
             line("# TYPE \(name) \(f.type.rawValue)\n")
             let baseName = "\(schema.prefix)_\(f.name)"
-            for src in members {
-                let labels = "kind=\"\(src.tile.kind)\",kind_id=\"\(src.tile.kindId)\""
-                let first = src.reader.base + slotBase(src) + schema.offset(of: f)
+            for (labels, slots) in series {
+                let first = slots + schema.offset(of: f)
                 switch f.type {
                 case .counter, .gauge:
                     let fmt: Format = f.converter == .nanosToSeconds ? .seconds : .integer
@@ -86,14 +92,26 @@ public struct ExpositionPlan {
         }
 
         for f in CommonMetrics.schema.families {
-            family(CommonMetrics.schema, f, sources) { $0.reader.layout.commonOffset }
+            family(CommonMetrics.schema, f, sources.map { ($0.labels, $0.reader.base + $0.reader.layout.commonOffset) })
+        }
+        for f in LinkMetrics.schema.families {
+            var series: [(labels: String, slots: UnsafePointer<UInt64>)] = []
+            for src in sources {
+                for (i, link) in src.inLinks.enumerated() {
+                    series.append(("\(src.labels),link_kind=\"\(link.name)\",link_kind_id=\"\(link.kindId)\"",
+                                   src.reader.base + src.reader.layout.linkOffset(i)))
+                }
+            }
+            family(LinkMetrics.schema, f, series)
         }
         var kindsInOrder: [String] = []
         for s in sources where !kindsInOrder.contains(s.tile.kind) { kindsInOrder.append(s.tile.kind) }
         for kind in kindsInOrder {
             let members = sources.filter { $0.tile.kind == kind }
             let schema = members[0].kindSchema
-            for f in schema.families { family(schema, f, members) { $0.reader.layout.kindOffset } }
+            for f in schema.families {
+                family(schema, f, members.map { ($0.labels, $0.reader.base + $0.reader.layout.kindOffset) })
+            }
         }
     }
 

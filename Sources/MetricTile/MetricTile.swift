@@ -105,7 +105,8 @@ public struct MetricTile: Tile {
         for t in ctx.topology.tiles {
             let (mapping, reader) = try ctx.joinMetricsReadOnly(of: t)
             regions.append(mapping)
-            sources.append(RenderSource(tile: t, reader: reader, kindSchema: ctx.kinds[t.kind]!.schema))
+            sources.append(RenderSource(tile: t, reader: reader, kindSchema: ctx.kinds[t.kind]!.schema,
+                                        inLinks: ctx.topology.inLinks(of: t).map { ($0.name, $0.kindId) }))
         }
         self.regions = regions
         server.serve(ExpositionPlan(sources: sources))

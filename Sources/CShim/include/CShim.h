@@ -35,6 +35,8 @@ static inline void cshim_store_release_u64(uint64_t *p, uint64_t v) {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 static inline void cshim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void cshim_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+static inline void cshim_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
 static inline void cshim_compiler_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 
 // MARK: process and namespaces

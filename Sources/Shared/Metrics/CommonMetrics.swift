@@ -15,8 +15,27 @@ public enum CommonMetrics {
     public static let pageFaultMinor = MetricFamily.counter(
         "page_fault_minor", "The number of minor page faults (served without I/O).")
 
+    public static let inBackpressure = MetricFamily.gauge(
+        "in_backpressure", "Whether the tile is currently backpressured (1) or not (0).")
+    public static let backpressure = MetricFamily.counter(
+        "backpressure", "Times the tile had to wait for one or more consumers to catch up before publishing.")
+    /// Every nanosecond of the stem's loop goes to exactly one regime.
+    public static let regimes = ["caught_up_housekeeping", "processing_housekeeping", "backpressured_housekeeping",
+                                 "caught_up", "processing", "backpressured"]
+    public static let regimeDuration = MetricFamily.enumCounter(
+        "regime_duration_nanos",
+        "Mutually exclusive and exhaustive time the tile spent in each regime: caught up (nothing to do), processing, "
+            + "or backpressured, each with or without housekeeping.",
+        label: "tile_regime", variants: regimes, unit: "nanoseconds")
+    public static let loopDuration = MetricFamily.histogram(
+        "loop_duration_seconds", "Time of one iteration of the tile's loop, without idle sleep.",
+        buckets: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+                  2_500_000, 5_000_000, 10_000_000],
+        unit: "seconds", converter: .nanosToSeconds)
+
     public static let schema = MetricSchema(prefix: "tile", [
         pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor,
+        inBackpressure, backpressure, regimeDuration, loopDuration,
     ])
 }
 
@@ -28,8 +47,29 @@ public enum TileStatus: UInt64, Sendable {
 }
 
 /// Metrics of each input link of a tile, repeated once per in-link at the
-/// start of its region. The links issue fills them; the layout reserves
-/// their place from the start so a region never changes shape.
+/// start of its region; exported with `link_kind` and `link_kind_id` labels
+/// besides the consumer's `kind` and `kind_id`.
 public enum LinkMetrics {
-    public static let schema = MetricSchema(prefix: "link", [])
+    public static let consumed = MetricFamily.counter("frag_consumed", "Fragments the consumer read and processed.")
+    public static let consumedBytes = MetricFamily.counter(
+        "frag_consumed_bytes", "Payload bytes the consumer read and processed.", unit: "bytes")
+    public static let filtered = MetricFamily.counter(
+        "frag_filtered", "Fragments the consumer skipped without reading them (not its share of the work).")
+    public static let filteredBytes = MetricFamily.counter(
+        "frag_filtered_bytes", "Payload bytes of the fragments the consumer skipped.", unit: "bytes")
+    public static let pollingOverrun = MetricFamily.counter(
+        "polling_overrun", "Times the producer lapped the consumer between two polls.")
+    public static let fragPollingOverrun = MetricFamily.counter(
+        "frag_polling_overrun", "Fragments lost because the producer lapped the consumer between polls.")
+    public static let readingOverrun = MetricFamily.counter(
+        "reading_overrun", "Times a fragment was overwritten while the consumer read it.")
+    public static let fragReadingOverrun = MetricFamily.counter(
+        "frag_reading_overrun", "Fragments lost because they were overwritten while the consumer read them.")
+    public static let slow = MetricFamily.counter(
+        "slow", "Times the producer found this consumer holding it back (out of credits).")
+
+    public static let schema = MetricSchema(prefix: "link", [
+        consumed, consumedBytes, filtered, filteredBytes, pollingOverrun, fragPollingOverrun, readingOverrun,
+        fragReadingOverrun, slow,
+    ])
 }

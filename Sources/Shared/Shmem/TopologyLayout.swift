@@ -26,18 +26,28 @@ public struct WorkspaceSpec: Codable, Sendable, Equatable {
 
 /// Where a tile's objects live inside its workspace:
 ///
-///     [header 64 B][metrics region]   padded to a page: the part others map read-only
-///     [scratch]                       page-aligned; only the tile maps it
+///     [header 64 B][metrics region][fseq per in-link, 64 B each]   padded to a page:
+///                                           the part others map read-only
+///     [scratch]                             page-aligned; only the tile maps it
 public struct TileMemory: Codable, Sendable, Equatable {
     /// Index into `TopologyLayout.workspaces`.
     public var workspace: Int
     public var metrics: MetricsLayout
     public var metricsOffset: Int
+    /// The flow-control word of in-link i is at `fseqOffset + 64 * i`, each
+    /// on its own cache line (the producer polls it).
+    public var fseqOffset: Int
     /// Bytes from offset 0 covering the header and the metrics region,
     /// rounded to the page size: the span the metric tile maps read-only.
     public var metricsSpan: Int
     public var scratchOffset: Int
     public var scratchSize: Int
+}
+
+/// Where a link instance lives: a workspace of its own.
+public struct LinkMemory: Codable, Sendable, Equatable {
+    public var workspace: Int
+    public var layout: LinkLayout
 }
 
 /// Every object's size and offset, computed once from the topology and the
@@ -47,40 +57,52 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     public var workspaces: [WorkspaceSpec]
     /// Parallel to `Topology.tiles`.
     public var tiles: [TileMemory]
+    /// Parallel to `Topology.links`.
+    public var links: [LinkMemory]
 
     public init(topology: Topology, kinds: TileKinds, backing: Backing) {
         self.backing = backing
         var workspaces: [WorkspaceSpec] = []
         var tiles: [TileMemory] = []
-        for spec in topology.tiles {
-            guard let kind = kinds[spec.kind] else { preconditionFailure("unknown kind \(spec.kind) after validation") }
-            let metrics = MetricsLayout(inLinkCount: 0, kindSchema: kind.schema)
-            let scratch = kind.scratchFootprint(spec)
+        func add(_ name: String, _ footprint: (PageSize) -> Int) -> Int {
             // The page size depends on the footprint (gigantic pages only for
             // workspaces of 1 GiB or more), and the footprint on the page
-            // size: place with 2 MiB pages first, then with the final size.
+            // size: measure with 2 MiB pages first, then with the final size.
+            let page = backing.pageSize(forFootprint: footprint(backing.pageSize(forFootprint: 0)))
+            let dir = page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount)
+            workspaces.append(WorkspaceSpec(name: name, path: "\(dir)/\(Self.filePrefix(topology.name))\(name).wksp",
+                                            pageSize: page, footprint: footprint(page)))
+            return workspaces.count - 1
+        }
+        for spec in topology.tiles {
+            guard let kind = kinds[spec.kind] else { preconditionFailure("unknown kind \(spec.kind) after validation") }
+            let metrics = MetricsLayout(inLinkCount: spec.inLinks.count, kindSchema: kind.schema)
+            let scratch = kind.scratchFootprint(spec)
             func place(_ page: PageSize) -> (TileMemory, Int) {
                 var l = LayoutBuilder()
                 _ = l.append(TileHeader.size, align: 64)
                 let metricsOffset = l.append(metrics.footprint, align: 64)
+                let fseqOffset = l.append(spec.inLinks.count * 64, align: 64)
                 let span = alignUp(l.end, page.bytes)
                 let scratchOffset = scratch > 0 ? l.append(scratch, align: page.bytes) : span
                 let footprint = alignUp(max(l.end, span), page.bytes)
                 let memory = TileMemory(
-                    workspace: workspaces.count, metrics: metrics, metricsOffset: metricsOffset,
+                    workspace: -1, metrics: metrics, metricsOffset: metricsOffset, fseqOffset: fseqOffset,
                     metricsSpan: span, scratchOffset: scratchOffset, scratchSize: scratch)
                 return (memory, footprint)
             }
-            let firstPass = place(backing.pageSize(forFootprint: 0)).1
-            let page = backing.pageSize(forFootprint: firstPass)
-            let (memory, footprint) = place(page)
-            let name = "\(spec.kind).\(spec.kindId)"
-            let dir = page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount)
-            workspaces.append(WorkspaceSpec(
-                name: name, path: "\(dir)/\(Self.filePrefix(topology.name))\(name).wksp",
-                pageSize: page, footprint: footprint))
+            let index = add("\(spec.kind).\(spec.kindId)") { place($0).1 }
+            var memory = place(workspaces[index].pageSize).0
+            memory.workspace = index
             tiles.append(memory)
         }
+        var links: [LinkMemory] = []
+        for link in topology.links {
+            let layout = LinkLayout(depth: link.depth, mtu: link.mtu)
+            let index = add("link.\(link.name).\(link.kindId)") { alignUp(layout.footprint, $0.bytes) }
+            links.append(LinkMemory(workspace: index, layout: layout))
+        }
+        self.links = links
         self.workspaces = workspaces
         self.tiles = tiles
     }

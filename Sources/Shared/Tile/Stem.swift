@@ -3,48 +3,230 @@ import Glibc
 #endif
 import CShim
 
-/// What the stem tells a tile's callbacks about the current iteration.
+/// What the stem gives a tile's callbacks: the time, and its outputs.
 public struct StemContext {
     /// Monotonic nanoseconds at the start of this iteration.
     public internal(set) var now: Int64
+    var outs: [LinkProducer]
+
+    /// Where the next payload for output `out` is written (its mtu bytes).
+    @inline(__always) public func buffer(_ out: Int) -> UnsafeMutableRawPointer { outs[out].buffer }
+    @inline(__always) public func mtu(_ out: Int) -> Int { outs[out].mtu }
+
+    /// Publishes the `size` bytes written at `buffer(out)`.
+    @inline(__always)
+    public mutating func publish(_ out: Int, sig: UInt64, size: Int, tsorig: UInt32, ctl: UInt16 = 0) {
+        outs[out].publish(sig: sig, size: size, ctl: ctl, tsorig: tsorig, tspub: compressedTimestamp(now))
+    }
 }
 
-/// The tile's run loop: housekeeping on a jittered schedule (heartbeat,
-/// common metrics, the tile's own metrics, the halt check), then the tile's
-/// callbacks; when there is nothing to do it idles as the topology says.
+/// The tile's run loop. Each iteration:
+///
+///   1. housekeeping, on a jittered schedule: halt check, credits, progress
+///      for producers, heartbeat, metrics;
+///   2. `beforeCredit`;
+///   3. without credits for `burst` fragments on every output, the tile is
+///      backpressured: it takes no input this iteration;
+///   4. `afterCredit`, then one fragment from the next input that has one;
+///   5. when nothing happened, idle (sleep with backoff, or spin).
+///
+/// Every nanosecond goes to exactly one regime: caught up, processing or
+/// backpressured, with or without housekeeping.
 enum Stem {
     static func run<T: Tile>(_ tile: inout T, _ ctx: TileContext, _ common: CommonCells) -> Never {
         let interval = max(ctx.topology.layout.housekeepingIntervalNanos, 1000)
         let sleeps = ctx.topology.layout.idle == .sleep
+        let burst = T.burst
         let halt = ctx.haltSlot
+        var ins = ctx.inputs
+        var inCells = (0..<ins.count).map { LinkCells(ctx.metrics, in: $0) }
+        var inCounts = [LinkCounts](repeating: LinkCounts(), count: ins.count)
         var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: Clock.monotonicNanos()) ^ UInt64(ctx.tile.index))
-        var stem = StemContext(now: Clock.monotonicNanos())
+        var stem = StemContext(now: Clock.monotonicNanos(), outs: ctx.outputs)
+        var s = StemState()
         var nextHousekeeping = stem.now
+        var cursor = 0
+        var idleNanos: Int64 = 0
+        var t0 = stem.now
 
         while true {
-            stem.now = Clock.monotonicNanos()
-            if stem.now >= nextHousekeeping {
-                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, common) }
+            stem.now = t0
+            // 1. Housekeeping.
+            var housekept = false
+            if t0 >= nextHousekeeping {
+                housekept = true
+                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, &ins, &inCells, inCounts, &s, common) }
+                for i in stem.outs.indices {
+                    stem.outs[i].refreshCredits()
+                    stem.outs[i].writeHeader()
+                }
+                for i in ins.indices { ins[i].publishProgress() }
                 common.refresh()
                 tile.housekeeping(&stem)
                 tile.writeMetrics()
+                s.publish(common)
+                for i in ins.indices { inCells[i].publish(inCounts[i], slow: ins[i].slowCount) }
                 // Jitter in [interval/2, 3*interval/2): tiles started together
                 // do not all publish in the same instant.
-                nextHousekeeping = stem.now + interval / 2 + Int64(rng.next() % UInt64(interval))
+                nextHousekeeping = t0 + interval / 2 + Int64(rng.next() % UInt64(interval))
             }
-            let busy = tile.beforeCredit(&stem)
-            if !busy && sleeps { tile.idle(until: nextHousekeeping) }
+            let t1 = housekept ? Clock.monotonicNanos() : t0
+
+            // 2. Work that does not depend on credits.
+            var busy = tile.beforeCredit(&stem)
+
+            // 3. Credits.
+            var backpressured = false
+            for i in stem.outs.indices where stem.outs[i].credits < burst {
+                let slow = stem.outs[i].refreshCredits()
+                if stem.outs[i].credits < burst {
+                    backpressured = true
+                    if !s.inBackpressure { for slot in slow { stem.outs[i].countSlow(slot) } }
+                }
+            }
+            if backpressured {
+                if !s.inBackpressure { s.backpressureCount &+= 1 }
+                s.inBackpressure = true
+            } else {
+                s.inBackpressure = false
+                // 4. Produce, then consume one fragment.
+                if tile.afterCredit(&stem) { busy = true }
+                if !ins.isEmpty && pollOne(&tile, &stem, &ins, &inCounts, &cursor) { busy = true }
+            }
+
+            // 5. Account, then idle.
+            let t2 = Clock.monotonicNanos()
+            let regime = backpressured ? 2 : busy ? 1 : 0
+            s.regimes[regime] &+= UInt64(t1 - t0)          // with housekeeping
+            s.regimes[3 + regime] &+= UInt64(t2 - t1)      // without
+            s.loop.sample(UInt64(t2 - t0))
+            var t3 = t2
+            if busy {
+                idleNanos = 0
+            } else if sleeps {
+                idleNanos = min(max(idleNanos * 2, 1000), interval)
+                tile.idle(until: min(nextHousekeeping, t2 + idleNanos))
+                t3 = Clock.monotonicNanos()
+                s.regimes[3 + regime] &+= UInt64(t3 - t2)
+            }
+            t0 = t3
         }
     }
 
+    /// Reads at most one fragment, from the first input (starting at
+    /// `cursor`, which rotates for fairness) that has something. Returns
+    /// whether anything was read or lost.
+    @inline(__always)
+    static func pollOne<T: Tile>(_ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
+                                 _ counts: inout [LinkCounts], _ cursor: inout Int) -> Bool {
+        let n = ins.count
+        for k in 0..<n {
+            let i = (cursor + k) % n
+            switch ins[i].poll() {
+            case .caughtUp:
+                continue
+            case .overrun(let skipped):
+                counts[i].pollingOverruns &+= 1
+                counts[i].pollingOverrunFrags &+= skipped
+            case .torn:
+                counts[i].readingOverruns &+= 1
+                counts[i].readingOverrunFrags &+= 1
+            case .frag(let meta):
+                if tile.beforeFrag(&stem, input: i, meta: meta) {
+                    counts[i].filtered &+= 1
+                    counts[i].filteredBytes &+= UInt64(meta.size)
+                } else {
+                    tile.duringFrag(&stem, input: i, meta: meta, payload: ins[i].payload(of: meta))
+                    if ins[i].stillValid(meta.seq) {
+                        counts[i].consumed &+= 1
+                        counts[i].consumedBytes &+= UInt64(meta.size)
+                        ins[i].advance()
+                        tile.afterFrag(&stem, input: i, meta: meta)
+                    } else {
+                        counts[i].readingOverruns &+= 1
+                        counts[i].readingOverrunFrags &+= 1
+                        ins[i].advance()
+                    }
+                    // Give the producer its credits back well before it
+                    // runs out, not only at housekeeping.
+                    if ins[i].unpublished >= UInt64(max(1, ins[i].depth / 4)) { ins[i].publishProgress() }
+                    cursor = (i + 1) % n
+                    return true
+                }
+                ins[i].advance()
+                if ins[i].unpublished >= UInt64(max(1, ins[i].depth / 4)) { ins[i].publishProgress() }
+            }
+            cursor = (i + 1) % n
+            return true
+        }
+        return false
+    }
+
     /// The orderly end: final metrics with status shutdown, then exit 0.
-    static func stop<T: Tile>(_ tile: inout T, _ common: CommonCells) -> Never {
+    static func stop<T: Tile>(_ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
+                              _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells) -> Never {
         tile.shutdown()
         tile.writeMetrics()
+        for i in ins.indices {
+            ins[i].publishProgress()
+            inCells[i].publish(counts[i], slow: ins[i].slowCount)
+        }
+        s.publish(common)
         common.status.set(TileStatus.shutdown.rawValue)
         common.refresh()
         Log.info("halted by the supervisor")
         exit(0)
+    }
+}
+
+/// The stem's own counters, kept locally and published in housekeeping.
+struct StemState {
+    var inBackpressure = false
+    var backpressureCount: UInt64 = 0
+    /// Nanoseconds per regime, in `CommonMetrics.regimes` order.
+    var regimes = [UInt64](repeating: 0, count: 6)
+    var loop = LocalHistogram(CommonMetrics.loopDuration)
+
+    func publish(_ c: CommonCells) {
+        c.inBackpressure.set(inBackpressure ? 1 : 0)
+        c.backpressure.set(backpressureCount)
+        for i in 0..<6 { c.regimes.set(i, regimes[i]) }
+        c.loop.publish(loop)
+    }
+}
+
+/// One input's counters, kept locally.
+struct LinkCounts {
+    var consumed: UInt64 = 0
+    var consumedBytes: UInt64 = 0
+    var filtered: UInt64 = 0
+    var filteredBytes: UInt64 = 0
+    var pollingOverruns: UInt64 = 0
+    var pollingOverrunFrags: UInt64 = 0
+    var readingOverruns: UInt64 = 0
+    var readingOverrunFrags: UInt64 = 0
+}
+
+/// One input's slots in the tile's metrics region.
+struct LinkCells {
+    let slots: UnsafeMutablePointer<UInt64>
+
+    init(_ w: MetricsWriter, in index: Int) {
+        slots = w.base + w.layout.linkOffset(index)
+    }
+
+    func publish(_ c: LinkCounts, slow: UInt64) {
+        let s = LinkMetrics.schema
+        func set(_ f: MetricFamily, _ v: UInt64) { cshim_store_relaxed_u64(slots + s.offset(of: f), v) }
+        set(LinkMetrics.consumed, c.consumed)
+        set(LinkMetrics.consumedBytes, c.consumedBytes)
+        set(LinkMetrics.filtered, c.filtered)
+        set(LinkMetrics.filteredBytes, c.filteredBytes)
+        set(LinkMetrics.pollingOverrun, c.pollingOverruns)
+        set(LinkMetrics.fragPollingOverrun, c.pollingOverrunFrags)
+        set(LinkMetrics.readingOverrun, c.readingOverruns)
+        set(LinkMetrics.fragReadingOverrun, c.readingOverrunFrags)
+        set(LinkMetrics.slow, slow)
     }
 }
 
@@ -57,6 +239,10 @@ struct CommonCells {
     let involuntary: CounterCell
     let majorFaults: CounterCell
     let minorFaults: CounterCell
+    let inBackpressure: GaugeCell
+    let backpressure: CounterCell
+    let regimes: EnumCounterCell
+    let loop: HistogramCell
 
     init(_ w: MetricsWriter) {
         pid = w.gauge(CommonMetrics.pid)
@@ -66,6 +252,10 @@ struct CommonCells {
         involuntary = w.counter(CommonMetrics.contextSwitchInvoluntary)
         majorFaults = w.counter(CommonMetrics.pageFaultMajor)
         minorFaults = w.counter(CommonMetrics.pageFaultMinor)
+        inBackpressure = w.gauge(CommonMetrics.inBackpressure)
+        backpressure = w.counter(CommonMetrics.backpressure)
+        regimes = w.enumCounter(CommonMetrics.regimeDuration)
+        loop = w.histogram(CommonMetrics.loopDuration)
     }
 
     /// Heartbeat and resource usage; one getrusage(2) per call.

@@ -21,6 +21,12 @@ public protocol Tile {
     static var options: [TileOption] { get }
     /// How many tiles of this kind a topology may have.
     static var maxCount: Int { get }
+    /// How many links the kind consumes (`inputs`) and produces (`outputs`).
+    static var inputs: ClosedRange<Int> { get }
+    static var outputs: ClosedRange<Int> { get }
+    /// Fragments the tile may publish per loop iteration on each output: the
+    /// credits it needs before it takes input.
+    static var burst: Int { get }
     /// The kind's own metric families (exported as `<kind>_*`).
     static var schema: MetricSchema { get }
     /// RLIMIT_NOFILE inside the sandbox.
@@ -42,6 +48,10 @@ public protocol Tile {
     /// user can fix (a port already in use).
     static func preflight(_ tile: TileSpec, in topology: Topology) throws
 
+    /// Checks of the tile against the rest of the topology (a link's mtu
+    /// too small for what it sends); reported like any topology-file error.
+    static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue?
+
     init(privileged ctx: TileContext) throws
 
     /// Descriptors the tile keeps through its sandbox beyond stderr, the log
@@ -52,9 +62,20 @@ public protocol Tile {
 
     // MARK: stem callbacks (each has a default that does nothing)
 
-    /// Called every loop iteration before input is polled. Returns true
-    /// when it did work (the iteration counts as busy).
+    /// Called every loop iteration, even when backpressured (a tile that
+    /// serves sockets keeps serving). Returns true when it did work.
     mutating func beforeCredit(_ stem: inout StemContext) -> Bool
+    /// Called when every output has credits for `burst` fragments, before
+    /// input is polled: where a source publishes. Returns true when it did work.
+    mutating func afterCredit(_ stem: inout StemContext) -> Bool
+    /// A fragment arrived on input `input`; return true to skip it without
+    /// reading its payload (counted as filtered).
+    mutating func beforeFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) -> Bool
+    /// Read the payload: copy what is needed, it may be overwritten as soon
+    /// as this returns (then `afterFrag` is not called and the loss is counted).
+    mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer)
+    /// The fragment was read whole: act on what `duringFrag` copied.
+    mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta)
     /// Called on the housekeeping schedule.
     mutating func housekeeping(_ stem: inout StemContext)
     /// Publishes the tile's local counters into its metrics region; called
@@ -74,12 +95,20 @@ extension Tile where Scratch == Void {
 extension Tile {
     public static var options: [TileOption] { [] }
     public static var maxCount: Int { 64 }
+    public static var inputs: ClosedRange<Int> { 0...0 }
+    public static var outputs: ClosedRange<Int> { 0...0 }
+    public static var burst: Int { 1 }
+    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? { nil }
     public static var keepsNetworkNamespace: Bool { false }
     public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }
     public mutating func unprivilegedInit(_ ctx: TileContext) throws {}
     public mutating func beforeCredit(_ stem: inout StemContext) -> Bool { false }
+    public mutating func afterCredit(_ stem: inout StemContext) -> Bool { false }
+    public mutating func beforeFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) -> Bool { false }
+    public mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer) {}
+    public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {}
     public mutating func housekeeping(_ stem: inout StemContext) {}
     public mutating func writeMetrics() {}
     public mutating func idle(until deadline: Int64) { sleepUntil(monotonicNanos: deadline) }

@@ -17,6 +17,10 @@ public struct TileContext {
     public let deathPipe: FileDescriptor
     /// False only under `run --no-sandbox` (debugging).
     public let sandboxed: Bool
+    /// The links the tile consumes, in the order of its inputs.
+    public let inputs: [LinkReader]
+    /// The links the tile produces, in the order of its outputs.
+    public let outputs: [LinkProducer]
 
     public var memory: TileMemory { layout.tiles[tile.index] }
 
@@ -42,6 +46,50 @@ public struct TileContext {
                                      kindSchema: kind.schema)
         self.deathPipe = deathPipe
         self.sandboxed = sandboxed
+        (inputs, outputs) = try Self.joinLinks(topology, layout, tile, mapping)
+    }
+
+    /// Maps every link the tile touches: what it consumes read-only (its
+    /// fseqs are in its own workspace), what it produces read-write, with
+    /// each reliable consumer's fseq mapped read-only.
+    static func joinLinks(_ topology: Topology, _ layout: TopologyLayout, _ tile: TileSpec,
+                          _ own: WorkspaceMapping) throws -> ([LinkReader], [LinkProducer]) {
+        let memory = layout.tiles[tile.index]
+        var inputs: [LinkReader] = []
+        for (i, index) in tile.inLinks.enumerated() {
+            let link = topology.links[index]
+            let lm = layout.links[index]
+            let mapping = try Workspace.join(layout.workspaces[lm.workspace], writable: false)
+            guard let me = link.consumers.first(where: { $0.tile == tile.index && $0.inIndex == i }) else {
+                throw TileBootError("link \(link.label) does not list \(tile.name) as a consumer")
+            }
+            let fseq = me.reliable ? (own.base + memory.fseqOffset + 64 * i).assumingMemoryBound(to: UInt64.self) : nil
+            inputs.append(LinkReader(base: UnsafeRawPointer(mapping.base), layout: lm.layout, fseq: fseq, slot: me.slot))
+        }
+        var outputs: [LinkProducer] = []
+        var consumerSpans: [Int: WorkspaceMapping] = [:]
+        for index in tile.outLinks {
+            let link = topology.links[index]
+            let lm = layout.links[index]
+            let mapping = try Workspace.join(layout.workspaces[lm.workspace], writable: true)
+            guard mapping.slots(at: 0)[LinkHeader.magicSlot] == LinkHeader.magic else {
+                throw TileBootError("link workspace \(layout.workspaces[lm.workspace].path) is not formatted")
+            }
+            var fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)] = []
+            for c in link.consumers where c.reliable {
+                let cm = layout.tiles[c.tile]
+                let span: WorkspaceMapping
+                if let m = consumerSpans[c.tile] {
+                    span = m
+                } else {
+                    span = try Workspace.join(layout.workspaces[cm.workspace], offset: 0, length: cm.metricsSpan, writable: false)
+                    consumerSpans[c.tile] = span
+                }
+                fseqs.append((UnsafePointer((span.base + cm.fseqOffset + 64 * c.inIndex).assumingMemoryBound(to: UInt64.self)), c.slot))
+            }
+            outputs.append(LinkProducer(base: mapping.base, layout: lm.layout, fseqs: fseqs))
+        }
+        return (inputs, outputs)
     }
 
     /// The halt word the supervisor sets for an orderly stop.

@@ -5,6 +5,9 @@ public struct TileKind: Sendable {
     public let summary: String
     public let options: [TileOption]
     public let maxCount: Int
+    public let inputs: ClosedRange<Int>
+    public let outputs: ClosedRange<Int>
+    public let burst: Int
     public let schema: MetricSchema
     public let fileLimit: UInt64
     public let keepsNetworkNamespace: Bool
@@ -12,6 +15,7 @@ public struct TileKind: Sendable {
     public let descriptorRoles: [DescriptorRole]
     public let scratchFootprint: @Sendable (TileSpec) -> Int
     public let preflight: @Sendable (TileSpec, Topology) throws -> Void
+    public let validate: @Sendable (TileSpec, Topology) -> TopologyIssue?
     /// Runs a tile of this kind in the current process; never returns.
     public let boot: @Sendable (TileContext) -> Never
 
@@ -20,6 +24,9 @@ public struct TileKind: Sendable {
         summary = T.summary
         options = T.options
         maxCount = T.maxCount
+        inputs = T.inputs
+        outputs = T.outputs
+        burst = T.burst
         schema = T.schema
         fileLimit = T.fileLimit
         keepsNetworkNamespace = T.keepsNetworkNamespace
@@ -27,6 +34,7 @@ public struct TileKind: Sendable {
         descriptorRoles = T.descriptorRoles
         scratchFootprint = { T.scratchFootprint($0) }
         preflight = { try T.preflight($0, in: $1) }
+        validate = { T.validate($0, in: $1) }
         boot = { TileRunner.run(T.self, $0) }
         precondition(schema.prefix == kind, "\(kind): its metric schema must use the kind as prefix")
     }

@@ -15,9 +15,11 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Every tile, in boot order: grouped by kind in the order the file
     /// declares them, `kindId` counting from 0 within a kind.
     public var tiles: [TileSpec]
+    /// Every link instance, grouped by declared link in file order.
+    public var links: [LinkInstance]
 
     public init(name: String, source: String, user: TileUser, log: LogConfig, shmem: ShmemConfig,
-                layout: LayoutConfig, tiles: [TileSpec]) {
+                layout: LayoutConfig, tiles: [TileSpec], links: [LinkInstance] = []) {
         self.name = name
         self.source = source
         self.user = user
@@ -25,6 +27,7 @@ public struct Topology: Codable, Sendable, Equatable {
         self.shmem = shmem
         self.layout = layout
         self.tiles = tiles
+        self.links = links
     }
 
     public func tiles(ofKind kind: String) -> [TileSpec] { tiles.filter { $0.kind == kind } }
@@ -112,12 +115,20 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     public var kindId: Int
     /// The kind's options, type-checked and with defaults applied.
     public var options: [String: OptionValue]
+    /// Link instances the tile consumes, in the order of its `inputs`
+    /// (every instance of each named link).
+    public var inLinks: [Int]
+    /// Link instances the tile produces, in the order of its `outputs`.
+    public var outLinks: [Int]
 
-    public init(index: Int, kind: String, kindId: Int, options: [String: OptionValue]) {
+    public init(index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],
+                outLinks: [Int] = []) {
         self.index = index
         self.kind = kind
         self.kindId = kindId
         self.options = options
+        self.inLinks = inLinks
+        self.outLinks = outLinks
     }
 
     /// `kind:kind_id`, how every message names a tile.

@@ -124,7 +124,8 @@ struct Resolver {
         let shmem = try top.table("shmem")
         let layout = try top.table("layout")
         let tilesTable = try top.table("tiles")
-        try top.rejectUnknown(["name", "user", "log", "shmem", "layout", "tiles"])
+        let linksTable = try top.table("links")
+        try top.rejectUnknown(["name", "user", "log", "shmem", "layout", "tiles", "links"])
 
         var logR = TableReader(table: log, path: ["log"], resolver: self)
         let logPath = try logR.string("path", default: "")
@@ -148,15 +149,24 @@ struct Resolver {
         let idle = try layoutR.choice("idle", IdleStrategy.allCases.map(\.rawValue), default: "sleep")
         try layoutR.rejectUnknown(["idle"])
 
-        let tiles = try resolveTiles(tilesTable)
+        let linkSpecs = try resolveLinkSpecs(linksTable)
+        var (tiles, groups) = try resolveTiles(tilesTable)
+        let links = try connect(&tiles, groups, linkSpecs)
 
-        return Topology(
+        let topology = Topology(
             name: name, source: file, user: user,
             log: LogConfig(path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
                            levelLogfile: LogLevel(rawValue: levelLogfile)!),
             shmem: ShmemConfig(pageSize: PageSizePolicy(rawValue: pageSize)!, hugetlbfsMount: mount),
             layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: 1_000_000),
-            tiles: tiles)
+            tiles: tiles, links: links)
+        // Checks each kind makes of its tiles against the whole topology.
+        for tile in tiles {
+            if let issue = kinds[tile.kind]!.validate(tile, topology) {
+                throw fail(locator.value(issue.path), issue.message)
+            }
+        }
+        return topology
     }
 
     func checkName(_ name: String) throws {
@@ -181,13 +191,24 @@ struct Resolver {
         return TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
     }
 
-    func resolveTiles(_ table: TOMLTable) throws -> [TileSpec] {
+    /// A `[tiles.<kind>]` table: `count` tiles from `first`, with the links
+    /// they name.
+    struct TileGroup {
+        let kind: String
+        let first: Int
+        let count: Int
+        let inputs: [String]
+        let outputs: [String]
+    }
+
+    func resolveTiles(_ table: TOMLTable) throws -> ([TileSpec], [TileGroup]) {
         // toml++ keeps keys sorted; boot order follows the file instead.
         let names = table.keys.sorted {
             let a = locator.key(["tiles", $0]), b = locator.key(["tiles", $1])
             return (a.line, a.column) < (b.line, b.column)
         }
         var tiles: [TileSpec] = []
+        var groups: [TileGroup] = []
         for kindName in names {
             let pos = locator.key(["tiles", kindName])
             guard let kind = kinds[kindName] else {
@@ -200,13 +221,16 @@ struct Resolver {
             }
             var r = TableReader(table: t, path: ["tiles", kindName], resolver: self)
             let count = try r.int("count", 1...kind.maxCount, default: 1)
+            let inputs = try r.linkNames("inputs", kind.inputs)
+            let outputs = try r.linkNames("outputs", kind.outputs)
             var options: [String: OptionValue] = [:]
             for option in kind.options { options[option.key] = try r.option(option) }
-            try r.rejectUnknown(["count"] + kind.options.map(\.key))
+            try r.rejectUnknown(["count", "inputs", "outputs"] + kind.options.map(\.key))
             guard tiles.count + count <= TopologyLoader.maxTiles else {
                 throw fail(locator.value(["tiles", kindName, "count"]),
                            "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
             }
+            groups.append(TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs))
             for id in 0..<count {
                 tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options))
             }
@@ -215,7 +239,7 @@ struct Resolver {
             let pos = table.keys.isEmpty ? locator.end : locator.key(["tiles"])
             throw fail(pos, "the topology has no metric tile; add a [tiles.metric] table (prometheus_listen_port = 7999) so its counters can be scraped")
         }
-        return tiles
+        return (tiles, groups)
     }
 }
 
@@ -311,6 +335,37 @@ struct TableReader {
             }
             return .string(s)
         }
+    }
+
+    mutating func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = raw(key) else { return d }
+        guard let b = v.bool else { throw wrongType(key, "true or false", v) }
+        return b
+    }
+
+    /// A list of link names, as many as `allowed` says the kind takes.
+    mutating func linkNames(_ key: String, _ allowed: ClosedRange<Int>) throws -> [String] {
+        var names: [String] = []
+        if let v = raw(key) {
+            guard let array = v.array else { throw wrongType(key, "an array of link names, like [\"source_verify\"]", v) }
+            for i in 0..<array.count {
+                guard let name = array[i].string else {
+                    throw resolver.fail(valuePos(key), "\(key) must hold link names (strings), not \(typeName(array[i]))")
+                }
+                guard !names.contains(name) else {
+                    throw resolver.fail(valuePos(key), "\(key) names link \"\(name)\" twice; list each link once")
+                }
+                names.append(name)
+            }
+        }
+        guard allowed.contains(names.count) else {
+            let want = allowed.lowerBound == allowed.upperBound ? "exactly \(allowed.lowerBound)"
+                : allowed.upperBound == Int.max ? "at least \(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)"
+            let what = key == "inputs" ? "input" : "output"
+            let pos = table[key] == nil ? resolver.locator.key(path) : valuePos(key)
+            throw resolver.fail(pos, "\(header) takes \(want) \(what)\(allowed.upperBound == 1 ? "" : "s") in \(key); it lists \(names.count)")
+        }
+        return names
     }
 
     /// Rejects any key not read so far (or not in `allowed`).

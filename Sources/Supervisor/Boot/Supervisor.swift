@@ -24,7 +24,9 @@ final class Supervisor {
 
     private var lock: TopologyLock?
     private var plan: ShmemPlan?
+    /// Tile workspaces, parallel to `topology.tiles`.
     private var created: [(WorkspaceSpec, WorkspaceMapping)] = []
+    private var linkWorkspaces: [(WorkspaceSpec, WorkspaceMapping)] = []
 
     init(topology: Topology, configPath: String, sandbox: Bool) {
         self.topology = topology
@@ -101,7 +103,18 @@ final class Supervisor {
             // The magic goes last: a tile trusts a workspace only once it is whole.
             cshim_store_release_u64(header + TileHeader.magicSlot, TileHeader.magic)
         }
-        Log.info("created \(created.count) workspaces, \(formatBytes(layout.totalFootprint)) in all")
+        for i in topology.links.indices {
+            let spec = layout.workspaces[layout.links[i].workspace]
+            let mapping: WorkspaceMapping
+            do {
+                mapping = try Workspace.create(spec)
+            } catch let e as WorkspaceError {
+                throw RuntimeFailure(e.description(config: configPath))
+            }
+            linkWorkspaces.append((spec, mapping))
+            LinkHeader.format(mapping.base, layout.links[i].layout)
+        }
+        Log.info("created \(created.count + linkWorkspaces.count) workspaces, \(formatBytes(layout.totalFootprint)) in all")
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {
@@ -202,11 +215,12 @@ final class Supervisor {
 
     /// Every exit path: workspaces, reserved pages, lock.
     private func cleanup() {
-        for (spec, mapping) in created {
+        for (spec, mapping) in created + linkWorkspaces {
             mapping.leave()
             Workspace.delete(spec)
         }
         created = []
+        linkWorkspaces = []
         if let plan {
             ShmemPlanner.release(plan, topology: topology)
             self.plan = nil

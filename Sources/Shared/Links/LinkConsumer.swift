@@ -1,0 +1,116 @@
+import CShim
+
+/// A consumer's side of one link instance, over a read-only mapping of its
+/// workspace. It reads fragments in sequence order and never hands out one
+/// that was overwritten while it read: every copy is followed by a re-check
+/// of the metadata line's sequence number.
+public struct LinkReader {
+    let header: UnsafePointer<UInt64>
+    let mcache: UnsafeRawPointer
+    let dcache: UnsafeRawPointer
+    let mask: UInt64
+    public let depth: Int
+    public let mtu: Int
+    let dcacheBytes: Int
+    /// This consumer's flow-control word (in its own workspace), or nil
+    /// when unreliable.
+    let fseq: UnsafeMutablePointer<UInt64>?
+    public let slot: Int
+
+    /// The next sequence number this consumer expects.
+    public private(set) var seq: UInt64 = 0
+    private var publishedFseq: UInt64 = 0
+
+    public init(base: UnsafeRawPointer, layout: LinkLayout, fseq: UnsafeMutablePointer<UInt64>?, slot: Int) {
+        header = base.assumingMemoryBound(to: UInt64.self)
+        mcache = base + layout.mcacheOffset
+        dcache = base + layout.dcacheOffset
+        mask = UInt64(layout.depth - 1)
+        depth = layout.depth
+        mtu = layout.mtu
+        dcacheBytes = layout.dataChunks * LinkLayout.chunkBytes
+        self.fseq = fseq
+        self.slot = slot
+    }
+
+    public enum Poll: Equatable {
+        /// Nothing new.
+        case caughtUp
+        /// The producer lapped this consumer: `skipped` fragments are gone;
+        /// the consumer now expects the newest one.
+        case overrun(skipped: UInt64)
+        /// The next fragment's metadata; its payload is at `payload(of:)`
+        /// until the producer laps it, which `stillValid` tells.
+        case frag(FragMeta)
+        /// The line changed while its metadata was read, or the metadata
+        /// points outside the dcache: the fragment is skipped.
+        case torn
+    }
+
+    /// Looks at the next fragment without consuming it.
+    @inline(__always)
+    public mutating func poll() -> Poll {
+        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
+        let seqSlot = UnsafeMutablePointer(mutating: line.assumingMemoryBound(to: UInt64.self))
+        let found = cshim_load_acquire_u64(seqSlot)
+        let ahead = Int64(bitPattern: found &- seq)
+        if ahead < 0 { return .caughtUp }
+        if ahead > 0 {
+            let skipped = found &- seq
+            seq = found
+            return .overrun(skipped: skipped)
+        }
+        let meta = FragMeta(
+            seq: found,
+            sig: line.load(fromByteOffset: FragMeta.sigOffset, as: UInt64.self),
+            chunk: line.load(fromByteOffset: FragMeta.chunkOffset, as: UInt32.self),
+            size: line.load(fromByteOffset: FragMeta.sizeOffset, as: UInt16.self),
+            ctl: line.load(fromByteOffset: FragMeta.ctlOffset, as: UInt16.self),
+            tsorig: line.load(fromByteOffset: FragMeta.tsorigOffset, as: UInt32.self),
+            tspub: line.load(fromByteOffset: FragMeta.tspubOffset, as: UInt32.self))
+        guard stillValid(meta.seq) else { seq &+= 1; return .torn }
+        // The producer is another process: never trust where it says the
+        // payload is.
+        guard Int(meta.size) <= mtu, Int(meta.chunk) * LinkLayout.chunkBytes + Int(meta.size) <= dcacheBytes else {
+            seq &+= 1
+            return .torn
+        }
+        return .frag(meta)
+    }
+
+    /// The payload of `meta`. Copy or use it, then check `stillValid`.
+    @inline(__always)
+    public func payload(of meta: FragMeta) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: dcache + Int(meta.chunk) * LinkLayout.chunkBytes, count: Int(meta.size))
+    }
+
+    /// Whether fragment `seq`'s line still holds it: everything read since
+    /// `poll` returned it is then untorn.
+    @inline(__always)
+    public func stillValid(_ seq: UInt64) -> Bool {
+        cshim_fence_acquire()
+        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
+        return cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: line.assumingMemoryBound(to: UInt64.self))) == seq
+    }
+
+    /// Moves past the fragment `poll` returned (consumed, filtered, or
+    /// lost while reading).
+    @inline(__always)
+    public mutating func advance() { seq &+= 1 }
+
+    /// Publishes how far this consumer got, giving the producer credits.
+    /// Cheap to call often; stores only when something changed.
+    @inline(__always)
+    public mutating func publishProgress() {
+        guard let fseq, publishedFseq != seq else { return }
+        cshim_store_release_u64(fseq, seq)
+        publishedFseq = seq
+    }
+
+    /// Fragments consumed since the last `publishProgress`.
+    @inline(__always)
+    public var unpublished: UInt64 { seq &- publishedFseq }
+
+    /// How often the producer found this consumer holding it back.
+    public var slowCount: UInt64 { cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: header + LinkHeader.slowSlot + slot)) }
+}

@@ -1,0 +1,105 @@
+import CShim
+
+/// The producer's side of one link instance: it writes a payload into the
+/// dcache, then publishes its metadata line. Single producer by design.
+///
+/// Flow control: each reliable consumer publishes the next sequence number
+/// it expects (its fseq); the producer may be at most `depth` fragments
+/// ahead of the slowest one. Those are its credits, refreshed by reading the
+/// fseqs. Unreliable consumers hold nothing back: they may be overrun.
+public struct LinkProducer {
+    let base: UnsafeMutableRawPointer
+    let mcache: UnsafeMutableRawPointer
+    let dcache: UnsafeMutableRawPointer
+    let mask: UInt64
+    public let depth: Int
+    public let mtu: Int
+    let dataChunks: UInt32
+    let mtuChunks: UInt32
+    /// Reliable consumers' fseqs (read-only views) and their slots.
+    let fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)]
+
+    /// The next sequence number to publish.
+    public private(set) var seq: UInt64 = 0
+    /// Where the next payload goes, in chunks.
+    public private(set) var chunk: UInt32 = 0
+    /// Fragments that may still be published before the slowest reliable
+    /// consumer has to catch up (Int.max without reliable consumers).
+    public private(set) var credits: Int
+
+    /// - Parameters:
+    ///   - base: the link workspace, mapped read-write and formatted.
+    ///   - fseqs: each reliable consumer's fseq, mapped read-only, with its slot.
+    public init(base: UnsafeMutableRawPointer, layout: LinkLayout, fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)]) {
+        self.base = base
+        mcache = base + layout.mcacheOffset
+        dcache = base + layout.dcacheOffset
+        mask = UInt64(layout.depth - 1)
+        depth = layout.depth
+        mtu = layout.mtu
+        dataChunks = UInt32(layout.dataChunks)
+        mtuChunks = UInt32(layout.mtuChunks)
+        self.fseqs = fseqs
+        credits = fseqs.isEmpty ? Int.max : layout.depth
+    }
+
+    /// Where the next payload is written: `mtu` bytes, valid until `publish`.
+    @inline(__always)
+    public var buffer: UnsafeMutableRawPointer { dcache + Int(chunk) * LinkLayout.chunkBytes }
+
+    /// Publishes the `size` bytes written at `buffer`. The caller holds a
+    /// credit (`credits > 0`).
+    @inline(__always)
+    public mutating func publish(sig: UInt64, size: Int, ctl: UInt16 = 0, tsorig: UInt32, tspub: UInt32) {
+        precondition(size <= mtu, "fragment of \(size) bytes over the link's mtu \(mtu)")
+        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
+        let seqSlot = line.assumingMemoryBound(to: UInt64.self)
+        // Mark the line in progress: a reader of the old fragment sees it
+        // changed, a reader of this one sees it not yet published.
+        cshim_store_relaxed_u64(seqSlot, seq &- 1)
+        cshim_fence_release()
+        line.storeBytes(of: sig, toByteOffset: FragMeta.sigOffset, as: UInt64.self)
+        line.storeBytes(of: chunk, toByteOffset: FragMeta.chunkOffset, as: UInt32.self)
+        line.storeBytes(of: UInt16(size), toByteOffset: FragMeta.sizeOffset, as: UInt16.self)
+        line.storeBytes(of: ctl, toByteOffset: FragMeta.ctlOffset, as: UInt16.self)
+        line.storeBytes(of: tsorig, toByteOffset: FragMeta.tsorigOffset, as: UInt32.self)
+        line.storeBytes(of: tspub, toByteOffset: FragMeta.tspubOffset, as: UInt32.self)
+        cshim_store_release_u64(seqSlot, seq)
+        seq &+= 1
+        if credits != Int.max { credits -= 1 }
+        // Compact allocation: the next payload follows this one, wrapping
+        // when a full mtu would not fit.
+        chunk &+= max(1, (UInt32(size) + 63) / 64)
+        if chunk + mtuChunks > dataChunks { chunk = 0 }
+    }
+
+    /// Re-reads every reliable consumer's fseq. Returns the slots of the
+    /// consumers that hold the producer at zero credits (empty otherwise).
+    @discardableResult
+    public mutating func refreshCredits() -> [Int] {
+        guard !fseqs.isEmpty else { return [] }
+        var least = Int.max
+        var slow: [Int] = []
+        for (fseq, slot) in fseqs {
+            let consumed = cshim_load_acquire_u64(fseq)
+            // A consumer can only be behind; anything else is garbage from a
+            // misbehaving consumer, which then gets no say.
+            let inFlight = Int(truncatingIfNeeded: seq &- consumed)
+            let c = inFlight < 0 || inFlight > depth ? depth : depth - inFlight
+            if c < least { least = c; slow = [slot] } else if c == least { slow.append(slot) }
+        }
+        credits = least
+        return least == 0 ? slow : []
+    }
+
+    /// Counts one more time `slot` held the producer back.
+    public func countSlow(_ slot: Int) {
+        let p = base.assumingMemoryBound(to: UInt64.self) + LinkHeader.slowSlot + slot
+        cshim_store_relaxed_u64(p, cshim_load_relaxed_u64(p) &+ 1)
+    }
+
+    /// Publishes how many fragments went out (for monitors).
+    public func writeHeader() {
+        cshim_store_relaxed_u64(base.assumingMemoryBound(to: UInt64.self) + LinkHeader.publishedSlot, seq)
+    }
+}
