@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
     ],
     targets: [
         // The few calls Swift cannot make (variadic prctl/syscall, pivot_root,
@@ -23,7 +24,7 @@ let package = Package(
             dependencies: ["CShim", "CSeccomp", "CCap", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         .target(name: "MetricTile", dependencies: ["Shared", "CShim"]),
-        .target(name: "Tiles", dependencies: ["Shared", "CShim"]),
+        .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
         // which tile kinds they know.
         .target(

@@ -8,6 +8,10 @@ public enum Registry {
     public static let production = TileKinds([
         TileKind(MetricTile.self),
         TileKind(SynthTile.self),
+        TileKind(SourceTile.self),
+        TileKind(VerifyTile.self),
+        TileKind(DedupTile.self),
+        TileKind(SinkTile.self),
     ])
 
     /// Set once by the executable's entry point, before any command runs;

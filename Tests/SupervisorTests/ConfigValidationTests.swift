@@ -89,6 +89,38 @@ struct ConfigValidationTests {
              says: ["out of range"]),
         Case(name: "position after non-ASCII text", toml: "# caf\u{E9} \u{2615}\nname = 5 # \u{E9}\n" + metric, at: "2:8",
              says: ["name must be a string"]),
+        // Links.
+        Case(name: "depth not a power of two", toml: metric + "[links.a]\ndepth = 1000\n", at: "4:9",
+             says: ["depth = 1000 is not a power of two; use 512 or 1024"]),
+        Case(name: "depth too small", toml: metric + "[links.a]\ndepth = 2\n", at: "4:9", says: ["out of range"]),
+        Case(name: "mtu too large", toml: metric + "[links.a]\nmtu = 70000\n", at: "4:7",
+             says: ["mtu = 70000 is out of range; use an integer from 1 to 65535"]),
+        Case(name: "reliable not a boolean", toml: metric + "[links.a]\nreliable = \"yes\"\n", at: "4:12",
+             says: ["reliable must be true or false, not a string"]),
+        Case(name: "unknown link key", toml: metric + "[links.a]\nsize = 3\n", at: "4:1",
+             says: ["unknown key \"size\" in [links.a]", "allowed keys: depth, mtu, reliable"]),
+        Case(name: "bad link name", toml: metric + "[links.A-b]\n", at: "3:1", says: ["link name \"A-b\" must be"]),
+        Case(name: "link without producer", toml: metric + "[links.a]\n[tiles.sink]\ninputs = [\"a\"]\n", at: "3:1",
+             says: ["link \"a\" has no producer; add it to one tile's outputs"]),
+        Case(name: "link never consumed", toml: metric + "[links.a]\n[tiles.source]\noutputs = [\"a\"]\n", at: "3:1",
+             says: ["link \"a\" is never consumed"]),
+        Case(name: "two producers", toml: metric + "[links.a]\n[tiles.source]\noutputs = [\"a\"]\n[tiles.verify]\ninputs = [\"b\"]\noutputs = [\"a\"]\n[links.b]\n",
+             at: "8:11", says: ["produced by [tiles.source] and [tiles.verify]; a link has exactly one producer"]),
+        Case(name: "unknown link in inputs", toml: metric + "[tiles.sink]\ninputs = [\"nope\"]\n", at: "4:10",
+             says: ["unknown link \"nope\" in [tiles.sink] inputs; none are declared"]),
+        Case(name: "missing required output", toml: metric + "[tiles.source]\nrate = 1\n", at: "3:1",
+             says: ["[tiles.source] takes exactly 1 output in outputs; it lists 0"]),
+        Case(name: "inputs where none are taken", toml: metric + "[links.a]\n[tiles.synth]\ninputs = [\"a\"]\n", at: "5:10",
+             says: ["[tiles.synth] takes exactly 0 inputs in inputs; it lists 1"]),
+        Case(name: "inputs not an array", toml: metric + "[tiles.sink]\ninputs = \"a\"\n", at: "4:10",
+             says: ["inputs must be an array of link names"]),
+        Case(name: "a link listed twice", toml: metric + "[links.a]\n[tiles.source]\noutputs = [\"a\"]\n[tiles.sink]\ninputs = [\"a\", \"a\"]\n",
+             at: "7:10", says: ["inputs names link \"a\" twice"]),
+        Case(name: "mtu too small for the source", toml: metric + "[links.a]\nmtu = 100\n[tiles.source]\noutputs = [\"a\"]\n[tiles.sink]\ninputs = [\"a\"]\n",
+             at: "4:7", says: ["mtu = 100 is smaller than the 296-byte transactions [tiles.source] publishes; raise it to at least 296"]),
+        Case(name: "dedup cache not smaller than the pool",
+             toml: metric + "[links.a]\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\npool_size = 1024\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 2048\n[tiles.sink]\ninputs = [\"b\"]\n",
+             at: "11:14", says: ["cache_size = 2048 is not smaller than [tiles.source] pool_size = 1024"]),
     ]
 
     @Test(arguments: badInputs)
@@ -140,6 +172,26 @@ struct ConfigValidationTests {
         #expect(t.tiles[2].string("prometheus_listen_address") == "127.0.0.1")
         #expect(t.tiles[2].int("prometheus_listen_port") == 7999)
         #expect(t.tiles[0].int("rate") == 1000)
+    }
+
+    @Test func connectsLinksToTheirProducersAndConsumers() throws {
+        let path = "/" + #filePath.split(separator: "/").dropLast(3).joined(separator: "/") + "/configs/validator.toml"
+        let t = try loader.load(path: path)
+        #expect(t.tiles.count >= 8)
+        #expect(t.links.map(\.label) == ["source_verify:0", "verify_dedup:0", "verify_dedup:1", "verify_dedup:2",
+                                         "verify_dedup:3", "dedup_sink:0"])
+        let verifyTiles = t.tiles(ofKind: "verify")
+        #expect(verifyTiles.count == 4)
+        // Every verify tile reads the one source link; each produces its own instance.
+        for v in verifyTiles {
+            #expect(v.inLinks == [0])
+            #expect(t.links[v.outLinks[0]].producer == v.index && t.links[v.outLinks[0]].kindId == v.kindId)
+        }
+        #expect(t.links[0].consumers.map(\.tile) == verifyTiles.map(\.index))
+        #expect(t.links[0].consumers.map(\.slot) == [0, 1, 2, 3])
+        let dedup = t.tiles(ofKind: "dedup")[0]
+        #expect(dedup.inLinks == [1, 2, 3, 4], "dedup consumes every verify_dedup instance")
+        #expect(t.links[1...4].allSatisfy { $0.consumers.map(\.inIndex) == [$0.index - 1] })
     }
 
     @Test func loadsTheShippedDefaultTopology() throws {

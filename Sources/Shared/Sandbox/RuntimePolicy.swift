@@ -20,6 +20,8 @@ public enum RuntimePolicy {
         SeccompRule("getrusage", [.arg(0, equals: .constant(0, "RUSAGE_SELF"))],
                     reason: "context switches and page faults for the tile_* metrics"),
         SeccompRule("clock_gettime", reason: "clock reads when the vDSO falls back to the syscall (some clock sources)"),
+        SeccompRule("futex", [.arg(1, equals: .constant(129, "FUTEX_WAKE_PRIVATE"))],
+                    reason: "a one-time initialisation (swift_once, pthread_once) wakes its waiters when done; with one thread there are none"),
         SeccompRule("exit_group", reason: "an orderly stop, or a fatal error"),
     ])
 

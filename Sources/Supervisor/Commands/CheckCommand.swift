@@ -70,6 +70,16 @@ struct CheckCommand: ParsableCommand {
         }
         out += table(rows) + "\n"
 
+        if !t.links.isEmpty {
+            rows = [["LINK", "PRODUCER", "CONSUMERS", "DEPTH", "MTU", "RELIABLE"]]
+            for link in t.links {
+                rows.append([link.label, t.tiles[link.producer].name,
+                             link.consumers.map { t.tiles[$0.tile].name }.joined(separator: " "),
+                             String(link.depth), String(link.mtu), link.reliable ? "yes" : "no"])
+            }
+            out += table(rows) + "\n"
+        }
+
         rows = [["WORKSPACE", "FOOTPRINT", "PAGE SIZE", "PAGES", "FILE"]]
         for w in plan.layout.workspaces {
             rows.append([w.name, formatBytes(w.footprint), w.pageSize.label, String(w.pageCount), w.path])

@@ -16,6 +16,12 @@ final class Fixture {
     let config: String
     let hugepagesBefore: Int
 
+    /// A topology written out in full (it must have `name`, `[shmem]
+    /// page_size` and `hugetlbfs_mount`, and `prometheus_listen_port` lines).
+    convenience init(toml: String, pageSize: String = "normal") throws {
+        try self.init("default.toml", pageSize: pageSize) { _ in toml }
+    }
+
     init(_ base: String = "default.toml", pageSize: String = "auto", edit: (String) -> String = { $0 }) throws {
         name = "it-\(UUID().uuidString.prefix(8).lowercased())"
         port = HTTPClient.freePort()
@@ -24,7 +30,7 @@ final class Fixture {
         config = dir + "/topology.toml"
         hugepagesBefore = Fixture.hugepages()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var text = try String(contentsOfFile: Binary.packageRoot + "/configs/" + base, encoding: .utf8)
+        var text = edit(try String(contentsOfFile: Binary.packageRoot + "/configs/" + base, encoding: .utf8))
         text = text.replacingOccurrences(of: #"(?m)^name = .*$"#, with: "name = \"\(name)\"", options: .regularExpression)
         text = text.replacingOccurrences(of: #"(?m)^prometheus_listen_port = .*$"#, with: "prometheus_listen_port = \(port)",
                                          options: .regularExpression)
@@ -32,7 +38,7 @@ final class Fixture {
                                          options: .regularExpression)
         text = text.replacingOccurrences(of: #"(?m)^page_size = .*$"#, with: "page_size = \"\(pageSize)\"",
                                          options: .regularExpression)
-        try edit(text).write(toFile: config, atomically: true, encoding: .utf8)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
     static func hugepages() -> Int {

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shared
+
+/// The end of the line: consumes everything, counts it, and measures how
+/// long each transaction took from the source to here. A `delay_ns` makes
+/// it deliberately slow (for backpressure and overrun tests).
+public struct SinkTile: Tile {
+    // MARK: limits
+
+    public static let kind = "sink"
+    public static let summary = "consumes fragments; histogram of origin-to-sink latency"
+    public static let maxCount = 64
+    public static let inputs = 1...256
+    public static let fileLimit: UInt64 = 3
+
+    public static let options = [
+        TileOption("delay_ns", .integer(0...1_000_000_000), default: .integer(0),
+                   help: "Busy time spent on each fragment: a deliberately slow consumer."),
+    ]
+
+    // MARK: metrics
+
+    static let transactions = MetricFamily.counter("transactions", "Fragments consumed.")
+    static let bytes = MetricFamily.counter("bytes", "Payload bytes consumed.", unit: "bytes")
+    static let latency = MetricFamily.histogram(
+        "latency_seconds", "Time from the fragment's origin (the source) to the sink.",
+        buckets: [1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+                  5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000, 1_000_000_000],
+        unit: "seconds", converter: .nanosToSeconds)
+    public static let schema = MetricSchema(prefix: kind, [transactions, bytes, latency])
+
+    // MARK: state
+
+    let delay: Int64
+    var count: UInt64 = 0
+    var byteCount: UInt64 = 0
+    var latencies: LocalHistogram
+    let countCell: CounterCell
+    let bytesCell: CounterCell
+    let latencyCell: HistogramCell
+
+    public init(privileged ctx: TileContext) throws {
+        delay = Int64(ctx.tile.int("delay_ns"))
+        latencies = LocalHistogram(Self.latency)
+        countCell = ctx.metrics.counter(Self.transactions)
+        bytesCell = ctx.metrics.counter(Self.bytes)
+        latencyCell = ctx.metrics.histogram(Self.latency)
+    }
+
+    // MARK: loop callbacks
+
+    public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
+        let now = Clock.monotonicNanos()
+        latencies.sample(compressedInterval(from: meta.tsorig, to: compressedTimestamp(now)))
+        count &+= 1
+        byteCount &+= UInt64(meta.size)
+        if delay > 0 {
+            let until = now + delay
+            while Clock.monotonicNanos() < until {}
+        }
+    }
+
+    public mutating func writeMetrics() {
+        countCell.set(count)
+        bytesCell.set(byteCount)
+        latencyCell.publish(latencies)
+    }
+
+    // MARK: seccomp
+
+    public static var seccompPolicy: SeccompPolicy {
+        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import Foundation
+import Shared
+
+/// Produces signed transaction-like payloads at a configured rate (or as
+/// fast as it can) from a pool signed once at boot. A configured fraction
+/// are duplicates of recent ones, a fraction carry a corrupted signature.
+public struct SourceTile: Tile {
+    // MARK: limits
+
+    public static let kind = "source"
+    public static let summary = "publishes signed transactions from a pre-signed pool, with duplicates and bad signatures mixed in"
+    public static let maxCount = 16
+    public static let outputs = 1...1
+    /// stderr, the log file, the death pipe.
+    public static let fileLimit: UInt64 = 3
+
+    public static let options = [
+        TileOption("rate", .integer(0...10_000_000), default: .integer(10_000),
+                   help: "Transactions per second; 0 publishes as fast as the link takes them."),
+        TileOption("limit", .integer(0...Int(Int64.max)), default: .integer(0),
+                   help: "Stop publishing after this many transactions; 0 never stops."),
+        TileOption("pool_size", .integer(64...1_048_576), default: .integer(8192),
+                   help: "Distinct transactions signed at boot and sent in turn."),
+        TileOption("body_bytes", .integer(8...65_000), default: .integer(200),
+                   help: "Bytes of each transaction's message (the payload adds 96 bytes of signature and key)."),
+        TileOption("duplicate_fraction", .number(0...0.9), default: .float(0.05),
+                   help: "Fraction of transactions that re-send one of the last 64 valid ones."),
+        TileOption("bad_signature_fraction", .number(0...0.9), default: .float(0.02),
+                   help: "Fraction of transactions whose signature is corrupted."),
+    ]
+
+    /// How far back a duplicate reaches: dedup's cache must remember more.
+    public static let duplicateWindow = 64
+
+    // MARK: metrics
+
+    static let kinds = ["valid", "duplicate", "bad_signature"]
+    static let transactions = MetricFamily.enumCounter(
+        "transactions", "Transactions published, by what they are.", label: "tx_kind", variants: kinds)
+    static let backlog = MetricFamily.gauge("backlog", "Transactions due by the configured rate but not published yet.")
+    public static let schema = MetricSchema(prefix: kind, [transactions, backlog])
+
+    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+        let size = Transaction.messageOffset + tile.int("body_bytes")
+        for link in topology.outLinks(of: tile) where link.mtu < size {
+            return TopologyIssue(path: ["links", link.name, "mtu"],
+                                 "mtu = \(link.mtu) is smaller than the \(size)-byte transactions [tiles.source] publishes; raise it to at least \(size)")
+        }
+        return nil
+    }
+
+    // MARK: scratch
+
+    public struct Scratch { let pool: Int }
+
+    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+        Scratch(pool: l.append(tile.int("pool_size") * (Transaction.messageOffset + tile.int("body_bytes")), align: 64))
+    }
+
+    // MARK: privileged init
+
+    let pool: UnsafeMutableRawPointer
+    let poolSize: Int
+    let txBytes: Int
+    let limit: Int64
+    let duplicateThreshold: UInt64
+    let badThreshold: UInt64
+    var pacer: RatePacer
+    var rng: SplitMix64
+    var next = 0
+    /// Pool indices of the last valid transactions sent, for duplicates.
+    var recent = [Int](repeating: 0, count: SourceTile.duplicateWindow)
+    var recentCount = 0
+    var published: Int64 = 0
+    var counts = [UInt64](repeating: 0, count: 3)
+    var lastBacklog: Int64 = 0
+
+    let countsCell: EnumCounterCell
+    let backlogCell: GaugeCell
+
+    public init(privileged ctx: TileContext) throws {
+        let (base, parts) = try ctx.scratch(Self.self)
+        poolSize = ctx.tile.int("pool_size")
+        txBytes = Transaction.messageOffset + ctx.tile.int("body_bytes")
+        pool = base + parts.pool
+        limit = Int64(ctx.tile.int("limit"))
+        duplicateThreshold = UInt64(ctx.tile.double("duplicate_fraction") * Double(UInt64.max >> 11)) << 11
+        badThreshold = UInt64(ctx.tile.double("bad_signature_fraction") * Double(UInt64.max >> 11)) << 11
+        pacer = RatePacer(rate: ctx.tile.int("rate"))
+        rng = SplitMix64(seed: 0x50_0C3 &+ UInt64(ctx.tile.kindId))
+        countsCell = ctx.metrics.enumCounter(Self.transactions)
+        backlogCell = ctx.metrics.gauge(Self.backlog)
+        try signPool(kindId: ctx.tile.kindId)
+    }
+
+    /// Signs every pool entry once: eight signers, keys derived from the
+    /// tile's kind_id, a unique serial in every message.
+    mutating func signPool(kindId: Int) throws {
+        var keyRng = SplitMix64(seed: 0x5161_4E00 &+ UInt64(kindId))
+        var keys: [Curve25519.Signing.PrivateKey] = []
+        for _ in 0..<8 {
+            var seed = [UInt8]()
+            for _ in 0..<4 { withUnsafeBytes(of: keyRng.next()) { seed += $0 } }
+            keys.append(try Curve25519.Signing.PrivateKey(rawRepresentation: seed))
+        }
+        let t0 = Clock.monotonicNanos()
+        for i in 0..<poolSize {
+            let tx = pool + i * txBytes
+            let key = keys[i % keys.count]
+            let serial = (UInt64(kindId) << 48) | UInt64(i)
+            tx.storeBytes(of: serial, toByteOffset: Transaction.messageOffset, as: UInt64.self)
+            for j in (Transaction.minimumBytes)..<txBytes { tx.storeBytes(of: UInt8(truncatingIfNeeded: i &+ j), toByteOffset: j, as: UInt8.self) }
+            let message = UnsafeRawBufferPointer(start: tx + Transaction.messageOffset, count: txBytes - Transaction.messageOffset)
+            let signature = try key.signature(for: message)
+            signature.withUnsafeBytes { tx.copyMemory(from: $0.baseAddress!, byteCount: Transaction.signatureBytes) }
+            key.publicKey.rawRepresentation.withUnsafeBytes {
+                (tx + Transaction.signatureBytes).copyMemory(from: $0.baseAddress!, byteCount: Transaction.publicKeyBytes)
+            }
+        }
+        Log.info("signed \(poolSize) transactions in \((Clock.monotonicNanos() - t0) / 1_000_000) ms")
+    }
+
+    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+        pacer.start(Clock.monotonicNanos())
+    }
+
+    // MARK: loop callbacks
+
+    public mutating func afterCredit(_ stem: inout StemContext) -> Bool {
+        guard limit == 0 || published < limit else { return false }
+        lastBacklog = max(0, pacer.backlog(stem.now))
+        guard lastBacklog > 0 else { return false }
+        let out = stem.buffer(0)
+        let roll = rng.next()
+        let kind: Int
+        if roll < duplicateThreshold && recentCount > 0 {
+            // Re-send one of the last valid transactions.
+            let index = recent[Int(rng.next() % UInt64(min(recentCount, recent.count)))]
+            out.copyMemory(from: pool + index * txBytes, byteCount: txBytes)
+            kind = 1
+        } else {
+            out.copyMemory(from: pool + next * txBytes, byteCount: txBytes)
+            if roll &- duplicateThreshold < badThreshold {
+                // Corrupt one signature byte: verification must fail.
+                let b = out.load(fromByteOffset: 17, as: UInt8.self)
+                out.storeBytes(of: b ^ 0x5A, toByteOffset: 17, as: UInt8.self)
+                kind = 2
+            } else {
+                recent[recentCount % recent.count] = next
+                recentCount += 1
+                kind = 0
+            }
+            next = (next + 1) % poolSize
+        }
+        stem.publish(0, sig: Transaction.tag(out), size: txBytes, tsorig: compressedTimestamp(stem.now))
+        counts[kind] &+= 1
+        published += 1
+        pacer.did()
+        return true
+    }
+
+    public mutating func idle(until deadline: Int64) {
+        sleepUntil(monotonicNanos: limit > 0 && published >= limit ? deadline : min(deadline, pacer.nextDue))
+    }
+
+    public mutating func writeMetrics() {
+        for i in 0..<3 { countsCell.set(i, counts[i]) }
+        backlogCell.set(UInt64(lastBacklog))
+    }
+
+    // MARK: seccomp
+
+    public static var seccompPolicy: SeccompPolicy {
+        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
+    }
+}
