@@ -39,6 +39,8 @@ let package = Package(
         // sandbox. Built for the integration tests; never part of `tilectl`.
         .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "CShim"],
                           path: "Tests/Testbed"),
+        // Benchmarks: they print tables; see bench/README.md.
+        .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),

@@ -155,3 +155,10 @@ const int CSHIM_RLIMIT_NOFILE = RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC = RLIMIT_NPROC
 
 // ptrace(2) is variadic in glibc. Only the test-only escape tile calls it.
 long cshim_test_ptrace_attach(pid_t pid) { return ptrace(PTRACE_ATTACH, pid, NULL, NULL); }
+
+int cshim_pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set);
+}

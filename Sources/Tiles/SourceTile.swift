@@ -163,8 +163,10 @@ public struct SourceTile: Tile {
         return true
     }
 
+    /// Sleeps until the next transaction is due, or the stem's deadline.
     public mutating func idle(until deadline: Int64) {
-        sleepUntil(monotonicNanos: limit > 0 && published >= limit ? deadline : min(deadline, pacer.nextDue))
+        let done = limit > 0 && published >= limit
+        sleepUntil(monotonicNanos: done || pacer.rate == 0 ? deadline : min(deadline, pacer.nextDue))
     }
 
     public mutating func writeMetrics() {

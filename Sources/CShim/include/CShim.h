@@ -115,6 +115,10 @@ int cshim_signalfd(const sigset_t *signals);
 uint32_t cshim_signalfd_signo(const void *info);
 extern const int CSHIM_SIGNALFD_INFO_SIZE;
 
+// MARK: scheduling (benchmarks)
+// Pins the calling thread to one CPU; -1 with errno on failure.
+int cshim_pin_to_cpu(int cpu);
+
 // MARK: for the test-only escape tiles
 long cshim_test_ptrace_attach(pid_t pid);
 
