@@ -30,22 +30,40 @@ public struct DedupTile: Tile {
     public static let schema = MetricSchema(prefix: kind, [transactions])
 
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
-        let cache = tile.int("cache_size")
-        // A source re-sends its pool in turn, and duplicates from up to 64
-        // back: the cache must catch those and forget the pool's previous round.
-        for source in topology.tiles(ofKind: SourceTile.kind) where source.int("pool_size") <= cache {
-            return TopologyIssue(path: ["tiles", kind, "cache_size"],
-                                 "cache_size = \(cache) is not smaller than [tiles.source] pool_size = \(source.int("pool_size")): "
-                                     + "the pool's next round would count as duplicates; lower cache_size or raise pool_size")
-        }
-        if cache < 4 * SourceTile.duplicateWindow * max(1, topology.tiles(ofKind: VerifyTile.kind).count) {
-            let need = 4 * SourceTile.duplicateWindow * max(1, topology.tiles(ofKind: VerifyTile.kind).count)
-            if !topology.tiles(ofKind: SourceTile.kind).isEmpty {
-                return TopologyIssue(path: ["tiles", kind, "cache_size"],
-                                     "cache_size = \(cache) is too small to catch the source's duplicates; use at least \(need)")
-            }
-        }
+        if let issue = sourceIssue(tile, topology) { return issue }
         return forwardingIssue(tile, topology)
+    }
+
+    /// Fragments that can reach this tile between a transaction and its
+    /// duplicate, beyond the source's duplicate window: a lane upstream may
+    /// lag the others by the depth of the link it reads, and this tile may
+    /// lag on each input by that input's depth.
+    static func reorderBound(_ tile: TileSpec, _ topology: Topology) -> Int {
+        let inputs = topology.inLinks(of: tile)
+        let upstream = inputs.map { topology.inLinks(of: topology.tiles[$0.producer]).map(\.depth).max() ?? 0 }.max() ?? 0
+        return upstream + inputs.count * (inputs.map(\.depth).max() ?? 0)
+    }
+
+    /// With a source upstream, every duplicate it sends must still be in the
+    /// cache when it arrives, and every round of its pool must be gone from
+    /// it: then what this tile counts is exactly what the source mixed in.
+    static func sourceIssue(_ tile: TileSpec, _ topology: Topology) -> TopologyIssue? {
+        let sources = topology.tiles(ofKind: SourceTile.kind)
+        guard !sources.isEmpty else { return nil }
+        let cache = tile.int("cache_size")
+        let bound = reorderBound(tile, topology)
+        let need = SourceTile.duplicateWindow * 2 + bound
+        if cache < need {
+            return TopologyIssue(path: ["tiles", kind, "cache_size"],
+                                 "cache_size = \(cache) cannot catch every duplicate: transactions can arrive up to \(bound) fragments "
+                                     + "out of order (the depths of the links upstream); use at least \(need), or smaller link depths")
+        }
+        for source in sources where source.int("pool_size") <= cache + bound {
+            return TopologyIssue(path: ["tiles", SourceTile.kind, "pool_size"],
+                                 "pool_size = \(source.int("pool_size")) would make the pool's next round count as duplicates "
+                                     + "(dedup remembers \(cache) tags, up to \(bound) more arrive out of order); use more than \(cache + bound)")
+        }
+        return nil
     }
 
     // MARK: state

@@ -11,8 +11,8 @@ struct RatePacer {
 
     mutating func start(_ now: Int64) { started = now }
 
-    /// Items due by `now` and not done yet (capped, so a stall is not
-    /// followed by an unbounded burst... the backlog stays visible instead).
+    /// Items due by `now` and not done yet; with rate 0, a batch of 64.
+    /// After a stall the backlog is worked off at full speed.
     @inline(__always)
     func backlog(_ now: Int64) -> Int64 {
         rate == 0 ? 64 : Int64(Double(now - started) * Double(rate) / 1e9) - done

@@ -49,10 +49,8 @@ public struct SynthTile: Tile {
 
     let buffer: UnsafeMutablePointer<UInt8>
     let workBytes: Int
-    let rate: Int64
+    var pacer: RatePacer
     var rng: SplitMix64
-    var started: Int64 = 0
-    var done: Int64 = 0
     var items = [UInt64](repeating: 0, count: 3)
     var hashed: UInt64 = 0
     var digest: UInt64 = 0
@@ -67,7 +65,7 @@ public struct SynthTile: Tile {
     public init(privileged ctx: TileContext) throws {
         let (base, parts) = try ctx.scratch(Self.self)
         workBytes = ctx.tile.int("work_bytes")
-        rate = Int64(ctx.tile.int("rate"))
+        pacer = RatePacer(rate: ctx.tile.int("rate"))
         buffer = (base + parts.buffer).bindMemory(to: UInt8.self, capacity: workBytes)
         rng = SplitMix64(seed: 0x5EED_0000 &+ UInt64(ctx.tile.kindId))
         for i in 0..<workBytes { buffer[i] = UInt8(truncatingIfNeeded: rng.next()) }
@@ -79,18 +77,13 @@ public struct SynthTile: Tile {
     }
 
     public mutating func unprivilegedInit(_ ctx: TileContext) throws {
-        started = Clock.monotonicNanos()
+        pacer.start(Clock.monotonicNanos())
     }
 
     // MARK: loop callbacks
 
-    /// Items the rate makes due by `now`.
-    func due(_ now: Int64) -> Int64 {
-        rate == 0 ? done + 64 : Int64((Double(now - started) * Double(rate)) / 1e9)
-    }
-
     public mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
-        let backlog = due(stem.now) - done
+        let backlog = pacer.backlog(stem.now)
         lastBacklog = max(0, backlog)
         guard backlog > 0 else { return false }
         // A bounded batch, so housekeeping is never starved.
@@ -116,14 +109,12 @@ public struct SynthTile: Tile {
         durations.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
         items[cls] &+= 1
         hashed &+= UInt64(length)
-        done += 1
+        pacer.did()
     }
 
     /// Sleeps until the next item is due or housekeeping, whichever is first.
     public mutating func idle(until deadline: Int64) {
-        var wake = deadline
-        if rate > 0 { wake = min(wake, started + Int64(Double(done + 1) * 1e9 / Double(rate))) }
-        sleepUntil(monotonicNanos: wake)
+        sleepUntil(monotonicNanos: pacer.rate == 0 ? deadline : min(deadline, pacer.nextDue))
     }
 
     public mutating func writeMetrics() {

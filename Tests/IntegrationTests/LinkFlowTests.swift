@@ -17,8 +17,9 @@ extension Integration {
     static func validator(limit: Int) -> (String) -> String {
         { text in
             text.replacingOccurrences(of: "rate = 10000 ", with: "rate = 0      ")
-                .replacingOccurrences(of: "pool_size = 8192", with: "pool_size = 2048\nlimit = \(limit)")
-                .replacingOccurrences(of: "cache_size = 4096", with: "cache_size = 1024")
+                .replacingOccurrences(of: "depth = 512", with: "depth = 256")
+                .replacingOccurrences(of: "pool_size = 8192", with: "pool_size = 4096\nlimit = \(limit)")
+                .replacingOccurrences(of: "cache_size = 4096", with: "cache_size = 2048")
         }
     }
 

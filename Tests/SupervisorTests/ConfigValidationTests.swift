@@ -118,9 +118,12 @@ struct ConfigValidationTests {
              at: "7:10", says: ["inputs names link \"a\" twice"]),
         Case(name: "mtu too small for the source", toml: metric + "[links.a]\nmtu = 100\n[tiles.source]\noutputs = [\"a\"]\n[tiles.sink]\ninputs = [\"a\"]\n",
              at: "4:7", says: ["mtu = 100 is smaller than the 296-byte transactions [tiles.source] publishes; raise it to at least 296"]),
-        Case(name: "dedup cache not smaller than the pool",
-             toml: metric + "[links.a]\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\npool_size = 1024\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 2048\n[tiles.sink]\ninputs = [\"b\"]\n",
-             at: "11:14", says: ["cache_size = 2048 is not smaller than [tiles.source] pool_size = 1024"]),
+        Case(name: "dedup cache too small for the reordering upstream",
+             toml: metric + "[links.a]\ndepth = 512\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 256\n[tiles.sink]\ninputs = [\"b\"]\n",
+             at: "11:14", says: ["cache_size = 256 cannot catch every duplicate: transactions can arrive up to 512 fragments out of order", "use at least 640"]),
+        Case(name: "source pool too small for dedup",
+             toml: metric + "[links.a]\ndepth = 512\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\npool_size = 4096\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 4096\n[tiles.sink]\ninputs = [\"b\"]\n",
+             at: "8:13", says: ["pool_size = 4096 would make the pool's next round count as duplicates", "use more than 4608"]),
     ]
 
     @Test(arguments: badInputs)

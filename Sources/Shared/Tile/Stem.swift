@@ -115,7 +115,7 @@ enum Stem {
 
     /// Reads at most one fragment, from the first input (starting at
     /// `cursor`, which rotates for fairness) that has something. Returns
-    /// whether anything was read or lost.
+    /// whether anything was read, skipped or lost.
     @inline(__always)
     static func pollOne<T: Tile>(_ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
                                  _ counts: inout [LinkCounts], _ cursor: inout Int) -> Bool {
@@ -135,25 +135,22 @@ enum Stem {
                 if tile.beforeFrag(&stem, input: i, meta: meta) {
                     counts[i].filtered &+= 1
                     counts[i].filteredBytes &+= UInt64(meta.size)
+                    ins[i].advance()
                 } else {
                     tile.duringFrag(&stem, input: i, meta: meta, payload: ins[i].payload(of: meta))
-                    if ins[i].stillValid(meta.seq) {
+                    let whole = ins[i].stillValid(meta.seq)
+                    ins[i].advance()
+                    if whole {
                         counts[i].consumed &+= 1
                         counts[i].consumedBytes &+= UInt64(meta.size)
-                        ins[i].advance()
                         tile.afterFrag(&stem, input: i, meta: meta)
                     } else {
                         counts[i].readingOverruns &+= 1
                         counts[i].readingOverrunFrags &+= 1
-                        ins[i].advance()
                     }
-                    // Give the producer its credits back well before it
-                    // runs out, not only at housekeeping.
-                    if ins[i].unpublished >= UInt64(max(1, ins[i].depth / 4)) { ins[i].publishProgress() }
-                    cursor = (i + 1) % n
-                    return true
                 }
-                ins[i].advance()
+                // Give the producer its credits back well before it runs
+                // out, not only at housekeeping.
                 if ins[i].unpublished >= UInt64(max(1, ins[i].depth / 4)) { ins[i].publishProgress() }
             }
             cursor = (i + 1) % n
@@ -207,26 +204,26 @@ struct LinkCounts {
     var readingOverrunFrags: UInt64 = 0
 }
 
-/// One input's slots in the tile's metrics region.
+/// One input's slots in the tile's metrics region, in the order of
+/// `LinkMetrics.schema` (every link family is one slot).
 struct LinkCells {
     let slots: UnsafeMutablePointer<UInt64>
 
     init(_ w: MetricsWriter, in index: Int) {
         slots = w.base + w.layout.linkOffset(index)
+        precondition(LinkMetrics.schema.offsets == Array(0..<9), "link families are one slot each, in this order")
     }
 
     func publish(_ c: LinkCounts, slow: UInt64) {
-        let s = LinkMetrics.schema
-        func set(_ f: MetricFamily, _ v: UInt64) { cshim_store_relaxed_u64(slots + s.offset(of: f), v) }
-        set(LinkMetrics.consumed, c.consumed)
-        set(LinkMetrics.consumedBytes, c.consumedBytes)
-        set(LinkMetrics.filtered, c.filtered)
-        set(LinkMetrics.filteredBytes, c.filteredBytes)
-        set(LinkMetrics.pollingOverrun, c.pollingOverruns)
-        set(LinkMetrics.fragPollingOverrun, c.pollingOverrunFrags)
-        set(LinkMetrics.readingOverrun, c.readingOverruns)
-        set(LinkMetrics.fragReadingOverrun, c.readingOverrunFrags)
-        set(LinkMetrics.slow, slow)
+        cshim_store_relaxed_u64(slots + 0, c.consumed)
+        cshim_store_relaxed_u64(slots + 1, c.consumedBytes)
+        cshim_store_relaxed_u64(slots + 2, c.filtered)
+        cshim_store_relaxed_u64(slots + 3, c.filteredBytes)
+        cshim_store_relaxed_u64(slots + 4, c.pollingOverruns)
+        cshim_store_relaxed_u64(slots + 5, c.pollingOverrunFrags)
+        cshim_store_relaxed_u64(slots + 6, c.readingOverruns)
+        cshim_store_relaxed_u64(slots + 7, c.readingOverrunFrags)
+        cshim_store_relaxed_u64(slots + 8, slow)
     }
 }
 
