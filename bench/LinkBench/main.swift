@@ -20,7 +20,7 @@ struct Options {
     var sizes = [64, 256, 1024, 4096]
     var seconds = 1.0
     var latencySamples = 50_000
-    var runs = 3
+    var runs = 5
 }
 
 var options = Options()
@@ -32,7 +32,7 @@ while let a = args.popFirst() {
     case "--samples": options.latencySamples = Int(args.popFirst() ?? "") ?? 50_000
     case "--runs": options.runs = max(1, Int(args.popFirst() ?? "") ?? 3)
     default:
-        print("usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1] [--samples 50000] [--runs 3]")
+        print("usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1] [--samples 50000] [--runs 5]")
         exit(2)
     }
 }
