@@ -19,11 +19,12 @@ let package = Package(
         // System libraries, reached through module maps (Debian libseccomp-dev, libcap-dev).
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Shared",
             dependencies: ["CShim", "CSeccomp", "CCap", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
-        .target(name: "MetricTile", dependencies: ["Shared", "CShim"]),
+        .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib"]),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
         // which tile kinds they know.
@@ -42,7 +43,10 @@ let package = Package(
         // Benchmarks: they print tables; see bench/README.md.
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
-        .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared"]),
+        // Counts each thread's heap allocations (interposed malloc), for the
+        // test that a scrape allocates nothing.
+        .target(name: "MallocCounter", path: "Tests/MallocCounter"),
+        .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared", "CZlib", "MallocCounter"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),
         // Boots real topologies as root and talks to them as a user does.
         .testTarget(name: "IntegrationTests", dependencies: ["Shared"]),

@@ -3,7 +3,7 @@
 # missing: libseccomp-dev and libcap-dev (the sandbox), prometheus (promtool
 # checks the exposition). Safe to run again: it does nothing when all are there.
 set -euo pipefail
-packages=(libseccomp-dev libcap-dev prometheus)
+packages=(libseccomp-dev libcap-dev zlib1g-dev prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

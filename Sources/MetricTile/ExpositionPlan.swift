@@ -20,13 +20,29 @@ public struct RenderSource {
     var labels: String { "kind=\"\(tile.kind)\",kind_id=\"\(tile.kindId)\"" }
 }
 
-/// The Prometheus text exposition (format 0.0.4), compiled once: every
-/// static byte (HELP and TYPE lines, metric names, label sets) is rendered at
-/// init into one array, and a scrape only walks a list of operations that
-/// copy a static run and format one value. Nothing is allocated per scrape.
+/// An exposition of every tile's metrics, compiled once: every static byte
+/// (HELP, TYPE and UNIT lines, metric names, label sets) is rendered at init
+/// into one array, and a scrape only walks a list of operations that copy a
+/// static run and format one value. Nothing is allocated per scrape.
 public struct ExpositionPlan {
+    /// The two text formats Prometheus reads.
+    public enum Format: Sendable {
+        /// The Prometheus text format 0.0.4: counters' TYPE names carry `_total`.
+        case prometheus
+        /// OpenMetrics 1.0.0: families are named without `_total` (the
+        /// sample keeps it), UNIT where the name ends with its unit, `# EOF`.
+        case openMetrics
+
+        public var contentType: String {
+            switch self {
+            case .prometheus: "text/plain; version=0.0.4; charset=utf-8"
+            case .openMetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            }
+        }
+    }
+
     /// How the value after a static run is formatted.
-    enum Format: UInt8 {
+    enum ValueFormat: UInt8 {
         /// No value: the static run is the whole line (HELP, TYPE).
         case none
         /// The slot as an unsigned integer.
@@ -44,12 +60,35 @@ public struct ExpositionPlan {
     struct Op {
         var staticStart: Int32
         var staticCount: Int32
-        var format: Format
+        var format: ValueFormat
         var slot: UnsafePointer<UInt64>?
     }
 
-    var statics: [UInt8] = []
-    var ops: [Op] = []
+    /// While the plan is built: the static bytes and the operations.
+    private var building: (statics: [UInt8], ops: [Op]) = ([], [])
+    /// The finished plan, in memory of its own: a scrape walks it with
+    /// plain pointers (nothing retained, nothing allocated, even unoptimized).
+    private var storage = Storage([], [])
+
+    final class Storage {
+        let statics: UnsafeMutableRawBufferPointer
+        let ops: UnsafeMutableBufferPointer<Op>
+
+        init(_ statics: [UInt8], _ ops: [Op]) {
+            self.statics = .allocate(byteCount: max(1, statics.count), alignment: 64)
+            self.statics.copyBytes(from: statics)
+            self.ops = .allocate(capacity: ops.count)
+            _ = self.ops.initialize(from: ops)
+        }
+
+        deinit {
+            statics.deallocate()
+            ops.deallocate()
+        }
+    }
+
+    var ops: UnsafeMutableBufferPointer<Op> { storage.ops }
+    var staticsCount: Int { storage.statics.count }
     /// Samples (lines with a value) per scrape.
     public private(set) var seriesCount = 0
 
@@ -57,20 +96,28 @@ public struct ExpositionPlan {
     /// families first, then `link_*` (one series per in-link of each tile),
     /// then each kind's families in the order kinds first appear. HELP and
     /// TYPE appear once per family.
-    public init(sources: [RenderSource]) {
+    public init(sources: [RenderSource], format: Format = .prometheus) {
         /// One family: its HELP and TYPE, then a sample (or a histogram's
         /// lines) per series, each series a label set and where its slots start.
         func family(_ schema: MetricSchema, _ f: MetricFamily, _ series: [(labels: String, slots: UnsafePointer<UInt64>)]) {
             guard !series.isEmpty else { return }
             let name = schema.exportedName(f)
-            line("# HELP \(name) \(Self.escapeHelp(f.help))\n")
-            line("# TYPE \(name) \(f.type.rawValue)\n")
+            switch format {
+            case .prometheus:
+                line("# HELP \(name) \(Self.escapeHelp(f.help))\n")
+                line("# TYPE \(name) \(f.type.rawValue)\n")
+            case .openMetrics:
+                let family = "\(schema.prefix)_\(f.name)"
+                line("# HELP \(family) \(Self.escapeLabel(f.help))\n")
+                line("# TYPE \(family) \(f.type.rawValue)\n")
+                if let unit = f.unit, family.hasSuffix("_" + unit) { line("# UNIT \(family) \(unit)\n") }
+            }
             let baseName = "\(schema.prefix)_\(f.name)"
             for (labels, slots) in series {
                 let first = slots + schema.offset(of: f)
                 switch f.type {
                 case .counter, .gauge:
-                    let fmt: Format = f.converter == .nanosToSeconds ? .seconds : .integer
+                    let fmt: ValueFormat = f.converter == .nanosToSeconds ? .seconds : .integer
                     if let label = f.label {
                         for (i, v) in f.variants.enumerated() {
                             sample("\(name){\(labels),\(label)=\"\(Self.escapeLabel(v))\"} ", fmt, first + i)
@@ -113,18 +160,22 @@ public struct ExpositionPlan {
                 family(schema, f, members.map { ($0.labels, $0.reader.base + $0.reader.layout.kindOffset) })
             }
         }
+        if format == .openMetrics { line("# EOF\n") }
+        storage = Storage(building.statics, building.ops)
+        building = ([], [])
     }
 
     private mutating func line(_ s: String) {
-        let start = statics.count
-        statics.append(contentsOf: s.utf8)
-        ops.append(Op(staticStart: Int32(start), staticCount: Int32(statics.count - start), format: .none, slot: nil))
+        let start = building.statics.count
+        building.statics.append(contentsOf: s.utf8)
+        building.ops.append(Op(staticStart: Int32(start), staticCount: Int32(building.statics.count - start),
+                               format: .none, slot: nil))
     }
 
-    private mutating func sample(_ prefix: String, _ format: Format, _ slot: UnsafePointer<UInt64>?) {
+    private mutating func sample(_ prefix: String, _ format: ValueFormat, _ slot: UnsafePointer<UInt64>?) {
         line(prefix)
-        ops[ops.count - 1].format = format
-        ops[ops.count - 1].slot = slot
+        building.ops[building.ops.count - 1].format = format
+        building.ops[building.ops.count - 1].slot = slot
         seriesCount += 1
     }
 
@@ -133,54 +184,56 @@ public struct ExpositionPlan {
     public func render(into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard let base = out.baseAddress else { return nil }
         let cap = out.count
+        let stBase = UnsafeRawPointer(storage.statics.baseAddress!)
+        let ops = storage.ops.baseAddress!
+        let count = storage.ops.count
         var at = 0
         var acc: UInt64 = 0
-        return statics.withUnsafeBytes { st -> Int? in
-            let stBase = st.baseAddress!
-            for op in ops {
-                let n = Int(op.staticCount)
-                // A value is at most 30 bytes ("18446744073.709551615\n").
-                guard at + n + 32 <= cap else { return nil }
-                (base + at).copyMemory(from: stBase + Int(op.staticStart), byteCount: n)
-                at += n
-                switch op.format {
-                case .none: continue
-                case .integer: at += Self.writeInteger(cshim_load_relaxed_u64(op.slot!), base + at)
-                case .seconds: at += Self.writeSeconds(cshim_load_relaxed_u64(op.slot!), base + at)
-                case .bucketFirst:
-                    acc = cshim_load_relaxed_u64(op.slot!)
-                    at += Self.writeInteger(acc, base + at)
-                case .bucketNext:
-                    acc &+= cshim_load_relaxed_u64(op.slot!)
-                    at += Self.writeInteger(acc, base + at)
-                case .accumulated: at += Self.writeInteger(acc, base + at)
-                }
-                base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: at, as: UInt8.self)
-                at += 1
+        var i = 0
+        while i < count {
+            let op = ops[i]
+            i += 1
+            let n = Int(op.staticCount)
+            // A value is at most 30 bytes ("18446744073.709551615\n").
+            guard at + n + 32 <= cap else { return nil }
+            (base + at).copyMemory(from: stBase + Int(op.staticStart), byteCount: n)
+            at += n
+            switch op.format {
+            case .none: continue
+            case .integer: at += Self.writeInteger(cshim_load_relaxed_u64(op.slot!), base + at)
+            case .seconds: at += Self.writeSeconds(cshim_load_relaxed_u64(op.slot!), base + at)
+            case .bucketFirst:
+                acc = cshim_load_relaxed_u64(op.slot!)
+                at += Self.writeInteger(acc, base + at)
+            case .bucketNext:
+                acc &+= cshim_load_relaxed_u64(op.slot!)
+                at += Self.writeInteger(acc, base + at)
+            case .accumulated: at += Self.writeInteger(acc, base + at)
             }
-            return at
+            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: at, as: UInt8.self)
+            at += 1
         }
+        return at
     }
 
     /// Upper bound of a scrape's size with every value at its widest.
-    public var maxRenderedSize: Int { statics.count + seriesCount * 32 }
+    public var maxRenderedSize: Int { staticsCount + seriesCount * 32 }
 
-    /// Decimal digits of `v` at `p`; returns the count.
+    /// Decimal digits of `v` at `p`; returns the count. Written from the
+    /// last digit back, no temporary buffer.
     @inline(__always)
     static func writeInteger(_ v: UInt64, _ p: UnsafeMutableRawPointer) -> Int {
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes of scratch
-        return withUnsafeMutableBytes(of: &digits) { tmp in
-            var x = v
-            var i = 32
-            repeat {
-                i -= 1
-                tmp[i] = UInt8(truncatingIfNeeded: x % 10) + 48
-                x /= 10
-            } while x != 0
-            let n = 32 - i
-            p.copyMemory(from: tmp.baseAddress! + i, byteCount: n)
-            return n
-        }
+        var count = 1
+        var t = v
+        while t >= 10 { t /= 10; count += 1 }
+        var x = v
+        var i = count
+        repeat {
+            i -= 1
+            p.storeBytes(of: UInt8(truncatingIfNeeded: x % 10) &+ 48, toByteOffset: i, as: UInt8.self)
+            x /= 10
+        } while x != 0
+        return count
     }
 
     /// `nanos` as exact decimal seconds: 1500000 → `0.0015`, 2000000000 → `2`.
@@ -189,18 +242,19 @@ public struct ExpositionPlan {
         var n = writeInteger(nanos / 1_000_000_000, p)
         var frac = nanos % 1_000_000_000
         if frac == 0 { return n }
+        // Nine fraction digits, trailing zeros dropped.
         var width = 9
         while frac % 10 == 0 { frac /= 10; width -= 1 }
         p.storeBytes(of: UInt8(ascii: "."), toByteOffset: n, as: UInt8.self)
         n += 1
-        var div: UInt64 = 1
-        for _ in 1..<width { div *= 10 }
-        for _ in 0..<width {
-            p.storeBytes(of: UInt8(truncatingIfNeeded: (frac / div) % 10) + 48, toByteOffset: n, as: UInt8.self)
-            n += 1
-            div /= 10
+        var i = n + width
+        var x = frac
+        while i > n {
+            i -= 1
+            p.storeBytes(of: UInt8(truncatingIfNeeded: x % 10) &+ 48, toByteOffset: i, as: UInt8.self)
+            x /= 10
         }
-        return n
+        return n + width
     }
 
     static func decimalSeconds(_ nanos: UInt64) -> String {
@@ -214,7 +268,8 @@ public struct ExpositionPlan {
         s.replacing("\\", with: "\\\\").replacing("\n", with: "\\n")
     }
 
-    /// Label values escape backslash, double quote and newline.
+    /// Label values (and OpenMetrics HELP text) escape backslash, double
+    /// quote and newline.
     static func escapeLabel(_ s: String) -> String {
         s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
     }

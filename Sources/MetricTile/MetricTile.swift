@@ -25,6 +25,10 @@ public struct MetricTile: Tile {
                    help: "Address the HTTP server binds; 0.0.0.0 serves every interface."),
         TileOption("prometheus_listen_port", .integer(1...65535), default: .integer(7999),
                    help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics."),
+        TileOption("request_timeout_ms", .integer(100...3_600_000), default: .integer(10_000),
+                   help: "A connection that takes longer to send a whole request, or to take any of its response, is closed."),
+        TileOption("healthz_max_heartbeat_age_ms", .integer(10...3_600_000), default: .integer(2_000),
+                   help: "/healthz answers 503 when a tile's heartbeat is older than this."),
     ]
 
     // MARK: metrics
@@ -97,8 +101,9 @@ public struct MetricTile: Tile {
         try Sys.check("listen(\(address):\(port))", listen(fd, 128))
 
         let (scratchBase, parts) = try ctx.scratch(Self.self)
-        server = MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
-                               ring: scratchBase + parts.responseRing)
+        server = try MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
+                                   ring: scratchBase + parts.responseRing,
+                                   requestTimeoutNanos: Int64(ctx.tile.int("request_timeout_ms")) * 1_000_000)
 
         var regions: [WorkspaceMapping] = []
         var sources: [RenderSource] = []
@@ -109,7 +114,11 @@ public struct MetricTile: Tile {
                                         inLinks: ctx.topology.inLinks(of: t).map { ($0.name, $0.kindId) }))
         }
         self.regions = regions
-        server.serve(ExpositionPlan(sources: sources))
+        server.serve(MetricsServer.Content(
+            prometheus: ExpositionPlan(sources: sources, format: .prometheus),
+            openMetrics: ExpositionPlan(sources: sources, format: .openMetrics),
+            health: HealthCheck(tiles: sources.map { ($0.tile, $0.reader) },
+                                maxAgeNanos: Int64(ctx.tile.int("healthz_max_heartbeat_age_ms")) * 1_000_000)))
 
         let w = ctx.metrics
         cells = Cells(
@@ -166,7 +175,7 @@ public struct MetricTile: Tile {
     }
 
     public mutating func housekeeping(_ stem: inout StemContext) {
-        server.expireIdle(now: stem.now)
+        server.expire(now: stem.now)
     }
 
     public mutating func writeMetrics() {

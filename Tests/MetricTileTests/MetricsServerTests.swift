@@ -20,7 +20,7 @@ final class ServerHarness {
     static let schema = MetricSchema(prefix: "demo", [family])
 
     /// A server whose `/metrics` lists `tiles` fake tiles.
-    init(tiles: Int = 2, ringBytes: Int = 1 << 20) throws {
+    init(tiles: Int = 2, ringBytes: Int = 1 << 20, requestTimeoutNanos: Int64 = 10_000_000_000) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | SOCK_NONBLOCK_FLAG, 0)
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
@@ -37,21 +37,36 @@ final class ServerHarness {
         port = Int(UInt16(bigEndian: sa.sin_port))
         requestBuffers = .allocate(byteCount: MetricsServer.maxConnections * MetricsServer.maxRequestBytes, alignment: 64)
         ring = .allocate(byteCount: ringBytes, alignment: 64)
-        server = MetricsServer(listenFD: fd, requestBuffers: requestBuffers, ring: ring, ringBytes: ringBytes)
+        server = try MetricsServer(listenFD: fd, requestBuffers: requestBuffers, ring: ring, ringBytes: ringBytes,
+                                   requestTimeoutNanos: requestTimeoutNanos)
         let layout = MetricsLayout(inLinkCount: 0, kindSchema: Self.schema)
         regions = (0..<tiles).map { _ in
             let p = UnsafeMutablePointer<UInt64>.allocate(capacity: layout.slotCount)
             p.initialize(repeating: 7, count: layout.slotCount)
             return p
         }
-        let plan = ExpositionPlan(sources: regions.enumerated().map { i, p in
+        self.layout = layout
+        let sources = regions.enumerated().map { i, p in
             RenderSource(tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
                          reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: Self.schema)
-        })
+        }
+        let plan = ExpositionPlan(sources: sources)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.maxRenderedSize, alignment: 64)
         bodyBytes = plan.render(into: scratch) ?? 0
         scratch.deallocate()
-        server.serve(plan)
+        server.serve(MetricsServer.Content(
+            prometheus: plan, openMetrics: ExpositionPlan(sources: sources, format: .openMetrics),
+            health: HealthCheck(tiles: sources.map { ($0.tile, $0.reader) }, maxAgeNanos: 1_000_000_000)))
+        for i in 0..<tiles { setHealth(i, status: 1, heartbeatAgeNanos: 0) }
+    }
+
+    let layout: MetricsLayout
+
+    /// Sets a fake tile's status and how old its heartbeat is.
+    func setHealth(_ tile: Int, status: UInt64, heartbeatAgeNanos: Int64) {
+        let w = MetricsWriter(base: regions[tile], layout: layout, kindSchema: Self.schema)
+        w.gauge(CommonMetrics.status).set(status)
+        w.gauge(CommonMetrics.heartbeat).set(UInt64(Clock.wallclockNanos() - heartbeatAgeNanos))
     }
 
     /// Size of one `/metrics` body.

@@ -1,0 +1,42 @@
+import Shared
+
+/// `/healthz`: healthy when every tile runs and heartbeated recently. A
+/// load balancer or systemd reads the status; a person reads the body.
+struct HealthCheck {
+    let tiles: [(spec: TileSpec, reader: MetricsReader)]
+    /// A heartbeat older than this is stale (nanoseconds).
+    let maxAgeNanos: Int64
+
+    /// The verdict and a one-line body: `ok: 8 tiles ...` or
+    /// `stale: synth:1 (last heartbeat 3.2 s ago); booting: verify:0`.
+    func check(nowNanos: Int64) -> (healthy: Bool, body: String) {
+        var stale: [String] = []
+        var booting: [String] = []
+        var stopped: [String] = []
+        for (spec, reader) in tiles {
+            let status = reader.common(CommonMetrics.status)
+            if status == TileStatus.booting.rawValue { booting.append(spec.name); continue }
+            if status == TileStatus.shutdown.rawValue { stopped.append(spec.name); continue }
+            let beat = Int64(truncatingIfNeeded: reader.common(CommonMetrics.heartbeat))
+            let age = nowNanos - beat
+            if age > maxAgeNanos {
+                stale.append("\(spec.name) (last heartbeat \(Self.seconds(age)) ago)")
+            }
+        }
+        if stale.isEmpty && booting.isEmpty && stopped.isEmpty {
+            return (true, "ok: \(tiles.count) tiles heartbeating within \(maxAgeNanos / 1_000_000) ms\n")
+        }
+        var parts: [String] = []
+        if !stale.isEmpty { parts.append("stale: " + stale.joined(separator: ", ")) }
+        if !booting.isEmpty { parts.append("booting: " + booting.joined(separator: ", ")) }
+        if !stopped.isEmpty { parts.append("shut down: " + stopped.joined(separator: ", ")) }
+        return (false, parts.joined(separator: "; ") + "\n")
+    }
+
+    /// `3.2 s`, `850 ms`.
+    static func seconds(_ nanos: Int64) -> String {
+        if nanos >= 10_000_000_000 { return "\(nanos / 1_000_000_000) s" }
+        if nanos >= 1_000_000_000 { return "\(nanos / 1_000_000_000).\((nanos / 100_000_000) % 10) s" }
+        return "\(max(0, nanos) / 1_000_000) ms"
+    }
+}

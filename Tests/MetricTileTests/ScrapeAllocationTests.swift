@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MallocCounter
+import Testing
+
+@testable import MetricTile
+@testable import Shared
+
+/// A scrape in steady state allocates nothing: the exposition is rendered
+/// into the preallocated ring, gzip reuses its state, every table is sized
+/// at init. Counted with an interposed malloc, per thread.
+@Suite(.serialized) struct ScrapeAllocationTests {
+    @Test(arguments: [
+        "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept: application/openmetrics-text\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+        "HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+    ])
+    func aThousandScrapesAllocateNothing(_ request: String) throws {
+        // 64 tiles' worth of series.
+        let h = try ServerHarness(tiles: 64)
+        let c = try h.connect()
+        defer { close(c) }
+        let bytes = Array(request.utf8)
+        let sink = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { sink.deallocate() }
+
+        var allocations: UInt64 = 0
+        var scrapes = 0
+        for round in 0..<1010 {
+            _ = bytes.withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            // Serve until the client has the whole response (the server
+            // answers in one pass on loopback, or a few when sends are partial).
+            var got = 0
+            var polls = 0
+            repeat {
+                let before = malloc_counter_thread_allocations()
+                h.server.poll(timeoutNanos: 1_000_000)
+                let during = malloc_counter_thread_allocations() - before
+                if round >= 10 { allocations += during }  // the first rounds may warm lazily-built state
+                let n = recv(c, sink, 1 << 20, Int32(MSG_DONTWAIT))
+                if n > 0 { got += n }
+                polls += 1
+            } while (got == 0 || h.server.counters.bytesWritten < UInt64(got)) && polls < 100
+            if round >= 10 { scrapes += 1 }
+        }
+        #expect(scrapes == 1000)
+        #expect(h.server.counters.responses.reduce(0, +) == 1010)
+        #expect(allocations == 0, "\(allocations) heap allocations in 1000 scrapes")
+    }
+
+    @Test func theCounterCountsThisThread() {
+        let before = malloc_counter_thread_allocations()
+        let p = malloc(64)
+        free(p)
+        #expect(malloc_counter_thread_allocations() - before == 1)
+    }
+}
