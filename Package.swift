@@ -42,6 +42,8 @@ let package = Package(
                           path: "Tests/Testbed"),
         // Benchmarks: they print tables; see bench/README.md.
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
+        .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
+                          path: "bench/RenderBench"),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         // Counts each thread's heap allocations (interposed malloc), for the
         // test that a scrape allocates nothing.

@@ -87,6 +87,19 @@ public struct MetricTile: Tile {
         let renderDuration: HistogramCell
     }
 
+    /// A heartbeat comes once per housekeeping pass (up to 1.5 intervals
+    /// apart): /healthz must allow more than that.
+    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+        let age = Int64(tile.int("healthz_max_heartbeat_age_ms")) * 1_000_000
+        let interval = topology.layout.housekeepingIntervalNanos
+        guard age >= 4 * interval else {
+            return TopologyIssue(path: ["tiles", kind, "healthz_max_heartbeat_age_ms"],
+                                 "healthz_max_heartbeat_age_ms = \(age / 1_000_000) is too close to the housekeeping interval "
+                                     + "(\(interval / 1000) µs, when heartbeats happen); use at least \(max(1, 4 * interval / 1_000_000))")
+        }
+        return nil
+    }
+
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {
         // Bind once and let go: a port in use is reported before anything
         // starts, in one line, instead of as a tile that died at boot.
@@ -136,6 +149,9 @@ public struct MetricTile: Tile {
                                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Accepted connections inherit it: a response's last partial segment
+        // goes out at once instead of waiting for the client's ACK (Nagle).
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = in_port_t(UInt16(port).bigEndian)

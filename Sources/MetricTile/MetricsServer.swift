@@ -70,6 +70,9 @@ final class MetricsServer {
     private let ring: UnsafeMutableRawPointer
     private let ringBytes: Int
     private var ringHead = 0
+    /// Responses in the ring not fully sent yet. At zero the ring starts
+    /// over: the next body is rendered into the same, cache-warm bytes.
+    private var ringInFlight = 0
     private var evictCursor = 0
     private let requestTimeoutNanos: Int64
     private var content: Content?
@@ -173,8 +176,15 @@ final class MetricsServer {
     private func close(_ slot: Int) {
         guard conns[slot].state != .free else { return }
         _ = Glibc.close(conns[slot].fd)
+        if conns[slot].ringRegion != nil { releaseRing() }
         conns[slot] = Connection()
         active -= 1
+    }
+
+    /// One ring response is done (sent or abandoned).
+    private func releaseRing() {
+        ringInFlight -= 1
+        if ringInFlight == 0 { ringHead = 0 }
     }
 
     private func buffer(_ slot: Int) -> UnsafeMutableRawPointer {
@@ -250,6 +260,7 @@ final class MetricsServer {
     }
 
     private func respond(_ slot: Int, _ bytes: UnsafeRawBufferPointer, _ status: ResponseStatus, close: Bool, _ now: Int64) {
+        precondition(conns[slot].ringRegion == nil, "a response is still queued on this connection")
         counters.responses[status.rawValue] &+= 1
         conns[slot].state = .writing
         conns[slot].response = UnsafeRawPointer(bytes.baseAddress!)
@@ -325,6 +336,7 @@ final class MetricsServer {
             }
         }
         ringHead = alignUp(p.region.upperBound, 64)
+        ringInFlight += 1
         counters.responses[status.rawValue] &+= 1
         conns[slot].state = .writing
         conns[slot].response = UnsafeRawPointer(ring + headAt)
@@ -350,6 +362,7 @@ final class MetricsServer {
             c.lastProgress = now
         }
         if c.closeAfterResponse { close(slot); return }
+        if c.ringRegion != nil { releaseRing() }
         c.state = .reading
         c.response = nil
         c.ringRegion = nil

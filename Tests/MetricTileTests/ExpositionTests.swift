@@ -129,3 +129,22 @@ struct ExpositionTests {
         #expect(ExpositionPlan.decimalSeconds(nanos) == text)
     }
 }
+
+struct IntegerFormattingTests {
+    @Test func everyWidthFormatsLikeTheStandardLibrary() {
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { buf.deallocate() }
+        var values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, UInt64.max, UInt64.max - 1]
+        var p: UInt64 = 1
+        for _ in 0..<19 {
+            p *= 10
+            values += [p - 1, p, p + 1]
+        }
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<10_000 { values.append(rng.next() >> (rng.next() % 64)) }
+        for v in values {
+            let n = ExpositionPlan.writeInteger(v, buf)
+            #expect(String(decoding: UnsafeRawBufferPointer(start: buf, count: n), as: UTF8.self) == String(v))
+        }
+    }
+}

@@ -147,7 +147,8 @@ struct Resolver {
 
         var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
         let idle = try layoutR.choice("idle", IdleStrategy.allCases.map(\.rawValue), default: "sleep")
-        try layoutR.rejectUnknown(["idle"])
+        let housekeepingMicros = try layoutR.int("housekeeping_interval_us", 10...10_000_000, default: 1000)
+        try layoutR.rejectUnknown(["idle", "housekeeping_interval_us"])
 
         let linkSpecs = try resolveLinkSpecs(linksTable)
         var (tiles, groups) = try resolveTiles(tilesTable)
@@ -158,7 +159,7 @@ struct Resolver {
             log: LogConfig(path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
                            levelLogfile: LogLevel(rawValue: levelLogfile)!),
             shmem: ShmemConfig(pageSize: PageSizePolicy(rawValue: pageSize)!, hugetlbfsMount: mount),
-            layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: 1_000_000),
+            layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: Int64(housekeepingMicros) * 1000),
             tiles: tiles, links: links)
         // Checks each kind makes of its tiles against the whole topology.
         for tile in tiles {
