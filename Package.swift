@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "tilectl", targets: ["tilectl"]),
+        // For fuzz/ (its own package): the parser, the loader and the kinds.
+        .library(name: "TilectlCore", targets: ["Shared", "MetricTile", "Tiles", "Supervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
