@@ -99,7 +99,7 @@ extension Integration {
     @Test func withoutRootOrUserNamespacesItFailsInOneLineBeforeAnyTile() throws {
         let fx = try Fixture()
         defer { fx.tearDown() }
-        let helper = Binary.packageRoot + "/Tests/IntegrationTests/Support/run-refusing-userns.py"
+        let helper = Binary.packageRoot + "/Tests/Scripts/run-refusing-userns.py"
         let p = try LiveProcess(helper, [Binary.tilectl, "run", "--config", fx.config])
         #expect(p.waitForExit(timeout: 30))
         #expect(p.exitStatus == 1)

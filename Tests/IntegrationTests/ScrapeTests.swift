@@ -23,7 +23,7 @@ func runScript(_ path: String, _ args: [String], input: Data) throws -> (Int32, 
 
 extension Integration {
 @Suite struct ScrapeTests {
-    static let parser = Binary.packageRoot + "/Tests/IntegrationTests/Support/parse-exposition.py"
+    static let parser = Binary.packageRoot + "/Tests/Scripts/parse-exposition.py"
 
     @Test func bothFormatsParseWithPromtoolAndPrometheusClient() throws {
         let fx = try Fixture("validator.toml", pageSize: "normal", edit: LinkFlowTests.validator(limit: 0))
