@@ -111,7 +111,9 @@ public struct MetricTile: Tile {
         address = ctx.tile.string("prometheus_listen_address")
         port = ctx.tile.int("prometheus_listen_port")
         let fd = try Self.listenSocket(ctx.tile)
-        try Sys.check("listen(\(address):\(port))", listen(fd, 128))
+        // A deep accept queue: under a connection flood, a scraper's SYN is
+        // queued instead of dropped (and retried a second later).
+        try Sys.check("listen(\(address):\(port))", listen(fd, 4096))
 
         let (scratchBase, parts) = try ctx.scratch(Self.self)
         server = try MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,

@@ -145,27 +145,37 @@ final class MetricsServer {
 
     // MARK: connections
 
+    /// Connections accepted per pass: bounded, so that under a flood the
+    /// requests of the connections just accepted are read before more
+    /// newcomers compete for their slots.
+    static let acceptsPerPass = 16
+
     private func acceptAll(_ now: Int64) {
-        // Bounded, so a connection flood cannot starve the other clients.
-        for _ in 0..<Self.maxConnections {
+        for _ in 0..<Self.acceptsPerPass {
             let fd = cshim_accept4(listenFD, CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
             if fd < 0 { return }  // EAGAIN, or a client gone before accept
             let slot = freeSlot() ?? evict()
             conns[slot] = Connection(fd: fd, state: .reading, waitingSince: now, lastProgress: now)
             active += 1
+            // A client usually sends its request with the connection: answer
+            // it now, before a flood of newer connections can evict this one.
+            read(slot, now)
         }
     }
 
     private func freeSlot() -> Int? { conns.firstIndex { $0.state == .free } }
 
     /// Frees a slot for a new client: a slow reader (a response it has not
-    /// taken) first, else the next slot round robin.
+    /// taken) first, round robin among them; else the connection that has
+    /// waited longest without completing a request (an idle keep-alive, a
+    /// slow trickle), so the newest clients are the last to go.
     private func evict() -> Int {
         let n = conns.count
         var victim = evictCursor
-        for k in 0..<n where conns[(evictCursor + k) % n].state == .writing {
+        if let k = (0..<n).first(where: { conns[(evictCursor + $0) % n].state == .writing }) {
             victim = (evictCursor + k) % n
-            break
+        } else {
+            for i in 0..<n where conns[i].waitingSince < conns[victim].waitingSince { victim = i }
         }
         evictCursor = (victim + 1) % n
         counters.evicted &+= 1

@@ -17,7 +17,7 @@ public struct TopologyLoader: Sendable {
     public init(kinds: TileKinds) { self.kinds = kinds }
 
     public func load(path: String) throws -> Topology {
-        let bytes: [UInt8]
+        var bytes: [UInt8] = []
         do {
             let fd = try FileDescriptor.open(path, O_RDONLY)
             defer { fd.close() }
@@ -26,14 +26,28 @@ public struct TopologyLoader: Sendable {
                 throw ConfigError(file: path, line: 0, column: 0,
                                   message: "is a directory, not a topology file; name a .toml file such as configs/default.toml")
             }
-            bytes = try fd.readToEnd(limit: Self.maxFileSize, what: path)
-        } catch let e as SystemCallError {
-            if e.errno == EFBIG {
-                throw ConfigError(file: path, line: 0, column: 0,
-                                  message: "is larger than \(Self.maxFileSize / 1024) KiB; a topology file is a short TOML text")
+            // Read one byte past the limit, to know whether it is crossed.
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while bytes.count <= Self.maxFileSize {
+                let want = min(chunk.count, Self.maxFileSize + 1 - bytes.count)
+                let n = try chunk.withUnsafeMutableBytes { b in
+                    try Sys.retry("read(\(path))", Glibc.read(fd.rawValue, b.baseAddress, want))
+                }
+                if n == 0 { break }
+                bytes += chunk[0..<n]
             }
+        } catch let e as SystemCallError {
             throw ConfigError(file: path, line: 0, column: 0,
                               message: "cannot read the topology file: \(Errno.describe(e.errno)); check the path and its permissions")
+        }
+        if bytes.count > Self.maxFileSize {
+            // Point at where the limit is crossed.
+            var line = 1, column = 1
+            for b in bytes[0..<Self.maxFileSize] {
+                if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+            }
+            throw ConfigError(file: path, line: line, column: column,
+                              message: "the topology file goes on past \(Self.maxFileSize / 1024) KiB here; a topology file is a short TOML text (is this the right file?)")
         }
         return try load(bytes: bytes, path: path)
     }
