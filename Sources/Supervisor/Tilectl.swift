@@ -19,7 +19,8 @@ public struct Tilectl: ParsableCommand {
             Exit status: 0 success, 1 runtime failure, 2 usage or topology-file error.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, CheckCommand.self, ConfigureCommand.self, Run1Command.self])
+        subcommands: [RunCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self, ReferenceCommand.self,
+                      Run1Command.self])
 
     public init() {}
 

@@ -27,6 +27,10 @@ public struct TileOption: Sendable {
         case choice([String])
         /// A dotted-quad IPv4 address.
         case ipv4Address
+        /// Any string (the loader checks its form where one matters).
+        case text
+        /// A list of declared link names.
+        case linkNames
     }
 
     public let key: String
@@ -49,6 +53,21 @@ public struct TileOption: Sendable {
         case .boolean: "true or false"
         case .choice(let c): "one of " + c.map { "\"\($0)\"" }.joined(separator: ", ")
         case .ipv4Address: "an IPv4 address such as \"127.0.0.1\""
+        case .text: "a string"
+        case .linkNames: "an array of link names"
+        }
+    }
+
+    /// The type, as the reference prints it.
+    public var typeDescription: String {
+        switch type {
+        case .integer(let r): "integer, \(r.lowerBound) to \(r.upperBound)"
+        case .number(let r): "number, \(r.lowerBound) to \(r.upperBound)"
+        case .boolean: "boolean"
+        case .choice(let c): c.map { "`\"\($0)\"`" }.joined(separator: ", ")
+        case .ipv4Address: "IPv4 address"
+        case .text: "string"
+        case .linkNames: "array of link names"
         }
     }
 }

@@ -3,8 +3,6 @@ import TOMLKit
 /// Links: `[links.<name>]` tables, and the tiles' `inputs` and `outputs`
 /// that connect them.
 extension Resolver {
-    static let maxDepth = 1 << 20
-    static let maxMTU = 65535
     /// Consumers one link instance may have (per-consumer counters in its header).
     static let maxConsumers = 64
 
@@ -24,16 +22,16 @@ extension Resolver {
                 throw fail(locator.value(["links", name]), "links.\(name) must be a table, not \(typeName(table[name]!)); write it as [links.\(name)]")
             }
             var r = TableReader(table: t, path: ["links", name], resolver: self)
-            let depth = try r.int("depth", 4...Self.maxDepth, default: 1024)
+            let depth = try r.integer(TopologyKeys.key(TopologyKeys.link, "depth"))
             guard depth & (depth - 1) == 0 else {
                 var p = 4
                 while p < depth { p <<= 1 }
                 throw fail(locator.value(["links", name, "depth"]),
                            "depth = \(depth) is not a power of two; use \(p / 2) or \(p)")
             }
-            let mtu = try r.int("mtu", 1...Self.maxMTU, default: 1232)
-            let reliable = try r.bool("reliable", default: true)
-            try r.rejectUnknown(["depth", "mtu", "reliable"])
+            let mtu = try r.integer(TopologyKeys.key(TopologyKeys.link, "mtu"))
+            let reliable = try r.boolean(TopologyKeys.key(TopologyKeys.link, "reliable"))
+            try r.rejectUnknown(TopologyKeys.link.map(\.key))
             specs.append(LinkSpec(name: name, depth: depth, mtu: mtu, reliable: reliable))
         }
         return specs

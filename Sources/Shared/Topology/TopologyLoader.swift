@@ -126,43 +126,42 @@ struct Resolver {
         ConfigError(file: file, line: pos.line, column: pos.column, message: message)
     }
 
-    static let logLevels = LogLevel.allCases.map(\.rawValue)
-
     mutating func resolve() throws -> Topology {
+        typealias K = TopologyKeys
         var top = TableReader(table: root, path: [], resolver: self)
-        let name = try top.string("name", default: "tilectl")
+        let name = try top.text(K.key(K.top, "name"))
         try checkName(name)
-        let userName = try top.string("user", default: "nobody")
-        let user = try resolveUser(userName)
+        let user = try resolveUser(try top.text(K.key(K.top, "user")))
         let log = try top.table("log")
         let shmem = try top.table("shmem")
         let layout = try top.table("layout")
         let tilesTable = try top.table("tiles")
         let linksTable = try top.table("links")
-        try top.rejectUnknown(["name", "user", "log", "shmem", "layout", "tiles", "links"])
+        try top.rejectUnknown(K.top.map(\.key) + ["log", "shmem", "layout", "tiles", "links"])
 
         var logR = TableReader(table: log, path: ["log"], resolver: self)
-        let logPath = try logR.string("path", default: "")
-        let levelStderr = try logR.choice("level_stderr", Self.logLevels, default: "notice")
-        let levelLogfile = try logR.choice("level_logfile", Self.logLevels, default: "info")
-        try logR.rejectUnknown(["path", "level_stderr", "level_logfile"])
+        let logPath = try logR.text(K.key(K.log, "path"))
+        // With a log file, the terminal gets warnings and worse only.
+        let levelStderr = log["level_stderr"] == nil && !logPath.isEmpty ? "warning" : try logR.text(K.key(K.log, "level_stderr"))
+        let levelLogfile = try logR.text(K.key(K.log, "level_logfile"))
+        try logR.rejectUnknown(K.log.map(\.key))
         if !logPath.isEmpty && !logPath.hasPrefix("/") {
             throw fail(locator.value(["log", "path"]), "log path \"\(logPath)\" must be absolute (tiles change directory); write it as /var/log/...")
         }
 
         var shmemR = TableReader(table: shmem, path: ["shmem"], resolver: self)
-        let pageSize = try shmemR.choice("page_size", PageSizePolicy.allCases.map(\.rawValue), default: "auto")
-        let mount = try shmemR.string("hugetlbfs_mount", default: "/mnt/.tilectl")
-        try shmemR.rejectUnknown(["page_size", "hugetlbfs_mount"])
+        let pageSize = try shmemR.text(K.key(K.shmem, "page_size"))
+        let mount = try shmemR.text(K.key(K.shmem, "hugetlbfs_mount"))
+        try shmemR.rejectUnknown(K.shmem.map(\.key))
         if !mount.hasPrefix("/") || mount.count < 2 || mount.split(separator: "/").contains("..") {
             throw fail(locator.value(["shmem", "hugetlbfs_mount"]),
                        "hugetlbfs_mount \"\(mount)\" must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
         }
 
         var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
-        let idle = try layoutR.choice("idle", IdleStrategy.allCases.map(\.rawValue), default: "sleep")
-        let housekeepingMicros = try layoutR.int("housekeeping_interval_us", 10...10_000_000, default: 1000)
-        try layoutR.rejectUnknown(["idle", "housekeeping_interval_us"])
+        let idle = try layoutR.text(K.key(K.layout, "idle"))
+        let housekeepingMicros = try layoutR.integer(K.key(K.layout, "housekeeping_interval_us"))
+        try layoutR.rejectUnknown(K.layout.map(\.key))
 
         let linkSpecs = try resolveLinkSpecs(linksTable)
         var (tiles, groups) = try resolveTiles(tilesTable)
@@ -235,12 +234,12 @@ struct Resolver {
                            "tiles.\(kindName) must be a table, not \(typeName(table[kindName]!)); write it as [tiles.\(kindName)]")
             }
             var r = TableReader(table: t, path: ["tiles", kindName], resolver: self)
-            let count = try r.int("count", 1...kind.maxCount, default: 1)
+            let count = try r.int("count", 1...kind.maxCount, default: 1)  // TopologyKeys.tile, bounded by the kind
             let inputs = try r.linkNames("inputs", kind.inputs)
             let outputs = try r.linkNames("outputs", kind.outputs)
             var options: [String: OptionValue] = [:]
             for option in kind.options { options[option.key] = try r.option(option) }
-            try r.rejectUnknown(["count", "inputs", "outputs"] + kind.options.map(\.key))
+            try r.rejectUnknown(TopologyKeys.tile.map(\.key) + kind.options.map(\.key))
             guard tiles.count + count <= TopologyLoader.maxTiles else {
                 throw fail(locator.value(["tiles", kindName, "count"]),
                            "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
@@ -349,12 +348,27 @@ struct TableReader {
                 throw resolver.fail(valuePos(o.key), "\(o.key) = \"\(s)\" is not an IPv4 address; use \(o.expectation)")
             }
             return .string(s)
+        case .text:
+            guard let s = v.string else { throw wrongType(o.key, o.expectation, v) }
+            return .string(s)
+        case .linkNames:
+            preconditionFailure("link lists are read with linkNames(_:_:)")
         }
     }
 
-    mutating func bool(_ key: String, default d: Bool) throws -> Bool {
-        guard let v = raw(key) else { return d }
-        guard let b = v.bool else { throw wrongType(key, "true or false", v) }
+    /// A string-valued key (text or choice), checked against its declaration.
+    mutating func text(_ o: TileOption) throws -> String {
+        guard case .string(let s) = try option(o) else { preconditionFailure("\(o.key) is not a string key") }
+        return s
+    }
+
+    mutating func integer(_ o: TileOption) throws -> Int {
+        guard case .integer(let i) = try option(o) else { preconditionFailure("\(o.key) is not an integer key") }
+        return i
+    }
+
+    mutating func boolean(_ o: TileOption) throws -> Bool {
+        guard case .boolean(let b) = try option(o) else { preconditionFailure("\(o.key) is not a boolean key") }
         return b
     }
 

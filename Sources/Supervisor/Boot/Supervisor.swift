@@ -65,7 +65,9 @@ final class Supervisor {
         for n in plan.notices { Log.notice(n) }
 
         try createWorkspaces(plan.layout)
-        let topologyFD = try TopologyHandoff(topology: topology, layout: plan.layout).seal()
+        let handoff = TopologyHandoff(topology: topology, layout: plan.layout)
+        let topologyFD = try handoff.seal()
+        try lock?.describe(handoff)
         defer { topologyFD.close() }
 
         let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP])
@@ -146,10 +148,11 @@ final class Supervisor {
                 reap(reaper)
                 return 1
             }
-            if booting && allRunning() {
+            if booting, let pids = runningPids() {
                 booting = false
                 let ms = Double(Clock.monotonicNanos() - started) / 1e6
-                Log.notice("topology \(topology.name) is up: \(topology.tiles.count) tiles running, booted in \(Int(ms)) ms")
+                let list = zip(topology.tiles, pids).map { "\($0.name)=\($1)" }.joined(separator: " ")
+                Log.notice("topology \(topology.name) is up: \(topology.tiles.count) tiles running, booted in \(Int(ms)) ms; pids \(list)")
             }
             if fds[0].revents != 0, let sig = signals.next() {
                 if stopping {
@@ -203,14 +206,17 @@ final class Supervisor {
         }
     }
 
-    private func allRunning() -> Bool {
-        guard let layout = plan?.layout else { return false }
+    /// Every tile's host pid once all run, else nil.
+    private func runningPids() -> [UInt64]? {
+        guard let layout = plan?.layout else { return nil }
+        var pids: [UInt64] = []
         for (i, (_, mapping)) in created.enumerated() {
             let memory = layout.tiles[i]
             let reader = MetricsReader(base: UnsafePointer(mapping.slots(at: memory.metricsOffset)), layout: memory.metrics)
-            if reader.common(CommonMetrics.status) != TileStatus.running.rawValue { return false }
+            if reader.common(CommonMetrics.status) != TileStatus.running.rawValue { return nil }
+            pids.append(reader.common(CommonMetrics.pid))
         }
-        return true
+        return pids
     }
 
     /// Every exit path: workspaces, reserved pages, lock.

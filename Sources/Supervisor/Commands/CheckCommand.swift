@@ -14,8 +14,19 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Also print each tile kind's sandbox: user, namespaces, descriptors, rlimits and seccomp allowlist.")
     var sandbox = false
 
+    @Flag(help: "Print the topology as a Graphviz digraph instead (tiles as nodes, links as edges).")
+    var graph = false
+
+    @Option(name: .customLong("graph-svg"), help: ArgumentHelp("Render the digraph to an SVG file with Graphviz's dot.", valueName: "file"))
+    var graphSVG: String?
+
     func run() throws {
         let topology = try config.load()
+        if graph || graphSVG != nil {
+            let dot = TopologyGraph.dot(topology)
+            if let graphSVG { try TopologyGraph.renderSVG(dot, to: graphSVG) } else { print(dot, terminator: "") }
+            return
+        }
         let plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: config.config, mode: .preview)
         print(Self.report(topology, plan), terminator: "")
         if sandbox { print("\n" + Self.sandboxReport(topology), terminator: "") }

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shared
+
+/// One reading of every tile's metrics region, straight from shared memory.
+struct MonitorSample {
+    struct Tile {
+        var pid: UInt64
+        var status: UInt64
+        /// Wall-clock nanoseconds of the last heartbeat.
+        var heartbeat: UInt64
+        /// Nanoseconds per regime, in `CommonMetrics.regimes` order.
+        var regimes: [UInt64]
+        var inBackpressure: Bool
+        var backpressureEvents: UInt64
+        var links: [Link]
+    }
+
+    struct Link {
+        var consumed: UInt64
+        var consumedBytes: UInt64
+        var filtered: UInt64
+        var lost: UInt64
+        var slow: UInt64
+    }
+
+    /// Monotonic and wall-clock nanoseconds when it was taken.
+    let monotonic: Int64
+    let wallclock: Int64
+    let tiles: [Tile]
+}
+
+/// Maps each tile's header and metrics region read-only (the metric tile's
+/// view), and reads them on demand. Never writes, never speaks HTTP.
+final class MonitorSampler {
+    let topology: Topology
+    private var mappings: [WorkspaceMapping] = []
+    private var readers: [MetricsReader] = []
+
+    init(_ run: RunDescriptor) throws {
+        topology = run.handoff.topology
+        let layout = run.handoff.layout
+        for tile in topology.tiles {
+            let m = layout.tiles[tile.index]
+            let mapping = try Workspace.join(layout.workspaces[m.workspace], offset: 0, length: m.metricsSpan, writable: false)
+            mappings.append(mapping)
+            readers.append(MetricsReader(base: UnsafePointer(mapping.slots(at: m.metricsOffset)), layout: m.metrics))
+        }
+    }
+
+    deinit { mappings.forEach { $0.leave() } }
+
+    func sample() -> MonitorSample {
+        let regimeOffset = CommonMetrics.schema.offset(of: CommonMetrics.regimeDuration)
+        let tiles = zip(topology.tiles, readers).map { tile, r -> MonitorSample.Tile in
+            let links = (0..<tile.inLinks.count).map { i -> MonitorSample.Link in
+                let base = r.layout.linkOffset(i)
+                func v(_ f: MetricFamily) -> UInt64 { r.load(base + LinkMetrics.schema.offset(of: f)) }
+                return MonitorSample.Link(
+                    consumed: v(LinkMetrics.consumed), consumedBytes: v(LinkMetrics.consumedBytes), filtered: v(LinkMetrics.filtered),
+                    lost: v(LinkMetrics.fragPollingOverrun) &+ v(LinkMetrics.fragReadingOverrun), slow: v(LinkMetrics.slow))
+            }
+            return MonitorSample.Tile(
+                pid: r.common(CommonMetrics.pid), status: r.common(CommonMetrics.status),
+                heartbeat: r.common(CommonMetrics.heartbeat),
+                regimes: (0..<CommonMetrics.regimes.count).map { r.load(r.layout.commonOffset + regimeOffset + $0) },
+                inBackpressure: r.common(CommonMetrics.inBackpressure) != 0,
+                backpressureEvents: r.common(CommonMetrics.backpressure), links: links)
+        }
+        return MonitorSample(monotonic: Clock.monotonicNanos(), wallclock: Clock.wallclockNanos(), tiles: tiles)
+    }
+}
