@@ -32,7 +32,7 @@ extension Integration {
         #expect(Fixture.hugepages() >= fx.hugepagesBefore + 22 || fx.hugepagesBefore >= 22)
 
         let run = try fx.boot()
-        #expect(run.stderr.contains("page size huge, as configured"))
+        #expect(run.stderr.contains("page size huge (2 MiB), as configured"))
         let files = fx.leftovers().filter { $0.hasSuffix(".wksp") }
         #expect(files.count == 3 && files.allSatisfy { $0.hasPrefix(fx.hugetlbfs + "/.huge/") }, "\(files)")
         // fini refuses while a topology uses the mount.

@@ -47,11 +47,23 @@ public enum ShmemPlanner {
                         + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
                 }
             }
-            return ShmemPlan(backing: backing, layout: layout,
-                             notices: ["page size \(topology.shmem.pageSize.rawValue), as configured"], reserved: [:])
+            let notices = [PageSize.gigantic, .huge].filter { layout.pagesNeeded($0) > 0 }.map {
+                chosen($0, needed: layout.pagesNeeded($0), mount: Hugetlbfs.mountPoint(base: base, $0), why: "as configured")
+            }
+            return ShmemPlan(backing: backing, layout: layout, notices: notices, reserved: [:])
         case .auto:
             return try planAuto(topology, kinds: kinds, configPath: configPath, mode: mode)
         }
+    }
+
+    /// The start-up line naming the page size and what this run takes of its pool.
+    static func chosen(_ size: PageSize, needed: Int, mount: String, why: String) -> String {
+        var line = "page size \(size == .huge ? "huge" : "gigantic") (\(size.label)), \(why): \(needed) pages "
+            + "(\(formatBytes(needed * size.bytes))) from \(mount)"
+        if let pool = try? HugepagePool.read(size) {
+            line += "; the pool has \(pool.total), \(pool.available) free before this run maps them"
+        }
+        return line
     }
 
     /// Why `needed` pages of `size` cannot be had right now, or nil.
@@ -85,7 +97,7 @@ public enum ShmemPlanner {
             notices.append("took over \(n) huge pages left reserved by a run that was killed; they are released when this one exits")
         }
         guard let why = shortage(.huge, needed: needed, base: base) else {
-            notices.insert("page size huge (2 MiB): \(needed) pages at \(mount)", at: 0)
+            notices.insert(chosen(.huge, needed: needed, mount: mount, why: "page_size = \"auto\""), at: 0)
             return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: adopted > 0 ? [.huge: adopted] : [:])
         }
         func fallBack(_ why: String) -> ShmemPlan {
@@ -124,7 +136,7 @@ public enum ShmemPlanner {
             notices.append("reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
                            + "they are released when it exits")
         }
-        notices.insert("page size huge (2 MiB): \(needed) pages at \(mount)", at: 0)
+        notices.insert(chosen(.huge, needed: needed, mount: mount, why: "page_size = \"auto\""), at: 0)
         return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: reserved > 0 ? [.huge: reserved] : [:])
     }
 

@@ -9,8 +9,10 @@ import Glibc
 public enum TileRunner {
     public static func run<T: Tile>(_ type: T.Type, _ ctx: TileContext) -> Never {
         let common = CommonCells(ctx.metrics)
+        // Read while /proc is still there: the sandbox takes it away.
+        let pid = hostPid()
         common.status.set(TileStatus.booting.rawValue)
-        common.pid.set(UInt64(hostPid()))
+        common.pid.set(UInt64(pid))
         common.refresh()
 
         var tile: T
@@ -43,7 +45,7 @@ public enum TileRunner {
         common.status.set(TileStatus.running.rawValue)
         tile.writeMetrics()
         common.refresh()
-        Log.info("running (pid \(hostPid()))")
+        Log.info("running (pid \(pid))")
         Stem.run(&tile, ctx, common)
     }
 

@@ -99,6 +99,7 @@ final class Supervisor {
                 throw RuntimeFailure(e.description(config: configPath))
             }
             created.append((spec, mapping))
+            Log.debug("workspace \(spec.path): \(spec.pageCount) × \(spec.pageSize.label) for tile \(tile.name)")
             let header = mapping.slots(at: 0)
             header[TileHeader.tileIndexSlot] = UInt64(tile.index)
             header[memory.metricsOffset / 8 + memory.metrics.inLinkCountSlot] = UInt64(memory.metrics.inLinkCount)
@@ -114,6 +115,7 @@ final class Supervisor {
                 throw RuntimeFailure(e.description(config: configPath))
             }
             linkWorkspaces.append((spec, mapping))
+            Log.debug("workspace \(spec.path): \(spec.pageCount) × \(spec.pageSize.label) for link \(topology.links[i].name)")
             LinkHeader.format(mapping.base, layout.links[i].layout)
         }
         Log.info("created \(created.count + linkWorkspaces.count) workspaces, \(formatBytes(layout.totalFootprint)) in all")
