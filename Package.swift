@@ -7,11 +7,10 @@ let package = Package(
     products: [
         .executable(name: "tilectl", targets: ["tilectl"]),
         // For fuzz/ (its own package): the parser, the loader and the kinds.
-        .library(name: "TilectlCore", targets: ["Shared", "MetricTile", "Tiles", "Supervisor"]),
+        .library(name: "TilectlCore", targets: ["TOML", "Shared", "MetricTile", "Tiles", "Supervisor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
     ],
     targets: [
@@ -22,10 +21,9 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(
-            name: "Shared",
-            dependencies: ["CShim", "CSeccomp", "CCap", .product(name: "TOMLKit", package: "TOMLKit")]
-        ),
+        // TOML 1.0, parsed in Swift: bounded, positions for every key and value.
+        .target(name: "TOML"),
+        .target(name: "Shared", dependencies: ["CShim", "CSeccomp", "CCap", "TOML"]),
         .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib"]),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
@@ -46,6 +44,7 @@ let package = Package(
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
         .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
                           path: "bench/RenderBench"),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         // Counts each thread's heap allocations (interposed malloc), for the
         // test that a scrape allocates nothing.

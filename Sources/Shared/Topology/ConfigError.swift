@@ -1,3 +1,5 @@
+import TOML
+
 /// A topology file the loader rejects: where, what, and the fix, in one line.
 /// Exit status 2.
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -15,6 +17,19 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var description: String {
-        line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+        // A path is shown as given unless it would break the line.
+        let f = file.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? quoted(file) : file
+        return line > 0 ? "\(f):\(line):\(column): \(message)" : "\(f): \(message)"
     }
+}
+
+/// A value from the topology file as an error message shows it: quoted,
+/// control characters escaped (so the message stays one line), and cut
+/// when long (the position already says where the whole of it is).
+public func shown(_ s: String) -> String {
+    let scalars = s.unicodeScalars
+    guard scalars.count > 64 else { return quoted(s) }
+    var head = String.UnicodeScalarView()
+    head.append(contentsOf: scalars.prefix(48))
+    return quoted(String(head)) + "… (\(scalars.count) characters)"
 }

@@ -1,4 +1,4 @@
-import TOMLKit
+import TOML
 
 /// Links: `[links.<name>]` tables, and the tiles' `inputs` and `outputs`
 /// that connect them.
@@ -7,26 +7,23 @@ extension Resolver {
     static let maxConsumers = 64
 
     func resolveLinkSpecs(_ table: TOMLTable) throws -> [LinkSpec] {
-        let names = table.keys.sorted {
-            let a = locator.key(["links", $0]), b = locator.key(["links", $1])
-            return (a.line, a.column) < (b.line, b.column)
-        }
+        let names = table.keys
         var specs: [LinkSpec] = []
         for name in names {
-            let pos = locator.key(["links", name])
+            let pos = doc.keyPosition(["links", name])
             guard name.count <= 32, let f = name.unicodeScalars.first, f >= "a" && f <= "z",
                   name.unicodeScalars.allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "_" }) else {
-                throw fail(pos, "link name \"\(name)\" must be 1 to 32 characters of a-z, 0-9 or '_', starting with a letter")
+                throw fail(pos, "link name \(shown(name)) must be 1 to 32 characters of a-z, 0-9 or '_', starting with a letter")
             }
             guard let t = table[name]?.table else {
-                throw fail(locator.value(["links", name]), "links.\(name) must be a table, not \(typeName(table[name]!)); write it as [links.\(name)]")
+                throw fail(doc.valuePosition(["links", name]), "links.\(name) must be a table, not \(table[name]!.typeName); write it as [links.\(name)]")
             }
             var r = TableReader(table: t, path: ["links", name], resolver: self)
             let depth = try r.integer(TopologyKeys.key(TopologyKeys.link, "depth"))
             guard depth & (depth - 1) == 0 else {
                 var p = 4
                 while p < depth { p <<= 1 }
-                throw fail(locator.value(["links", name, "depth"]),
+                throw fail(doc.valuePosition(["links", name, "depth"]),
                            "depth = \(depth) is not a power of two; use \(p / 2) or \(p)")
             }
             let mtu = try r.integer(TopologyKeys.key(TopologyKeys.link, "mtu"))
@@ -46,36 +43,36 @@ extension Resolver {
         func unknown(_ group: TileGroup, _ key: String, _ name: String) -> ConfigError {
             let list = declared.isEmpty ? "none are declared; add a [links.\(name)] table"
                 : "declared links: " + declared.joined(separator: ", ")
-            return fail(locator.value(["tiles", group.kind, key]), "unknown link \"\(name)\" in [tiles.\(group.kind)] \(key); \(list)")
+            return fail(doc.valuePosition(["tiles", group.kind, key]), "unknown link \(shown(name)) in [tiles.\(group.kind)] \(key); \(list)")
         }
         for g in groups {
             for n in g.inputs where !declared.contains(n) { throw unknown(g, "inputs", n) }
             for n in g.outputs where !declared.contains(n) { throw unknown(g, "outputs", n) }
             if let loop = g.inputs.first(where: { g.outputs.contains($0) }) {
-                throw fail(locator.value(["tiles", g.kind, "inputs"]),
-                           "[tiles.\(g.kind)] consumes its own output \"\(loop)\"; a tile cannot read what it publishes")
+                throw fail(doc.valuePosition(["tiles", g.kind, "inputs"]),
+                           "[tiles.\(g.kind)] consumes its own output \(shown(loop)); a tile cannot read what it publishes")
             }
         }
 
         var links: [LinkInstance] = []
         for spec in specs {
-            let pos = locator.key(["links", spec.name])
+            let pos = doc.keyPosition(["links", spec.name])
             let producers = groups.filter { $0.outputs.contains(spec.name) }
             guard let producer = producers.first else {
-                throw fail(pos, "link \"\(spec.name)\" has no producer; add it to one tile's outputs, or remove it")
+                throw fail(pos, "link \(shown(spec.name)) has no producer; add it to one tile's outputs, or remove it")
             }
             guard producers.count == 1 else {
-                throw fail(locator.value(["tiles", producers[1].kind, "outputs"]),
-                           "link \"\(spec.name)\" is produced by [tiles.\(producers[0].kind)] and [tiles.\(producers[1].kind)]; "
+                throw fail(doc.valuePosition(["tiles", producers[1].kind, "outputs"]),
+                           "link \(shown(spec.name)) is produced by [tiles.\(producers[0].kind)] and [tiles.\(producers[1].kind)]; "
                                + "a link has exactly one producer: declare one link per producer")
             }
             let consumers = groups.filter { $0.inputs.contains(spec.name) }
             guard !consumers.isEmpty else {
-                throw fail(pos, "link \"\(spec.name)\" is never consumed; add it to a tile's inputs, or remove it")
+                throw fail(pos, "link \(shown(spec.name)) is never consumed; add it to a tile's inputs, or remove it")
             }
             let consumerTiles = consumers.reduce(0) { $0 + $1.count }
             guard consumerTiles <= Self.maxConsumers else {
-                throw fail(pos, "link \"\(spec.name)\" has \(consumerTiles) consumer tiles; at most \(Self.maxConsumers)")
+                throw fail(pos, "link \(shown(spec.name)) has \(consumerTiles) consumer tiles; at most \(Self.maxConsumers)")
             }
             for id in 0..<producer.count {
                 let p = producer.first + id

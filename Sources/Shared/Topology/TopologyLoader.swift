@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import TOMLKit
+import TOML
 
 /// Reads a topology file, validates every key against what tilectl and the
 /// tile kinds accept, and resolves it into a `Topology`. Every rejection is
@@ -57,78 +57,32 @@ public struct TopologyLoader: Sendable {
     }
 
     public func load(bytes: [UInt8], path: String) throws -> Topology {
-        let text = try Self.decodeText(bytes, path: path)
-        let root: TOMLTable
+        let doc: TOMLDocument
         do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ConfigError(file: path, line: e.source.begin.line, column: e.source.begin.column,
-                              message: "TOML syntax error: \(Self.sentence(e.description)); fix the syntax at this position")
+            doc = try TOMLDocument(bytes: bytes)
+        } catch {
+            throw ConfigError(file: path, line: error.position.line, column: error.position.column,
+                              message: "TOML syntax error: \(error.message)")
         }
-        var r = Resolver(root: root, locator: TOMLLocator(text: text), file: path, kinds: kinds)
+        var r = Resolver(doc: doc, file: path, kinds: kinds)
         return try r.resolve()
-    }
-
-    /// The file as text, or an error at the first byte that is not UTF-8 or
-    /// is a NUL (binary garbage gets a position too).
-    static func decodeText(_ bytes: [UInt8], path: String) throws -> String {
-        var line = 1, column = 1, i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            let width: Int
-            switch b {
-            case 0x00: width = 0
-            case 0x01...0x7F: width = 1
-            case 0xC2...0xDF: width = 2
-            case 0xE0...0xEF: width = 3
-            case 0xF0...0xF4: width = 4
-            default: width = 0
-            }
-            var ok = width > 0 && i + width <= bytes.count
-            if ok { for k in 1..<max(width, 1) where bytes[i + k] & 0xC0 != 0x80 { ok = false } }
-            if ok, width == 3 {
-                let v = (Int(b & 0x0F) << 12) | (Int(bytes[i + 1] & 0x3F) << 6)
-                ok = v >= 0x800 && !(0xD800...0xDFFF).contains(v)
-            }
-            if ok, width == 4 {
-                let v = (Int(b & 0x07) << 18) | (Int(bytes[i + 1] & 0x3F) << 12)
-                ok = v >= 0x10000 && v <= 0x10FFFF
-            }
-            guard ok else {
-                let hex = String(b, radix: 16, uppercase: true)
-                throw ConfigError(file: path, line: line, column: column,
-                                  message: "byte 0x\(hex.count == 1 ? "0" + hex : hex) is not UTF-8 text; a topology file is TOML text (is this the right file?)")
-            }
-            if b == 0x0A { line += 1; column = 1 } else { column += 1 }
-            i += width
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// toml++ messages start with a capital and may end with a period.
-    static func sentence(_ s: String) -> String {
-        var t = s.trimmingWhitespace
-        while t.hasSuffix(".") { t.removeLast() }
-        guard let f = t.first else { return t }
-        return f.lowercased() + t.dropFirst()
     }
 }
 
 /// One pass over the parsed document. Checks run in a fixed order and the
 /// first failure is thrown: a user fixes one line at a time.
 struct Resolver {
-    let root: TOMLTable
-    let locator: TOMLLocator
+    let doc: TOMLDocument
     let file: String
     let kinds: TileKinds
 
-    func fail(_ pos: TOMLLocator.Position, _ message: String) -> ConfigError {
+    func fail(_ pos: TOMLPosition, _ message: String) -> ConfigError {
         ConfigError(file: file, line: pos.line, column: pos.column, message: message)
     }
 
     mutating func resolve() throws -> Topology {
         typealias K = TopologyKeys
-        var top = TableReader(table: root, path: [], resolver: self)
+        var top = TableReader(table: doc.root, path: [], resolver: self)
         let name = try top.text(K.key(K.top, "name"))
         try checkName(name)
         let user = try resolveUser(try top.text(K.key(K.top, "user")))
@@ -146,7 +100,7 @@ struct Resolver {
         let levelLogfile = try logR.text(K.key(K.log, "level_logfile"))
         try logR.rejectUnknown(K.log.map(\.key))
         if !logPath.isEmpty && !logPath.hasPrefix("/") {
-            throw fail(locator.value(["log", "path"]), "log path \"\(logPath)\" must be absolute (tiles change directory); write it as /var/log/...")
+            throw fail(doc.valuePosition(["log", "path"]), "log path \(shown(logPath)) must be absolute (tiles change directory); write it as /var/log/...")
         }
 
         var shmemR = TableReader(table: shmem, path: ["shmem"], resolver: self)
@@ -154,8 +108,8 @@ struct Resolver {
         let mount = try shmemR.text(K.key(K.shmem, "hugetlbfs_mount"))
         try shmemR.rejectUnknown(K.shmem.map(\.key))
         if !mount.hasPrefix("/") || mount.count < 2 || mount.split(separator: "/").contains("..") {
-            throw fail(locator.value(["shmem", "hugetlbfs_mount"]),
-                       "hugetlbfs_mount \"\(mount)\" must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
+            throw fail(doc.valuePosition(["shmem", "hugetlbfs_mount"]),
+                       "hugetlbfs_mount \(shown(mount)) must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
         }
 
         var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
@@ -177,7 +131,7 @@ struct Resolver {
         // Checks each kind makes of its tiles against the whole topology.
         for tile in tiles {
             if let issue = kinds[tile.kind]!.validate(tile, topology) {
-                throw fail(locator.value(issue.path), issue.message)
+                throw fail(doc.valuePosition(issue.path), issue.message)
             }
         }
         return topology
@@ -188,19 +142,19 @@ struct Resolver {
             && name.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "_" || $0 == "-" }
             && name.first != "-" && name.first != "_"
         guard ok else {
-            throw fail(locator.value(["name"]),
-                       "name \"\(name)\" must be 1 to 32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit (it names the workspaces)")
+            throw fail(doc.valuePosition(["name"]),
+                       "name \(shown(name)) must be 1 to 32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit (it names the workspaces)")
         }
     }
 
     func resolveUser(_ name: String) throws -> TileUser {
         guard !name.isEmpty, let pw = getpwnam(name) else {
-            throw fail(locator.value(["user"]),
-                       "user \"\(name)\" does not exist on this host; name an existing unprivileged user such as \"nobody\"")
+            throw fail(doc.valuePosition(["user"]),
+                       "user \(shown(name)) does not exist on this host; name an existing unprivileged user such as \"nobody\"")
         }
         guard pw.pointee.pw_uid != 0, pw.pointee.pw_gid != 0 else {
-            throw fail(locator.value(["user"]),
-                       "user \"\(name)\" is root; tiles must run unprivileged: name a user such as \"nobody\"")
+            throw fail(doc.valuePosition(["user"]),
+                       "user \(shown(name)) is root; tiles must run unprivileged: name a user such as \"nobody\"")
         }
         return TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
     }
@@ -216,22 +170,19 @@ struct Resolver {
     }
 
     func resolveTiles(_ table: TOMLTable) throws -> ([TileSpec], [TileGroup]) {
-        // toml++ keeps keys sorted; boot order follows the file instead.
-        let names = table.keys.sorted {
-            let a = locator.key(["tiles", $0]), b = locator.key(["tiles", $1])
-            return (a.line, a.column) < (b.line, b.column)
-        }
+        // Boot order is the order the file names the kinds in.
+        let names = table.keys
         var tiles: [TileSpec] = []
         var groups: [TileGroup] = []
         for kindName in names {
-            let pos = locator.key(["tiles", kindName])
+            let pos = doc.keyPosition(["tiles", kindName])
             guard let kind = kinds[kindName] else {
-                throw fail(pos, "unknown tile kind \"\(kindName)\" in [tiles.\(kindName)]; known kinds: "
+                throw fail(pos, "unknown tile kind \(shown(kindName)) in [tiles.\(quotedKey(kindName))]; known kinds: "
                            + kinds.names.joined(separator: ", "))
             }
             guard let t = table[kindName]?.table else {
-                throw fail(locator.value(["tiles", kindName]),
-                           "tiles.\(kindName) must be a table, not \(typeName(table[kindName]!)); write it as [tiles.\(kindName)]")
+                throw fail(doc.valuePosition(["tiles", kindName]),
+                           "tiles.\(kindName) must be a table, not \(table[kindName]!.typeName); write it as [tiles.\(kindName)]")
             }
             var r = TableReader(table: t, path: ["tiles", kindName], resolver: self)
             let count = try r.int("count", 1...kind.maxCount, default: 1)  // TopologyKeys.tile, bounded by the kind
@@ -241,7 +192,7 @@ struct Resolver {
             for option in kind.options { options[option.key] = try r.option(option) }
             try r.rejectUnknown(TopologyKeys.tile.map(\.key) + kind.options.map(\.key))
             guard tiles.count + count <= TopologyLoader.maxTiles else {
-                throw fail(locator.value(["tiles", kindName, "count"]),
+                throw fail(doc.valuePosition(["tiles", kindName, "count"]),
                            "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
             }
             groups.append(TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs))
@@ -250,24 +201,10 @@ struct Resolver {
             }
         }
         guard tiles.contains(where: { $0.kind == "metric" }) else {
-            let pos = table.keys.isEmpty ? locator.end : locator.key(["tiles"])
+            let pos = table.keys.isEmpty ? doc.end : doc.keyPosition(["tiles"])
             throw fail(pos, "the topology has no metric tile; add a [tiles.metric] table (prometheus_listen_port = 7999) so its counters can be scraped")
         }
         return (tiles, groups)
-    }
-}
-
-func typeName(_ v: TOMLValueConvertible) -> String {
-    switch v.type {
-    case .string: "a string"
-    case .int: "an integer"
-    case .double: "a float"
-    case .bool: "a boolean"
-    case .table: "a table"
-    case .array: "an array"
-    case .date: "a date"
-    case .time: "a time"
-    case .dateTime: "a date-time"
     }
 }
 
@@ -278,15 +215,15 @@ struct TableReader {
     let resolver: Resolver
     var seen: Set<String> = []
 
-    var header: String { path.isEmpty ? "the top level" : "[\(path.joined(separator: "."))]" }
+    var header: String { path.isEmpty ? "the top level" : "[\(path.map(quotedKey).joined(separator: "."))]" }
 
-    func valuePos(_ key: String) -> TOMLLocator.Position { resolver.locator.value(path + [key]) }
+    func valuePos(_ key: String) -> TOMLPosition { resolver.doc.valuePosition(path + [key]) }
 
-    func wrongType(_ key: String, _ expected: String, _ v: TOMLValueConvertible) -> ConfigError {
-        resolver.fail(valuePos(key), "\(key) must be \(expected), not \(typeName(v))")
+    func wrongType(_ key: String, _ expected: String, _ v: TOMLValue) -> ConfigError {
+        resolver.fail(valuePos(key), "\(key) must be \(expected), not \(v.typeName)")
     }
 
-    mutating func raw(_ key: String) -> TOMLValueConvertible? {
+    mutating func raw(_ key: String) -> TOMLValue? {
         seen.insert(key)
         return table[key]
     }
@@ -299,7 +236,7 @@ struct TableReader {
 
     mutating func int(_ key: String, _ range: ClosedRange<Int>, default d: Int) throws -> Int {
         guard let v = raw(key) else { return d }
-        guard let i = v.int else { throw wrongType(key, "an integer from \(range.lowerBound) to \(range.upperBound)", v) }
+        guard let i = v.integer.map(Int.init) else { throw wrongType(key, "an integer from \(range.lowerBound) to \(range.upperBound)", v) }
         guard range.contains(i) else {
             throw resolver.fail(valuePos(key), "\(key) = \(i) is out of range; use an integer from \(range.lowerBound) to \(range.upperBound)")
         }
@@ -311,7 +248,7 @@ struct TableReader {
         guard let v = raw(key) else { return d }
         guard let s = v.string else { throw wrongType(key, expected, v) }
         guard choices.contains(s) else {
-            throw resolver.fail(valuePos(key), "\(key) = \"\(s)\" is not valid; use \(expected)")
+            throw resolver.fail(valuePos(key), "\(key) = \(shown(s)) is not valid; use \(expected)")
         }
         return s
     }
@@ -320,7 +257,7 @@ struct TableReader {
     mutating func table(_ key: String) throws -> TOMLTable {
         guard let v = raw(key) else { return TOMLTable() }
         guard let t = v.table else {
-            throw resolver.fail(valuePos(key), "\(key) must be a table, not \(typeName(v)); write it as [\((path + [key]).joined(separator: "."))]")
+            throw resolver.fail(valuePos(key), "\(key) must be a table, not \(v.typeName); write it as [\((path + [key]).joined(separator: "."))]")
         }
         return t
     }
@@ -332,20 +269,20 @@ struct TableReader {
             return .integer(try int(o.key, range, default: 0))
         case .number(let range):
             let d: Double
-            if let x = v.double { d = x } else if let i = v.int { d = Double(i) } else { throw wrongType(o.key, o.expectation, v) }
+            if let x = v.float { d = x } else if let i = v.integer { d = Double(i) } else { throw wrongType(o.key, o.expectation, v) }
             guard range.contains(d) else {
                 throw resolver.fail(valuePos(o.key), "\(o.key) = \(d) is out of range; use \(o.expectation)")
             }
             return .float(d)
         case .boolean:
-            guard let b = v.bool else { throw wrongType(o.key, o.expectation, v) }
+            guard let b = v.boolean else { throw wrongType(o.key, o.expectation, v) }
             return .boolean(b)
         case .choice(let choices):
             return .string(try choice(o.key, choices, default: ""))
         case .ipv4Address:
             guard let s = v.string else { throw wrongType(o.key, o.expectation, v) }
             guard parseIPv4(s) != nil else {
-                throw resolver.fail(valuePos(o.key), "\(o.key) = \"\(s)\" is not an IPv4 address; use \(o.expectation)")
+                throw resolver.fail(valuePos(o.key), "\(o.key) = \(shown(s)) is not an IPv4 address; use \(o.expectation)")
             }
             return .string(s)
         case .text:
@@ -379,10 +316,10 @@ struct TableReader {
             guard let array = v.array else { throw wrongType(key, "an array of link names, like [\"source_verify\"]", v) }
             for i in 0..<array.count {
                 guard let name = array[i].string else {
-                    throw resolver.fail(valuePos(key), "\(key) must hold link names (strings), not \(typeName(array[i]))")
+                    throw resolver.fail(valuePos(key), "\(key) must hold link names (strings), not \(array[i].typeName)")
                 }
                 guard !names.contains(name) else {
-                    throw resolver.fail(valuePos(key), "\(key) names link \"\(name)\" twice; list each link once")
+                    throw resolver.fail(valuePos(key), "\(key) names link \(shown(name)) twice; list each link once")
                 }
                 names.append(name)
             }
@@ -391,7 +328,7 @@ struct TableReader {
             let want = allowed.lowerBound == allowed.upperBound ? "exactly \(allowed.lowerBound)"
                 : allowed.upperBound == Int.max ? "at least \(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)"
             let what = key == "inputs" ? "input" : "output"
-            let pos = table[key] == nil ? resolver.locator.key(path) : valuePos(key)
+            let pos = table[key] == nil ? resolver.doc.keyPosition(path) : valuePos(key)
             throw resolver.fail(pos, "\(header) takes \(want) \(what)\(allowed.upperBound == 1 ? "" : "s") in \(key); it lists \(names.count)")
         }
         return names
@@ -399,15 +336,11 @@ struct TableReader {
 
     /// Rejects any key not read so far (or not in `allowed`).
     func rejectUnknown(_ allowed: [String]) throws {
-        let unknown = table.keys.filter { !allowed.contains($0) }.sorted {
-            let a = resolver.locator.key(path + [$0]), b = resolver.locator.key(path + [$1])
-            return (a.line, a.column) < (b.line, b.column)
-        }
-        guard let key = unknown.first else { return }
+        guard let key = table.keys.first(where: { !allowed.contains($0) }) else { return }
         let near = allowed.filter { editDistance($0, key) <= 2 }
         let hint = near.isEmpty ? "" : " (did you mean \"\(near[0])\"?)"
-        throw resolver.fail(resolver.locator.key(path + [key]),
-                            "unknown key \"\(key)\" in \(header)\(hint); allowed keys: \(allowed.sorted().joined(separator: ", "))")
+        throw resolver.fail(resolver.doc.keyPosition(path + [key]),
+                            "unknown key \(shown(key)) in \(header)\(hint); allowed keys: \(allowed.sorted().joined(separator: ", "))")
     }
 }
 

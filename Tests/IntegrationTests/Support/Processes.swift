@@ -33,8 +33,8 @@ struct CommandResult {
 }
 
 /// Runs `tilectl` with `arguments` to completion (at most `timeout` seconds).
-func tilectl(_ arguments: [String], timeout: Double = 60) throws -> CommandResult {
-    let p = try LiveProcess(Binary.tilectl, arguments)
+func tilectl(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> CommandResult {
+    let p = try LiveProcess(Binary.tilectl, arguments, environment: environment)
     guard p.waitForExit(timeout: timeout) else {
         p.kill(SIGKILL)
         _ = p.waitForExit(timeout: 5)
@@ -49,7 +49,8 @@ final class LiveProcess {
     let outPath: String
     let errPath: String
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    /// `environment`: the child's whole environment (nil: this process's).
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         let base = NSTemporaryDirectory() + "tilectl-test-\(UUID().uuidString)"
         outPath = base + ".out"
         errPath = base + ".err"
@@ -57,6 +58,7 @@ final class LiveProcess {
         FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
