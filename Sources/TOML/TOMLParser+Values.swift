@@ -53,8 +53,11 @@ extension TOMLParser {
             while i < n, Self.isNumberChar(b[i]) { i += 1 }
         }
         let token = b[start..<i]
-        let looksLikeDate = token.count >= 10 && Self.isDigit(token[start]) && token[start + 4] == Byte.minus
-        let looksLikeTime = token.count >= 8 && Self.isDigit(token[start]) && token[start + 2] == Byte.colon
+        // Only YYYY- or HH: starts a date or a time: 0.6E-8_236 is a float.
+        let looksLikeDate = token.count >= 10 && token[start..<start + 4].allSatisfy(Self.isDigit)
+            && token[start + 4] == Byte.minus
+        let looksLikeTime = token.count >= 8 && token[start..<start + 2].allSatisfy(Self.isDigit)
+            && token[start + 2] == Byte.colon
         if looksLikeDate || looksLikeTime { return .dateTime(try dateTime(token)) }
         return try number(token)
     }

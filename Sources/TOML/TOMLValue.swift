@@ -67,7 +67,9 @@ public final class TOMLTable {
     }
 
     public private(set) var entries: [Entry] = []
-    private var index: [String: Int] = [:]
+    /// Keys match by code point, not by Swift's canonical equivalence:
+    /// TOML does not normalize, so "\u{E9}" and "e\u{301}" are two keys.
+    private var index: [ExactKey: Int] = [:]
     var origin: Origin
     /// Levels below the root (the root is 0).
     let depth: Int
@@ -85,21 +87,21 @@ public final class TOMLTable {
     public var isEmpty: Bool { entries.isEmpty }
 
     public subscript(key: String) -> TOMLValue? {
-        index[key].map { entries[$0].value }
+        index[ExactKey(key)].map { entries[$0].value }
     }
 
     public func entry(_ key: String) -> Entry? {
-        index[key].map { entries[$0] }
+        index[ExactKey(key)].map { entries[$0] }
     }
 
     func insert(_ key: String, _ value: TOMLValue, keyOffset: Int, valueOffset: Int) {
-        index[key] = entries.count
+        index[ExactKey(key)] = entries.count
         entries.append(Entry(key: key, value: value, keyOffset: keyOffset, valueOffset: valueOffset))
     }
 
     /// A header defining a table that was only implied points there.
     func setValueOffset(_ key: String, _ offset: Int) {
-        if let i = index[key] { entries[i].valueOffset = offset }
+        if let i = index[ExactKey(key)] { entries[i].valueOffset = offset }
     }
 
     /// Marks this table and every table below it closed (an inline table,
@@ -191,5 +193,15 @@ public struct TOMLDateTime: Equatable, Sendable, CustomStringConvertible {
             out += o == 0 ? "Z" : "\(o < 0 ? "-" : "+")\(pad(abs(o) / 60, 2)):\(pad(abs(o) % 60, 2))"
         }
         return out
+    }
+}
+
+/// A string hashed and compared by its UTF-8 bytes.
+struct ExactKey: Hashable {
+    let string: String
+    init(_ string: String) { self.string = string }
+    static func == (a: ExactKey, b: ExactKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    func hash(into h: inout Hasher) {
+        for byte in string.utf8 { h.combine(byte) }
     }
 }

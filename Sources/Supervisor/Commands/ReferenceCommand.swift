@@ -42,7 +42,7 @@ struct ReferenceCommand: ParsableCommand {
                 r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
             }
             section("`[tiles.\(kind.kind)]`",
-                    "\(kind.summary). At most \(kind.maxCount) tile\(kind.maxCount == 1 ? "" : "s"); "
+                    "\(kind.summary.prefix(1).uppercased() + kind.summary.dropFirst()). At most \(kind.maxCount) tile\(kind.maxCount == 1 ? "" : "s"); "
                         + "inputs: \(range(kind.inputs)), outputs: \(range(kind.outputs)).",
                     kind.options)
         }
