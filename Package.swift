@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
         .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
                           path: "bench/RenderBench"),
-        .testTarget(name: "TOMLTests", dependencies: ["TOML"]),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], exclude: ["toml-test"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         // Counts each thread's heap allocations (interposed malloc), for the
         // test that a scrape allocates nothing.

@@ -96,9 +96,11 @@ extension Integration {
         let run = try fx.boot()
         let pids = try fx.tilePids()
         #expect(pids.count == 3)
+        let t0 = Date()
         run.kill(SIGKILL)
-        #expect(run.waitForExit(timeout: 5))
         #expect(eventually(timeout: 1) { pids.values.allSatisfy { !isTileAlive($0) } }, "tiles outlived the supervisor")
+        print("SIGKILL supervisor -> every tile gone after \(Int(Date().timeIntervalSince(t0) * 1000)) ms")
+        #expect(run.waitForExit(timeout: 5))
 
         // The killed run left its workspaces behind; the next boot removes them.
         let again = try fx.boot()

@@ -73,6 +73,7 @@ extension Integration {
         defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
         #expect(eventually(timeout: 5) { (try? fx.scrape("/healthz").status) == 200 })
         let pid = try #require(try fx.tilePids()["tile_pid{kind=\"synth\",kind_id=\"1\"}"])
+        let stopped = Date()
         kill(pid, SIGSTOP)
         var stale = ""
         #expect(eventually(timeout: 5) {
@@ -80,9 +81,13 @@ extension Integration {
             stale = r.body
             return true
         })
+        let staleAfter = Date().timeIntervalSince(stopped)
         #expect(stale.hasPrefix("stale: synth:1 (last heartbeat "), "\(stale)")
+        let resumed = Date()
         kill(pid, SIGCONT)
         #expect(eventually(timeout: 5) { (try? fx.scrape("/healthz").status) == 200 })
+        print("SIGSTOP synth:1 -> /healthz 503 after \(Int(staleAfter * 1000)) ms (\(stale.prefix { $0 != "\n" })); "
+              + "SIGCONT -> 200 after \(Int(Date().timeIntervalSince(resumed) * 1000)) ms")
     }
 
     @Test func aRealPrometheusScrapesEverySample() throws {
