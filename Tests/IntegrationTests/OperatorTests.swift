@@ -53,6 +53,45 @@ extension Integration {
         #expect(piped.stdout.hasPrefix("topology \"\(fx.name)\""))
     }
 
+    /// `monitor` on a terminal (a pseudo-terminal from Tests/Scripts/in-pty.py).
+    func monitorInATerminal(_ fx: Fixture, wait: Double, send: String?) throws -> (status: Int, killed: Bool, output: String) {
+        var args = ["--wait", String(wait), "--timeout", "5"]
+        if let send { args += ["--send", send] }
+        let p = try LiveProcess(Binary.packageRoot + "/Tests/Scripts/in-pty.py",
+                                args + ["--", Binary.tilectl, "monitor", "--config", fx.config, "--interval", "0.3"])
+        #expect(p.waitForExit(timeout: 30))
+        let json = try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any] ?? [:]
+        return (json["status"] as? Int ?? -999, json["killed"] as? Bool ?? true, json["output"] as? String ?? "")
+    }
+
+    @Test func monitorOnATerminalRefreshesInColourAndQuitsOnQ() throws {
+        let fx = try Fixture("validator.toml", pageSize: "normal")
+        defer { fx.tearDown() }
+        let run = try fx.boot()
+        defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
+
+        let r = try monitorInATerminal(fx, wait: 2, send: "q")
+        #expect(r.status == 0 && !r.killed, "q did not quit: status \(r.status), killed \(r.killed)")
+        #expect(r.output.hasPrefix("\u{1B}[?1049h"), "the alternate screen first")
+        #expect(r.output.hasSuffix("\u{1B}[?25h\u{1B}[?1049l"), "the terminal put back last")
+        #expect(r.output.components(separatedBy: "\u{1B}[?1049l").count == 2, "the terminal put back once")
+        let refreshes = r.output.components(separatedBy: "rates over 0.3 s").count - 1
+        #expect(refreshes >= 3, "\(refreshes) refreshes in 2 s at 0.3 s")
+        #expect(r.output.contains("\u{1B}[32mrunning\u{1B}[0m"), "status in colour")
+        for name in Self.tileNames { #expect(r.output.contains(name), "no row for \(name)") }
+
+        // The topology stops under a live monitor: it says so, exit 1.
+        let supervisor = run.pid
+        let stopper = Thread { usleep(1_500_000); kill(supervisor, SIGTERM) }
+        stopper.start()
+        let stopped = try monitorInATerminal(fx, wait: 6, send: nil)
+        #expect(stopped.status == 1 && !stopped.killed, "status \(stopped.status), killed \(stopped.killed)")
+        #expect(stopped.output.hasSuffix("\u{1B}[?25h\u{1B}[?1049ltilectl: error: topology \"\(fx.name)\" stopped\r\n"),
+                "\(stopped.output.suffix(120).debugDescription)")
+        #expect(stopped.output.components(separatedBy: "\u{1B}[?1049l").count == 2, "the terminal put back once")
+        #expect(run.waitForExit(timeout: 10))
+    }
+
     @Test func monitorOfATopologyThatIsNotRunningSaysSoInOneLine() throws {
         let fx = try Fixture("validator.toml", pageSize: "normal")
         defer { fx.tearDown() }

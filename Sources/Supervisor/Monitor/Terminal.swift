@@ -7,6 +7,7 @@ import Glibc
 final class Terminal {
     private var saved = termios()
     private var raw = false
+    private var active = false
 
     /// Whether stdout is a terminal: colour and live refresh only then.
     static var isInteractive: Bool { isatty(1) == 1 }
@@ -19,9 +20,14 @@ final class Terminal {
             raw = true
         }
         write("\u{1B}[?1049h\u{1B}[?25l")  // alternate screen, hide cursor
+        active = true
     }
 
+    /// Idempotent: an error is printed after leaving, and leaving again on
+    /// the way out must not touch the screen the error is on.
     func leave() {
+        guard active else { return }
+        active = false
         write("\u{1B}[?25h\u{1B}[?1049l")
         if raw { tcsetattr(0, TCSANOW, &saved); raw = false }
     }
