@@ -5,8 +5,9 @@
 #   fuzz/run.sh [SECONDS]          e.g. from the repository root: fuzz/run.sh 60
 #
 # Exit status: 0 when no harness crashed or timed out; 1 when one did (the
-# input is saved under fuzz/crashes/ and the command to reproduce it is
-# printed); 2 on a usage or build error.
+# input is saved under fuzz/crashes/, copied into the harness's seed corpus
+# as regression-<sha1>, and the command to reproduce it is printed); 2 on a
+# usage or build error.
 #
 # Environment: FUZZ_C_COVERAGE=0 skips instrumenting the C code (the shims,
 # BoringSSL); FUZZ_JOBS is passed to `swift build -j`.
@@ -121,8 +122,12 @@ for entry in "${harnesses[@]}"; do
         echo "!! $name FAILED (exit status $rc); its log: $kept_log" >&2
         # The reason libFuzzer gives (deadly signal, timeout, leak, ...) and the property message.
         grep -E '^==[0-9]+==|FUZZ PROPERTY VIOLATED|^SUMMARY|ERROR: libFuzzer' "$log" | head -n 8 >&2 || true
-        if [[ -n "$artifact" ]]; then
-            failures+=("$name: $artifact"$'\n'"    reproduce: SWIFT_BACKTRACE=enable=no '$bin' '$artifact'")
+        if [[ -n "$artifact" && -f "$artifact" ]]; then
+            # The input joins the seed corpus at once: every later run (and
+            # CI, once it is committed with the fix) replays it first.
+            regression="$here/corpus/$seeds/regression-$(sha1sum "$artifact" | cut -c1-12)"
+            cp "$artifact" "$regression"
+            failures+=("$name: $artifact, added to the seeds as ${regression#"$root/"}"$'\n'"    reproduce: SWIFT_BACKTRACE=enable=no '$bin' '$artifact'")
         else
             failures+=("$name: no input was written (see $kept_log)")
         fi
@@ -144,7 +149,7 @@ if [[ $failed -ne 0 ]]; then
     echo "FAILED: a harness crashed or timed out:" >&2
     for f in "${failures[@]}"; do echo "  $f" >&2; done
     echo "A plain build reproduces without sanitizers: swift build --package-path '$here' && '$here/.build/debug/<harness>' <file>" >&2
-    echo "Once the defect is fixed, add the input to the seed corpus (fuzz/corpus/http|topology/, see fuzz/README.md)." >&2
+    echo "Fix the defect, then commit the fix with the regression-* input (fuzz/README.md)." >&2
     exit 1
 fi
 echo "OK: no crash, no timeout"
