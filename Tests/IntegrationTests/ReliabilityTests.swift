@@ -94,6 +94,7 @@ extension Integration {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
         #expect(files.count >= 200)
         var outcomes: [String: Int] = [:]
+        let rssBefore = residentKiB(metricPid)
         var rssAfterFirstPass = 0
         for pass in 1...3 {
             for file in files {
@@ -120,7 +121,7 @@ extension Integration {
         #expect(try fx.scrape().status == 200)
         #expect(run.exitStatus == nil, "the topology is still up")
         print("hostile HTTP: \(files.count) requests x 3 passes; outcomes \(outcomes.sorted { $0.key < $1.key }); "
-              + "metric tile RSS \(rssAfterFirstPass) KiB after pass 1, \(rssAfter) KiB after pass 3")
+              + "metric tile RSS \(rssBefore) KiB before, \(rssAfterFirstPass) KiB after pass 1, \(rssAfter) KiB after pass 3")
     }
 
     @Test func everyBadTopologyFileGetsOneLineWithAPositionAndLeavesNothing() throws {
