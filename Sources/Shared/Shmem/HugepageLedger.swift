@@ -89,8 +89,8 @@ public struct HugepageLedger {
     }
 
     /// Removes the entries `release` selects and gives their pages back to
-    /// the kernel (only pages that are free: a page in use stays until its
-    /// file is gone). Returns what was released, per size.
+    /// the kernel (a page still mapped goes when it is unmapped). Returns
+    /// what was released, per size.
     @discardableResult
     public func release(where select: (Entry) -> Bool) throws -> [PageSize: Int] {
         try update { entries in
@@ -100,8 +100,7 @@ public struct HugepageLedger {
                 if select(e) { released[e.pageSize, default: 0] += e.count } else { kept.append(e) }
             }
             for (size, count) in released {
-                let pool = try HugepagePool.read(size)
-                try HugepagePool.setTotal(size, pool.total - min(count, pool.free))
+                try HugepagePool.shrink(size, by: count)
             }
             entries = kept
             return released

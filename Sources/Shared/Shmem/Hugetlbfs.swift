@@ -48,9 +48,14 @@ public struct HugepagePool: Sendable, Equatable {
     public let free: Int
     /// resv_hugepages: free, but promised to mappings already made.
     public let reserved: Int
+    /// surplus_hugepages: in use, but already given back: each returns to
+    /// the kernel when its last mapping goes.
+    public let surplus: Int
 
     /// Pages a new workspace can still get.
     public var available: Int { max(0, free - reserved) }
+    /// The pool's size once every surplus page has gone back.
+    public var persistent: Int { max(0, total - surplus) }
 
     public static func read(_ size: PageSize) throws -> HugepagePool {
         guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
@@ -58,16 +63,35 @@ public struct HugepagePool: Sendable, Equatable {
             pageSize: size,
             total: try Files.readInt("\(dir)/nr_hugepages"),
             free: try Files.readInt("\(dir)/free_hugepages"),
-            reserved: try Files.readInt("\(dir)/resv_hugepages"))
+            reserved: try Files.readInt("\(dir)/resv_hugepages"),
+            surplus: try Files.readInt("\(dir)/surplus_hugepages"))
     }
 
-    /// Asks the kernel for `total` pages of `size` and returns how many it
-    /// now has (fewer when memory is too fragmented to assemble them).
-    @discardableResult
-    public static func setTotal(_ size: PageSize, _ total: Int) throws -> Int {
+    /// Asks the kernel for `count` more free pages of `size`. Returns how
+    /// many persistent pages the pool gained: what to `shrink` by later.
+    /// That can be fewer than asked (memory short or fragmented), or more:
+    /// the kernel first turns surplus pages, still mapped by someone, back
+    /// into persistent ones, and those are this caller's to give back too.
+    public static func grow(_ size: PageSize, by count: Int) throws -> Int {
+        let before = try read(size)
+        try setTarget(size, before.total + count)
+        return max(0, try read(size).persistent - before.persistent)
+    }
+
+    /// Gives `count` persistent pages back to the kernel. Free pages go at
+    /// once; pages still mapped (a `monitor` watching the workspaces, a
+    /// process not yet gone) become surplus and go when they are unmapped.
+    /// (Shrinking only by the free ones would keep the rest reserved for
+    /// good.)
+    public static func shrink(_ size: PageSize, by count: Int) throws {
+        let pool = try read(size)
+        try setTarget(size, pool.persistent - count)
+    }
+
+    /// Writes nr_hugepages: the persistent pages the kernel is to keep.
+    private static func setTarget(_ size: PageSize, _ pages: Int) throws {
         guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
-        try Files.write("\(dir)/nr_hugepages", "\(max(0, total))\n")
-        return try Files.readInt("\(dir)/nr_hugepages")
+        try Files.write("\(dir)/nr_hugepages", "\(max(0, pages))\n")
     }
 
     /// Whether this kernel offers pages of `size` at all.

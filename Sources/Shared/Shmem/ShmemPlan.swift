@@ -126,12 +126,13 @@ public enum ShmemPlanner {
         let missing = needed - pool.available
         var reserved = adopted
         if missing > 0 {
-            let got = max(0, ((try? HugepagePool.setTotal(.huge, pool.total + missing)) ?? pool.total) - pool.total)
+            let got = (try? HugepagePool.grow(.huge, by: missing)) ?? 0
             if got > 0 { try? ledger.add(owner: owner, .huge, got) }
             reserved += got
             let after = try HugepagePool.read(.huge)
             if after.available < needed {
-                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(got): memory is short or fragmented")
+                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(max(0, after.available - pool.available)): "
+                                + "memory is short or fragmented")
             }
             notices.append("reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
                            + "they are released when it exits")
