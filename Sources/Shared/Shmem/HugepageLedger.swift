@@ -80,6 +80,21 @@ public struct HugepageLedger {
         }
     }
 
+    /// Grows the pool `pool` was read from by `count` free pages for
+    /// `owner`, and records what it gained, so that `release` gives back
+    /// exactly that. Returns the gain and the pool as it is now.
+    public func reserve(owner: String, _ count: Int, from pool: HugepagePool) throws -> (gained: Int, now: HugepagePool) {
+        let grown = try HugepagePool.grow(pool, by: count)
+        do {
+            try add(owner: owner, pool.pageSize, grown.gained)
+        } catch {
+            // Unrecorded pages would stay reserved for good.
+            try? HugepagePool.shrink(pool.pageSize, by: grown.gained)
+            throw error
+        }
+        return grown
+    }
+
     /// Records that `owner` added `count` pages of `size`.
     public func add(owner: String, _ size: PageSize, _ count: Int) throws {
         guard count > 0 else { return }

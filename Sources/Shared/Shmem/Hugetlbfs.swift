@@ -67,15 +67,16 @@ public struct HugepagePool: Sendable, Equatable {
             surplus: try Files.readInt("\(dir)/surplus_hugepages"))
     }
 
-    /// Asks the kernel for `count` more free pages of `size`. Returns how
-    /// many persistent pages the pool gained: what to `shrink` by later.
-    /// That can be fewer than asked (memory short or fragmented), or more:
-    /// the kernel first turns surplus pages, still mapped by someone, back
-    /// into persistent ones, and those are this caller's to give back too.
-    public static func grow(_ size: PageSize, by count: Int) throws -> Int {
-        let before = try read(size)
-        try setTarget(size, before.total + count)
-        return max(0, try read(size).persistent - before.persistent)
+    /// Asks the kernel for `count` more free pages than `pool` (just read)
+    /// has. Returns how many persistent pages the pool gained, what to
+    /// `shrink` by later, and the pool as it is now. The gain can be fewer
+    /// than asked (memory short or fragmented), or more: the kernel first
+    /// turns surplus pages, still mapped by someone, back into persistent
+    /// ones, and those are this caller's to give back too.
+    public static func grow(_ pool: HugepagePool, by count: Int) throws -> (gained: Int, now: HugepagePool) {
+        try setTarget(pool.pageSize, pool.total + count)
+        let now = try read(pool.pageSize)
+        return (max(0, now.persistent - pool.persistent), now)
     }
 
     /// Gives `count` persistent pages back to the kernel. Free pages go at

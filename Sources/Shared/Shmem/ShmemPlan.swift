@@ -126,12 +126,11 @@ public enum ShmemPlanner {
         let missing = needed - pool.available
         var reserved = adopted
         if missing > 0 {
-            let got = (try? HugepagePool.grow(.huge, by: missing)) ?? 0
-            if got > 0 { try? ledger.add(owner: owner, .huge, got) }
+            // A failed reservation leaves the pool as it was: short.
+            let (got, now) = (try? ledger.reserve(owner: owner, missing, from: pool)) ?? (0, pool)
             reserved += got
-            let after = try HugepagePool.read(.huge)
-            if after.available < needed {
-                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(max(0, after.available - pool.available)): "
+            if now.available < needed {
+                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(max(0, now.available - pool.available)): "
                                 + "memory is short or fragmented")
             }
             notices.append("reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "

@@ -92,12 +92,7 @@ final class Supervisor {
         for (i, tile) in topology.tiles.enumerated() {
             let memory = layout.tiles[i]
             let spec = layout.workspaces[memory.workspace]
-            let mapping: WorkspaceMapping
-            do {
-                mapping = try Workspace.create(spec)
-            } catch let e as WorkspaceError {
-                throw RuntimeFailure(e.description(config: configPath))
-            }
+            let mapping = try createWorkspace(spec)
             created.append((spec, mapping))
             Log.debug("workspace \(spec.path): \(spec.pageCount) × \(spec.pageSize.label) for tile \(tile.name)")
             let header = mapping.slots(at: 0)
@@ -108,17 +103,20 @@ final class Supervisor {
         }
         for i in topology.links.indices {
             let spec = layout.workspaces[layout.links[i].workspace]
-            let mapping: WorkspaceMapping
-            do {
-                mapping = try Workspace.create(spec)
-            } catch let e as WorkspaceError {
-                throw RuntimeFailure(e.description(config: configPath))
-            }
+            let mapping = try createWorkspace(spec)
             linkWorkspaces.append((spec, mapping))
             Log.debug("workspace \(spec.path): \(spec.pageCount) × \(spec.pageSize.label) for link \(topology.links[i].name)")
             LinkHeader.format(mapping.base, layout.links[i].layout)
         }
         Log.info("created \(created.count + linkWorkspaces.count) workspaces, \(formatBytes(layout.totalFootprint)) in all")
+    }
+
+    private func createWorkspace(_ spec: WorkspaceSpec) throws -> WorkspaceMapping {
+        do {
+            return try Workspace.create(spec)
+        } catch let e as WorkspaceError {
+            throw RuntimeFailure(e.description(config: configPath))
+        }
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {

@@ -62,11 +62,9 @@ struct ConfigureCommand: ParsableCommand {
                     print("\(pool.available) free \(size.label) pages, \(needed) needed: nothing to reserve")
                     continue
                 }
-                let got = try HugepagePool.grow(size, by: missing)
-                try ledger.add(owner: HugepageLedger.configureOwner, size, got)
-                let after = try HugepagePool.read(size)
-                guard after.available >= needed else {
-                    throw RuntimeFailure("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, after.available - pool.available)): "
+                let (got, now) = try ledger.reserve(owner: HugepageLedger.configureOwner, missing, from: pool)
+                guard now.available >= needed else {
+                    throw RuntimeFailure("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
                                          + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
                 }
                 print("reserved \(got) \(size.label) pages (\(needed) needed); `tilectl configure fini` releases them")
