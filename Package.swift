@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(name: "tilectl", dependencies: ["Supervisor"]),
         // tilectl plus a test-only tile kind that tries to escape its
         // sandbox. Built for the integration tests; never part of `tilectl`.
-        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "CShim"],
+        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "MetricTile", "CShim"],
                           path: "Tests/Testbed"),
         // Benchmarks: they print tables; see bench/README.md.
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),

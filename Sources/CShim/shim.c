@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <linux/landlock.h>
 #include <linux/securebits.h>
 
@@ -54,6 +55,9 @@ int cshim_ppoll(struct pollfd *fds, nfds_t n, int64_t timeout_ns) {
 // to its loopback (or configured) address.
 int cshim_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 int cshim_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
+int cshim_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
+extern char **environ;
+void *cshim_environ(void) { return environ; }
 
 // Landlock has no libc wrapper. Returns the ABI version, or -1 with errno
 // (EOPNOTSUPP when built in but disabled, ENOSYS when absent).
@@ -70,29 +74,102 @@ struct cshim_landlock_ruleset_attr {
     uint64_t scoped;
 };
 
+static uint64_t cshim_landlock_fs_handled(int abi) {
+    uint64_t fs = (1ULL << 13) - 1;              /* ABI 1: EXECUTE .. MAKE_SYM */
+    if (abi >= 2) fs |= 1ULL << 13;              /* REFER */
+    if (abi >= 3) fs |= 1ULL << 14;              /* TRUNCATE */
+    if (abi >= 5) fs |= 1ULL << 15;              /* IOCTL_DEV */
+    return fs;
+}
+
+// A ruleset handling every filesystem right and TCP bind and connect (ABI
+// 4+) the running kernel knows, and with `scoped`, signals to and abstract
+// UNIX sockets of processes outside the domain (ABI 6+). *abi gets the ABI.
+static int cshim_landlock_ruleset(int scoped, int *abi) {
+    *abi = cshim_landlock_abi_version();
+    if (*abi < 0) return -1;
+    struct cshim_landlock_ruleset_attr attr = { 0 };
+    size_t size = sizeof(uint64_t);
+    attr.handled_access_fs = cshim_landlock_fs_handled(*abi);
+    if (*abi >= 4) { attr.handled_access_net = 3; size = 2 * sizeof(uint64_t); } /* BIND_TCP, CONNECT_TCP */
+    if (scoped && *abi >= 6) { attr.scoped = 3; size = 3 * sizeof(uint64_t); }  /* ABSTRACT_UNIX_SOCKET, SIGNAL */
+    return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+}
+
 // An empty ruleset that handles every access right the running kernel
 // knows: with no rule added, every filesystem access, TCP bind and connect
 // (ABI 4+), signal to a process outside the domain and abstract UNIX socket
 // connection (ABI 6+) is denied. Returns the ABI enforced, or -1 with errno.
 int cshim_landlock_restrict_all(void) {
+    int abi;
+    int fd = cshim_landlock_ruleset(1, &abi);
+    if (fd < 0) return -1;
+    return cshim_landlock_enforce(fd) < 0 ? -1 : abi;
+}
+
+int cshim_landlock_ruleset_fs(void) {
+    int abi;
+    return cshim_landlock_ruleset(0, &abi);
+}
+
+int cshim_landlock_allow_beneath(int ruleset, int fd, uint64_t access) {
     int abi = cshim_landlock_abi_version();
     if (abi < 0) return -1;
-    struct cshim_landlock_ruleset_attr attr = { 0 };
-    size_t size = sizeof(uint64_t);
-    attr.handled_access_fs = (1ULL << 13) - 1;              /* ABI 1: EXECUTE .. MAKE_SYM */
-    if (abi >= 2) attr.handled_access_fs |= 1ULL << 13;     /* REFER */
-    if (abi >= 3) attr.handled_access_fs |= 1ULL << 14;     /* TRUNCATE */
-    if (abi >= 4) { attr.handled_access_net = 3; size = 2 * sizeof(uint64_t); } /* BIND_TCP, CONNECT_TCP */
-    if (abi >= 5) attr.handled_access_fs |= 1ULL << 15;     /* IOCTL_DEV */
-    if (abi >= 6) { attr.scoped = 3; size = 3 * sizeof(uint64_t); } /* ABSTRACT_UNIX_SOCKET, SIGNAL */
-    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
-    if (fd < 0) return -1;
-    int rc = (int)syscall(SYS_landlock_restrict_self, fd, 0);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc < 0 ? -1 : abi;
+    struct landlock_path_beneath_attr rule = { .allowed_access = access & cshim_landlock_fs_handled(abi), .parent_fd = fd };
+    return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
 }
+
+int cshim_landlock_enforce(int ruleset) {
+    int rc = (int)syscall(SYS_landlock_restrict_self, ruleset, 0);
+    int saved = errno;
+    close(ruleset);
+    errno = saved;
+    return rc;
+}
+
+const uint64_t CSHIM_LL_READ_FILE = 1ULL << 2, CSHIM_LL_WRITE_FILE = 1ULL << 1, CSHIM_LL_READ_DIR = 1ULL << 3,
+    CSHIM_LL_REMOVE_DIR = 1ULL << 4, CSHIM_LL_REMOVE_FILE = 1ULL << 5, CSHIM_LL_MAKE_REG = 1ULL << 8,
+    CSHIM_LL_TRUNCATE = 1ULL << 14;
+
+// pidfds (Linux 5.3+): a process the supervisor can wait for without a
+// blocking wait, and that no pid reuse can swap for another.
+int cshim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+static int cshim_status_of(const siginfo_t *info) {
+    switch (info->si_code) {
+    case CLD_EXITED: return (info->si_status & 0xff) << 8;
+    case CLD_KILLED: return info->si_status & 0x7f;
+    case CLD_DUMPED: return (info->si_status & 0x7f) | 0x80;
+    default: return 0;
+    }
+}
+
+int cshim_pidfd_reap(int pidfd, int *status) {
+    siginfo_t info = { 0 };
+    if (waitid((idtype_t)3 /* P_PIDFD */, (id_t)pidfd, &info, WEXITED | WNOHANG) != 0) return -1;
+    if (info.si_pid == 0) return 0;
+    *status = cshim_status_of(&info);
+    return 1;
+}
+
+pid_t cshim_peek_ended_child(void) {
+    siginfo_t info = { 0 };
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 0;
+    return info.si_pid;
+}
+
+int cshim_reap_pid(pid_t pid, int *status) {
+    siginfo_t info = { 0 };
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG) != 0) return -1;
+    if (info.si_pid == 0) return 0;
+    *status = cshim_status_of(&info);
+    return 1;
+}
+
+int cshim_execveat_fd(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
+const unsigned int CSHIM_CLOSE_RANGE_CLOEXEC = 4; /* CLOSE_RANGE_CLOEXEC, Linux 5.11 */
 
 // Credentials, namespaces and keyrings: GNU-only or without a glibc wrapper.
 int cshim_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
@@ -128,6 +205,10 @@ const int CSHIM_SOCK_NONBLOCK = SOCK_NONBLOCK;
 const int CSHIM_SOCK_CLOEXEC = SOCK_CLOEXEC;
 const int CSHIM_O_CLOEXEC = O_CLOEXEC;
 const int CSHIM_O_DIRECTORY = O_DIRECTORY;
+const int CSHIM_O_NOFOLLOW = O_NOFOLLOW;
+const int CSHIM_O_PATH = O_PATH;
+const int CSHIM_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const int CSHIM_AT_REMOVEDIR = AT_REMOVEDIR;
 const int CSHIM_MAP_HUGETLB = MAP_HUGETLB;
 
 // fallocate(2) is GNU-only in glibc; posix_fallocate would fall back to
@@ -155,6 +236,9 @@ const int CSHIM_RLIMIT_NOFILE = RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC = RLIMIT_NPROC
 
 // ptrace(2) is variadic in glibc. Only the test-only escape tile calls it.
 long cshim_test_ptrace_attach(pid_t pid) { return ptrace(PTRACE_ATTACH, pid, NULL, NULL); }
+long cshim_test_syscall(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f) {
+    return syscall(nr, a, b, c, d, e, f);
+}
 
 int cshim_pin_to_cpu(int cpu) {
     cpu_set_t set;

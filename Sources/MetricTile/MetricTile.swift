@@ -15,10 +15,8 @@ public struct MetricTile: Tile {
     public static let kind = "metric"
     public static let summary = "serves every tile's metrics to Prometheus over HTTP"
     public static let maxCount = 1
-    /// stderr, the log file, the death pipe, the listen socket, one spare for
-    /// an accept racing a close, and one per connection slot.
-    public static let fileLimit = UInt64(5 + MetricsServer.maxConnections)
-    public static let keepsNetworkNamespace = true
+    /// One per connection slot, and one spare for an accept racing a close.
+    public static let openedInSandbox = MetricsServer.maxConnections + 1
 
     public static let options = [
         TileOption("prometheus_listen_address", .ipv4Address, default: .string("127.0.0.1"),
@@ -110,7 +108,9 @@ public struct MetricTile: Tile {
     public init(privileged ctx: TileContext) throws {
         address = ctx.tile.string("prometheus_listen_address")
         port = ctx.tile.int("prometheus_listen_port")
-        let fd = try Self.listenSocket(ctx.tile)
+        // Bound here, before the sandbox takes the tile into a network
+        // namespace of its own: the socket keeps the host's and accepts on.
+        let fd = try ctx.keep(try Self.listenSocket(ctx.tile), as: Self.listenSocketRole).rawValue
         // A deep accept queue: under a connection flood, a scraper's SYN is
         // queued instead of dropped (and retried a second later).
         try Sys.check("listen(\(address):\(port))", listen(fd, 4096))
@@ -217,9 +217,10 @@ public struct MetricTile: Tile {
         [Self.listenSocketRole: FileDescriptor(rawValue: server.listenFD)]
     }
 
-    /// The seed's policy: log writes, accept4 only on the listen socket and
-    /// only non-blocking, read/sendto/close on connections (any descriptor
-    /// but stderr, the log file, the listen socket and the death pipe), ppoll.
+    /// The seed's policy: log writes, accept4 only on the listen socket,
+    /// only non-blocking and without the peer's address, read/sendto/close
+    /// on connections (any descriptor but stderr, the log file, the listen
+    /// socket and the death pipe), ppoll.
     public static var seccompPolicy: SeccompPolicy {
         let connection: [ArgumentCondition] = [
             .arg(0, notEquals: .descriptor(.stderr)),
@@ -230,10 +231,12 @@ public struct MetricTile: Tile {
         let flags = UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
         return RuntimePolicy.logging + SeccompPolicy([
             SeccompRule("accept4", [.arg(0, equals: .descriptor(listenSocketRole)),
+                                    .arg(1, equals: .constant(0, "NULL")), .arg(2, equals: .constant(0, "NULL")),
                                     .arg(3, equals: .constant(flags, "SOCK_CLOEXEC|SOCK_NONBLOCK"))],
-                        reason: "accept HTTP connections, only on the listen socket and only non-blocking"),
+                        reason: "accept HTTP connections: only on the listen socket, only non-blocking, the peer's address not asked for"),
             SeccompRule("read", connection, reason: "read HTTP requests from connections"),
-            SeccompRule("sendto", connection, reason: "send HTTP responses to connections"),
+            SeccompRule("sendto", connection + [.arg(3, equals: .constant(UInt64(MSG_NOSIGNAL), "MSG_NOSIGNAL")), .arg(4, equals: .constant(0, "NULL")), .arg(5, equals: .constant(0, "0"))],
+                        reason: "send HTTP responses to connections (no destination address: it is connected)"),
             SeccompRule("close", connection, reason: "close HTTP connections"),
             SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
         ]) + RuntimePolicy.common

@@ -14,7 +14,6 @@ public struct DedupTile: Tile {
     public static let maxCount = 1
     public static let inputs = 1...256
     public static let outputs = 1...1
-    public static let fileLimit: UInt64 = 3
 
     public static let options = [
         TileOption("cache_size", .integer(16...16_777_216), default: .integer(4096),

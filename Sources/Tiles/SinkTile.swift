@@ -13,7 +13,6 @@ public struct SinkTile: Tile {
     public static let summary = "consumes fragments; histogram of origin-to-sink latency"
     public static let maxCount = 64
     public static let inputs = 1...256
-    public static let fileLimit: UInt64 = 3
 
     public static let options = [
         TileOption("delay_ns", .integer(0...1_000_000_000), default: .integer(0),

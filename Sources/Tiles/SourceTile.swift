@@ -16,7 +16,6 @@ public struct SourceTile: Tile {
     public static let maxCount = 16
     public static let outputs = 1...1
     /// stderr, the log file, the death pipe.
-    public static let fileLimit: UInt64 = 3
 
     public static let options = [
         TileOption("rate", .integer(0...10_000_000), default: .integer(10_000),

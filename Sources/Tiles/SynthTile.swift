@@ -14,7 +14,6 @@ public struct SynthTile: Tile {
     public static let summary = "synthetic work at a set rate: hashes buffer slices of three size classes"
     public static let maxCount = 512
     /// stderr, the log file, the death pipe.
-    public static let fileLimit: UInt64 = 3
 
     public static let options = [
         TileOption("rate", .integer(0...100_000_000), default: .integer(1000),

@@ -17,7 +17,6 @@ public struct VerifyTile: Tile {
     public static let maxCount = 64
     public static let inputs = 1...1
     public static let outputs = 1...1
-    public static let fileLimit: UInt64 = 3
 
     // MARK: metrics
 

@@ -33,6 +33,19 @@ struct ProcView {
     }
 
     var descriptors: [String] { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] }
+
+    /// The soft limit on a line of /proc/PID/limits (`Max address space`).
+    func limit(_ name: String) -> String? {
+        let limits = (try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)) ?? ""
+        guard let line = limits.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
+        return line.dropFirst(name.count).split(separator: " ", omittingEmptySubsequences: true).first.map(String.init)
+    }
+}
+
+/// Children of `pid`, from /proc/PID/task/*/children.
+func childPids(of pid: Int32) -> [Int32] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { Int32($0) }
 }
 
 extension Integration {
@@ -40,16 +53,28 @@ extension Integration {
     static let hostUserNS = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")) ?? ""
     static let hostNetNS = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")) ?? ""
 
-    /// Every tile of a running topology, as /proc shows it.
-    func assertSandboxed(_ fx: Fixture, uid: String) throws {
+    /// Every tile of a running topology, as /proc shows it. `uid`: the one
+    /// every tile runs as, or nil for a uid of each tile's own.
+    func assertSandboxed(_ fx: Fixture, uid: String?) throws {
         let pids = try fx.tilePids()
         #expect(pids.count == 3)
+        var uids: Set<String> = []
         for (series, pid) in pids {
             let p = try ProcView(pid)
             let isMetric = series.contains("kind=\"metric\"")
             let what = "\(series) pid \(pid)"
-            #expect(p.status["Uid"]?.split(separator: "\t").allSatisfy { $0 == uid } == true, "\(what) uid \(p.status["Uid"] ?? "")")
-            #expect(p.status["Gid"]?.split(separator: "\t").allSatisfy { $0 == uid } == true, "\(what) gid")
+            let ids = p.status["Uid"]?.split(separator: "\t").map(String.init) ?? []
+            #expect(ids.count == 4 && Set(ids).count == 1, "\(what) uid \(ids)")
+            if let uid {
+                #expect(ids.first == uid, "\(what) uid \(ids)")
+            } else {
+                // Reserved for this run: in tilectl's range, and no passwd entry.
+                let n = UInt32(ids.first ?? "") ?? 0
+                #expect((2_047_934_464...2_047_999_999).contains(n), "\(what) uid \(n)")
+                #expect(getpwuid(n) == nil, "\(what) uid \(n) has a passwd entry")
+                uids.insert(ids.first ?? "")
+            }
+            #expect(p.status["Gid"]?.split(separator: "\t").allSatisfy { String($0) == ids.first } == true, "\(what) gid = uid")
             #expect(p.status["Groups"] == "", "\(what) supplementary groups")
             for cap in ["CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"] {
                 #expect(p.status[cap] == "0000000000000000", "\(what) \(cap)")
@@ -57,28 +82,65 @@ extension Integration {
             #expect(p.status["NoNewPrivs"] == "1", "\(what)")
             #expect(p.status["Seccomp"] == "2", "\(what)")
             #expect(p.status["Threads"] == "1", "\(what)")
+            #expect(p.status["TracerPid"] == "0", "\(what)")
             #expect(p.namespace("user") != Self.hostUserNS, "\(what) user namespace")
-            if isMetric {
-                #expect(p.namespace("net") == Self.hostNetNS, "the metric tile serves on the host's network")
-            } else {
-                #expect(p.namespace("net") != Self.hostNetNS, "\(what) network namespace")
-            }
+            // Every tile, the metric tile too: its socket was bound before.
+            #expect(p.namespace("net") != Self.hostNetNS, "\(what) network namespace")
             #expect(p.rootEntries == [], "\(what) root directory: \(p.rootEntries ?? ["unreadable"])")
-            #expect(p.openFileLimit == (isMetric ? "133" : "3"), "\(what) RLIMIT_NOFILE")
+            #expect(p.openFileLimit == (isMetric ? "132" : "0"), "\(what) RLIMIT_NOFILE")
+            #expect(p.limit("Max address space").map { $0 != "unlimited" && UInt64($0)! < 1 << 30 } == true,
+                    "\(what) RLIMIT_AS \(p.limit("Max address space") ?? "?")")
+            #expect(p.limit("Max data size").map { $0 != "unlimited" } == true, "\(what) RLIMIT_DATA")
+            // The exec-time environment block is zeroed.
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data([1])
+            #expect(!environ.isEmpty && environ.allSatisfy { $0 == 0 }, "\(what) environ \(String(decoding: environ, as: UTF8.self))")
             // stderr and the death pipe, plus the listen socket for the metric tile
             // (connections may come and go while we look).
-            if !isMetric { #expect(p.descriptors.sorted() == ["2", "4"], "\(what) descriptors \(p.descriptors)") }
+            if !isMetric { #expect(p.descriptors.sorted() == ["2", "3"], "\(what) descriptors \(p.descriptors)") }
         }
+        if uid == nil { #expect(uids.count == 3, "each tile a uid of its own: \(uids)") }
+        #expect(try fx.scrape().status == 200, "the metric tile serves from its own network namespace")
     }
 
     @Test func everyTileRunsInItsSandbox() throws {
         let fx = try Fixture(pageSize: "normal")
         defer { fx.tearDown() }
         let run = try fx.boot()
+        try assertSandboxed(fx, uid: nil)
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0)
+    }
+
+    @Test func aNamedUserIsEveryTilesUser() throws {
+        let fx = try Fixture(pageSize: "normal") { $0.replacingOccurrences(of: "user = \"dynamic\"", with: "user = \"nobody\"") }
+        defer { fx.tearDown() }
+        let run = try fx.boot()
         try assertSandboxed(fx, uid: "65534")
         run.kill(SIGTERM)
         #expect(run.waitForExit(timeout: 10))
         #expect(run.exitStatus == 0)
+    }
+
+    /// After boot the reaper and the supervisor keep root's uid but no
+    /// capability, under their own filters.
+    @Test func theReaperAndTheSupervisorAreConfined() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let run = try fx.boot()
+        let reaper = try #require(childPids(of: run.pid).first)
+        for (name, pid) in [("supervisor", run.pid), ("reaper", reaper)] {
+            let p = try ProcView(pid)
+            #expect(p.status["Seccomp"] == "2", "\(name)")
+            #expect(p.status["NoNewPrivs"] == "1", "\(name)")
+            for cap in ["CapEff", "CapPrm", "CapBnd"] { #expect(p.status[cap] == "0000000000000000", "\(name) \(cap)") }
+        }
+        // The reaper keeps only its pipes, and one pidfd and one death pipe per tile.
+        #expect(try ProcView(reaper).descriptors.count == 3 + 2 * 3)
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+        #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
     }
 
     @Test func withoutRootTilesRunInUnprivilegedUserNamespaces() throws {
@@ -89,7 +151,6 @@ extension Integration {
         #expect(run.waitForOutput("is up:", timeout: 30), "\(run.stderr)")
         #expect(run.stderr.contains("huge pages unavailable"), "normal pages without root")
         try assertSandboxed(fx, uid: "65534")
-        #expect(try fx.scrape().status == 200)
         run.kill(SIGTERM)
         #expect(run.waitForExit(timeout: 10))
         #expect(run.exitStatus == 0, "\(run.stderr)")
@@ -127,14 +188,20 @@ extension Integration {
         let r = try tilectl(["check", "--config", fx.config, "--sandbox"])
         #expect(r.status == 0)
         let out = r.stdout
-        #expect(out.contains("sandbox of metric (1 tile)\n  user          nobody (uid 65534, gid 65534); no supplementary groups"))
-        #expect(out.contains("own: user, mount, ipc, uts, cgroup, then a nested user namespace that cannot create any more; shared: pid (the topology's own), network (the host's: it serves a socket)"))
-        #expect(out.contains("own: user, mount, ipc, uts, cgroup, network, then"))
-        #expect(out.contains("  seccomp       16 syscalls allowed, anything else kills the process"))
-        #expect(out.contains("  seccomp       12 syscalls allowed"))
-        #expect(out.contains("    accept4        arg0 == <listen socket> && arg3 == SOCK_CLOEXEC|SOCK_NONBLOCK"))
-        #expect(out.contains("    RLIMIT_NOFILE      133"))
-        #expect(out.contains("    RLIMIT_NOFILE      3  exactly the descriptors the tile declares"))
+        #expect(out.contains(/sandbox of metric \(1 tile\): exposure 0\.\d (PERFECT|SAFE)\n  runs as       metric:0 uid 20479\d{5} \(reserved at start, gid = uid; each its own\)/))
+        #expect(out.contains("own: user, mount, ipc, uts, cgroup, network, then a nested user namespace that cannot create any more; shared: pid (the topology's own)"))
+        #expect(out.contains("  descriptors   2 stderr, 3 death pipe, 5 listen socket; nothing else"))
+        #expect(out.contains("  seccomp       16 syscalls, "))
+        #expect(out.contains("  seccomp       12 syscalls, "))
+        #expect(out.contains("    accept4        fd == 5 (listen socket), addr == 0 (NULL), addrlen == 0 (NULL), flags == 0x80800 (SOCK_CLOEXEC|SOCK_NONBLOCK)"))
+        #expect(out.contains("    close          fd in 0–1, 4, 6–131 (any descriptor but stderr, listen socket, death pipe)"))
+        #expect(out.contains("    mmap           prot & 0x4 == 0 (no PROT_EXEC), flags == 34 (MAP_PRIVATE|MAP_ANONYMOUS), fd == 0xffffffff (-1)"))
+        #expect(out.contains("    RLIMIT_NOFILE      132"))
+        #expect(out.contains("    RLIMIT_NOFILE      0                         room for exactly the descriptors the tile opens inside its sandbox"))
+        #expect(out.contains("    RLIMIT_AS          mapped at entry + 64 MiB"))
+        #expect(out.contains("confinement of the reaper (pid 1 of the tiles' PID namespace, once every tile is started): exposure"))
+        #expect(out.contains("confinement of the supervisor (once the reaper is started): exposure"))
+        #expect(out.contains(/Landlock on this kernel: ABI \d+/))
     }
 
     // MARK: escapes, each from inside a real sandboxed tile
@@ -152,6 +219,8 @@ extension Integration {
     static let sigsys = "killed by SIGSYS (seccomp violation)"
     static let refused = "exited with code 3"
 
+    static let violation = "closed its death pipe but kept running (a sandbox violation)"
+
     static let escapes: [Escape] = [
         // The production policy stops each one at the syscall.
         Escape(kind: "escape", attempt: "open_file", death: sigsys, errno: nil),
@@ -164,16 +233,30 @@ extension Integration {
         Escape(kind: "escape", attempt: "setuid", death: sigsys, errno: nil),
         Escape(kind: "escape", attempt: "write_metrics", death: "killed by SIGSEGV", errno: nil),
         Escape(kind: "escape", attempt: "mprotect_metrics", death: refused, errno: "EACCES"),
+        Escape(kind: "escape", attempt: "close_death_pipe", death: sigsys, errno: nil),
+        Escape(kind: "escape", attempt: "map_terabyte", death: sigsys, errno: nil),             // MAP_NORESERVE
+        Escape(kind: "escape", attempt: "map_shared", death: sigsys, errno: nil),               // MAP_SHARED
+        Escape(kind: "escape", attempt: "allocate_forever", death: refused, errno: "ENOMEM"),   // RLIMIT_AS, RLIMIT_DATA
+        // The metric tile's own policy, attacked through the upper half of
+        // a descriptor (the kernel reads the low 32 bits) and accept4's
+        // address arguments.
+        Escape(kind: "escape_metric", attempt: "close_listen_high", death: sigsys, errno: nil),
+        Escape(kind: "escape_metric", attempt: "close_death_pipe_high", death: sigsys, errno: nil),
+        Escape(kind: "escape_metric", attempt: "close_stderr_high", death: sigsys, errno: nil),
+        Escape(kind: "escape_metric", attempt: "close_connection_high", death: refused, errno: "EBADF"),  // allowed: the kernel reads 7
+        Escape(kind: "escape_metric", attempt: "accept_with_address", death: sigsys, errno: nil),
         // With the syscall let through, the layer beneath stops it.
         Escape(kind: "escape_layered", attempt: "open_file", death: refused, errno: "ENOENT"),      // empty root
         Escape(kind: "escape_layered", attempt: "socket", death: refused, errno: "EACCES"),        // Landlock: no TCP connect
         Escape(kind: "escape_layered", attempt: "fork", death: refused, errno: "EAGAIN"),          // RLIMIT_NPROC 0
         Escape(kind: "escape_layered", attempt: "execve", death: refused, errno: "ENOENT"),        // empty root
         Escape(kind: "escape_layered", attempt: "ptrace", death: refused, errno: "EPERM"),         // no capability, not dumpable
-        Escape(kind: "escape_layered", attempt: "kill_tile", death: refused, errno: "EPERM"),      // Landlock signal scope
+        Escape(kind: "escape_layered", attempt: "kill_tile", death: refused, errno: "EPERM"),      // another uid; Landlock signal scope
         Escape(kind: "escape_layered", attempt: "unshare", death: refused, errno: "ENOSPC"),       // namespace limit
         Escape(kind: "escape_layered", attempt: "setuid", death: refused, errno: "EINVAL"),        // uid 0 unmapped
         Escape(kind: "escape_layered", attempt: "write_metrics", death: "killed by SIGSEGV", errno: nil),
+        Escape(kind: "escape_layered", attempt: "close_death_pipe", death: violation, errno: nil),  // the reaper's pidfd sees it live
+        Escape(kind: "escape_layered", attempt: "map_terabyte", death: refused, errno: "ENOMEM"),  // RLIMIT_AS
     ]
 
     @Test(arguments: escapes)

@@ -71,7 +71,7 @@ struct TopologyLayoutTests {
 
     static func topology(_ count: Int, name: String = "t") -> Topology {
         Topology(
-            name: name, source: "t.toml", user: TileUser(name: "nobody", uid: 65534, gid: 65534),
+            name: name, source: "t.toml", user: .named(TileUser(name: "nobody", uid: 65534, gid: 65534)),
             log: LogConfig(path: nil, levelStderr: .notice, levelLogfile: .info),
             shmem: ShmemConfig(pageSize: .auto, hugetlbfsMount: "/mnt/x"),
             layout: LayoutConfig(idle: .sleep, housekeepingIntervalNanos: 1_000_000),
@@ -79,9 +79,9 @@ struct TopologyLayoutTests {
     }
 
     @Test func normalPagesPackMetricsInOnePageAndScratchAfterIt() {
-        let l = TopologyLayout(topology: Self.topology(2), kinds: Self.kinds, backing: .normal)
+        let l = TopologyLayout(topology: Self.topology(2), kinds: Self.kinds, backing: .normal, normalDirectory: "/dev/shm/tilectl.t.run")
         #expect(l.workspaces.map(\.name) == ["fake.0", "fake.1"])
-        #expect(l.workspaces[0].path == "/dev/shm/tilectl.t.fake.0.wksp")
+        #expect(l.workspaces[0].path == "/dev/shm/tilectl.t.run/fake.0.wksp")
         let m = l.tiles[0]
         #expect(m.metricsOffset == TileHeader.size)
         #expect(m.metricsSpan == 4096)
@@ -128,7 +128,6 @@ struct TopologyLayoutTests {
 struct FakeTile: Tile {
     static let kind = "fake"
     static let summary = "test"
-    static let fileLimit: UInt64 = 3
     static let schema = MetricSchema(prefix: "fake", [.counter("n", "N.")])
     static let seccompPolicy = SeccompPolicy([])
     static let scratchBytes = 10_000

@@ -35,7 +35,7 @@ struct ConfigValidationTests {
         Case(name: "name too long", toml: "name = \"\(String(repeating: "a", count: 33))\"\n" + metric, at: "1:8",
              says: ["must be 1 to 32 characters"]),
         Case(name: "unknown user", toml: "user = \"no-such-user-here\"\n" + metric, at: "1:8",
-             says: ["user \"no-such-user-here\" does not exist", "such as \"nobody\""]),
+             says: ["user \"no-such-user-here\" does not exist", "write \"dynamic\""]),
         Case(name: "root user", toml: "user = \"root\"\n" + metric, at: "1:8",
              says: ["is root", "unprivileged"]),
         Case(name: "unknown log level", toml: "[log]\nlevel_stderr = \"loud\"\n" + metric, at: "2:16",
@@ -167,7 +167,7 @@ struct ConfigValidationTests {
             """, path: "o.toml")
         #expect(t.tiles.map(\.name) == ["synth:0", "synth:1", "metric:0"])
         #expect(t.tiles.map(\.index) == [0, 1, 2])
-        #expect(t.user.name == "nobody")
+        #expect(t.user == .dynamic)
         #expect(t.shmem.pageSize == .auto)
         #expect(t.shmem.hugetlbfsMount == "/mnt/.tilectl")
         #expect(t.layout.idle == .sleep)

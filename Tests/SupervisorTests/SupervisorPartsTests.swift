@@ -52,7 +52,8 @@ struct SupervisorPartsTests {
         let text = CheckCommand.report(topology, plan)
         #expect(text.contains("metric:0  metric  0        healthz_max_heartbeat_age_ms=2000 prometheus_listen_address=\"127.0.0.1\" prometheus_listen_port=7999 request_timeout_ms=10000\n"))
         #expect(text.contains("synth:0   synth   0        rate=1000 work_bytes=4096\n"))
-        #expect(text.contains("/dev/shm/tilectl.report.metric.0.wksp"))
+        #expect(text.contains("/dev/shm/tilectl.report.XXXXXXXXXXXXXXXX/metric.0.wksp"))
+        #expect(text.contains("  user        dynamic: each tile a uid and gid of its own, reserved at start from 2047934464–2047999999\n"))
         #expect(text.contains("page size   normal: page size normal (4 KiB, /dev/shm), as configured"))
     }
 }

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
+import MetricTile
 import Shared
 
 /// Test-only tiles that try to break out of their sandbox once it is
@@ -14,11 +16,17 @@ import Shared
 ///   exited with code 4 the attempt SUCCEEDED (a test failure)
 protocol EscapeAttempts: Tile {}
 
+extension EscapeAttempts {
+    // Room for the few descriptors an attempt opens, so the layer under
+    // the filter (the empty root, Landlock) is what answers, not EMFILE.
+    static var openedInSandbox: Int { 2 }
+}
+
 /// Attacks with the production-like policy: the filter should stop them.
 struct EscapeTile: EscapeAttempts {
     static let kind = "escape"
     var state: EscapeState
-    static var seccompPolicy: SeccompPolicy { RuntimePolicy.logging + RuntimePolicy.common }
+    static var seccompPolicy: SeccompPolicy { RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common }
 }
 
 /// The same attacks with the attempted syscall allowed by seccomp, so the
@@ -28,21 +36,46 @@ struct LayeredEscapeTile: EscapeAttempts {
     static let kind = "escape_layered"
     var state: EscapeState
     static var seccompPolicy: SeccompPolicy {
-        RuntimePolicy.logging + RuntimePolicy.common + SeccompPolicy(
-            ["openat", "socket", "connect", "clone", "clone3", "execve", "ptrace", "kill", "unshare", "setuid"].map {
+        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common + SeccompPolicy(
+            ["openat", "socket", "connect", "clone", "clone3", "execve", "ptrace", "kill", "unshare", "setuid", "close"].map {
                 SeccompRule($0, reason: "test only: let the next layer answer")
-            })
+            } + [SeccompRule("mmap", [RuntimePolicy.noExec], reason: "test only: any flags, so RLIMIT_AS answers")])
     }
+}
+
+/// The metric tile's own policy and descriptors (a listen socket bound in
+/// privileged init, kept as descriptor 5), attacked from inside: what the
+/// metric tile could do if its code were compromised.
+struct MetricEscapeTile: EscapeAttempts {
+    static let kind = "escape_metric"
+    var state: EscapeState
+    static var seccompPolicy: SeccompPolicy { MetricTile.seccompPolicy }
+    static var descriptorRoles: [DescriptorRole] { [MetricTile.listenSocketRole] }
+    static var openedInSandbox: Int { MetricTile.openedInSandbox }
+    let listen: FileDescriptor
+    var descriptors: [DescriptorRole: FileDescriptor] { [MetricTile.listenSocketRole: listen] }
 }
 
 enum Attempt: String, CaseIterable {
     case openFile = "open_file", socket, fork, execve, ptrace, killTile = "kill_tile", writeMetrics = "write_metrics",
          mprotectMetrics = "mprotect_metrics", unshare, setuid
+    /// close(3) and keep running: the supervisor must notice and stop all.
+    case closeDeathPipe = "close_death_pipe"
+    /// 1 TiB of address space, reserved without backing (MAP_NORESERVE).
+    case mapTerabyte = "map_terabyte"
+    /// Anonymous memory another process could map (MAP_SHARED).
+    case mapShared = "map_shared"
+    /// malloc and touch 16 MiB at a time until refused.
+    case allocateForever = "allocate_forever"
+    /// The kernel reads descriptors as 32 bits: close(2^32 | n).
+    case closeListenHigh = "close_listen_high", closeDeathPipeHigh = "close_death_pipe_high"
+    case closeStderrHigh = "close_stderr_high", closeConnectionHigh = "close_connection_high"
+    /// accept4 asking for the peer's address.
+    case acceptWithAddress = "accept_with_address"
 }
 
 extension EscapeAttempts {
     static var summary: String { "test only: tries to escape its sandbox" }
-    static var fileLimit: UInt64 { 4 }
     static var schema: MetricSchema { MetricSchema(prefix: kind, []) }
     static var options: [TileOption] {
         [TileOption("attempt", .choice(Attempt.allCases.map(\.rawValue)), default: .string("open_file"),
@@ -70,6 +103,16 @@ extension EscapeTile {
 
 extension LayeredEscapeTile {
     init(privileged ctx: TileContext) throws { state = try EscapeState(ctx) }
+    mutating func beforeCredit(_ stem: inout StemContext) -> Bool { state.run() }
+}
+
+extension MetricEscapeTile {
+    init(privileged ctx: TileContext) throws {
+        state = try EscapeState(ctx)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0)
+        guard fd >= 0 else { throw SystemCallError("socket", errno: errno) }
+        listen = try ctx.keep(fd, as: MetricTile.listenSocketRole)
+    }
     mutating func beforeCredit(_ stem: inout StemContext) -> Bool { state.run() }
 }
 
@@ -122,6 +165,45 @@ extension EscapeState {
             report("unshare(CLONE_NEWUSER)", unshareUser())
         case .setuid:
             report("setuid(0)", Glibc.setuid(0))
+        case .closeDeathPipe:
+            guard Glibc.close(SandboxProfile.deathPipe.rawValue) == 0 else { report("close(death pipe)", -1) }
+            Log.error("escape attempt \(attempt.rawValue): closed the death pipe; staying up")
+            return false  // and keep running, as a compromised tile would
+        case .mapTerabyte:
+            let p = mmap(nil, 1 << 40, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            report("mmap(1 TiB, MAP_NORESERVE)", p == MAP_FAILED ? -1 : 0)
+        case .mapShared:
+            let p = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+            report("mmap(MAP_SHARED)", p == MAP_FAILED ? -1 : 0)
+        case .allocateForever:
+            var total = 0
+            while let p = malloc(16 << 20) {
+                memset(p, 1, 16 << 20)
+                total += 16
+                if total > 1 << 20 { report("malloc(\(total) MiB in all)", 0) }
+            }
+            Log.error("escape attempt \(attempt.rawValue): refused after \(total) MiB")
+            report("malloc(16 MiB) after \(total) MiB", -1)
+        case .closeListenHigh:
+            report("close(2^32 | 5)", Int32(truncatingIfNeeded: rawSyscall("close", 1 << 32 | 5)))
+        case .closeDeathPipeHigh:
+            report("close(2^32 | 3)", Int32(truncatingIfNeeded: rawSyscall("close", 1 << 32 | 3)))
+        case .closeStderrHigh:
+            report("close(2^32 | 2)", Int32(truncatingIfNeeded: rawSyscall("close", 1 << 32 | 2)))
+        case .closeConnectionHigh:
+            // A descriptor a connection would have: the filter lets it
+            // through (the kernel reads 7), and there is no such descriptor.
+            report("close(2^32 | 7)", Int32(truncatingIfNeeded: rawSyscall("close", 1 << 32 | 7)))
+        case .acceptWithAddress:
+            var sa = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let rc = withUnsafeMutablePointer(to: &sa) { p in
+                withUnsafeMutablePointer(to: &len) { l in
+                    rawSyscall("accept4", 5, UInt64(UInt(bitPattern: p)), UInt64(UInt(bitPattern: l)),
+                               UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK))
+                }
+            }
+            report("accept4(listen, &addr, &len)", Int32(truncatingIfNeeded: rc))
         }
         return true
     }

@@ -60,10 +60,39 @@ int cshim_pipe2(int fds[2], int flags);
 int cshim_ppoll(struct pollfd *fds, nfds_t n, int64_t timeout_ns);
 int cshim_accept4(int fd, int flags);
 int cshim_fcntl_int(int fd, int cmd, int arg);
+int cshim_dup3(int oldfd, int newfd, int flags);
+// The process's `environ` (NULL when it was started with none, which Swift's
+// import of the variable cannot express).
+void *cshim_environ(void);
 
 // MARK: landlock (no glibc wrapper exists)
 int cshim_landlock_abi_version(void);
 int cshim_landlock_restrict_all(void);
+// A ruleset handling every filesystem access right the running kernel
+// knows, and TCP bind and connect (ABI 4+); no scope (a supervisor must
+// still signal its reaper). Returns its descriptor, or -1 with errno.
+int cshim_landlock_ruleset_fs(void);
+// Allows `access` (LANDLOCK_ACCESS_FS_* bits, trimmed to what the kernel
+// handles) beneath the directory or file `fd`.
+int cshim_landlock_allow_beneath(int ruleset, int fd, uint64_t access);
+// Enforces the ruleset on this process and closes it.
+int cshim_landlock_enforce(int ruleset);
+extern const uint64_t CSHIM_LL_READ_FILE, CSHIM_LL_WRITE_FILE, CSHIM_LL_READ_DIR, CSHIM_LL_REMOVE_DIR,
+    CSHIM_LL_REMOVE_FILE, CSHIM_LL_MAKE_REG, CSHIM_LL_TRUNCATE;
+
+// MARK: process supervision with pidfds
+int cshim_pidfd_open(pid_t pid);
+// Reaps the process `pidfd` refers to if it has ended: returns 1 and its
+// status as waitpid(2) would report it; 0 while it runs; -1 with errno.
+int cshim_pidfd_reap(int pidfd, int *status);
+// The pid of a child that has ended, without reaping it; 0 when none.
+pid_t cshim_peek_ended_child(void);
+// Reaps child `pid` if it has ended (1), else 0; -1 with errno.
+int cshim_reap_pid(pid_t pid, int *status);
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs exactly the file
+// opened as `fd`, whatever its path names now.
+int cshim_execveat_fd(int fd, char *const argv[], char *const envp[]);
+extern const unsigned int CSHIM_CLOSE_RANGE_CLOEXEC;
 
 // MARK: credentials and keyrings
 int cshim_setresuid(uid_t uid);
@@ -101,6 +130,10 @@ extern const int CSHIM_SOCK_NONBLOCK;
 extern const int CSHIM_SOCK_CLOEXEC;
 extern const int CSHIM_O_CLOEXEC;
 extern const int CSHIM_O_DIRECTORY;
+extern const int CSHIM_O_NOFOLLOW;
+extern const int CSHIM_O_PATH;
+extern const int CSHIM_AT_EMPTY_PATH;
+extern const int CSHIM_AT_REMOVEDIR;
 extern const int CSHIM_MAP_HUGETLB;
 
 
@@ -121,6 +154,9 @@ int cshim_pin_to_cpu(int cpu);
 
 // MARK: for the test-only escape tiles
 long cshim_test_ptrace_attach(pid_t pid);
+// A raw system call with full 64-bit arguments (the upper halves of int
+// arguments included): -1 with errno on failure.
+long cshim_test_syscall(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);
 
 // MARK: files
 int cshim_fallocate(int fd, int64_t offset, int64_t length);

@@ -41,13 +41,34 @@ public enum Log {
         self.stderrLevel = stderrLevel
         self.fileLevel = fileLevel
         if let path, !path.isEmpty {
-            let fd = try FileDescriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+            let fd = try openFile(path)
             file?.close()
             file = fd
         }
     }
 
+    /// Opens (or creates) the log file for appending as root would safely:
+    /// its directory reached without following a link, the file itself
+    /// never a link, a FIFO or someone else's (`TrustedDirectory`). The
+    /// directory may be shared (/tmp, /var/log): the checks on the file are
+    /// what make that safe.
+    static func openFile(_ path: String) throws -> FileDescriptor {
+        guard let slash = path.lastIndex(of: "/"), path.hasPrefix("/"), slash != path.index(before: path.endIndex) else {
+            throw TrustedPathError(path: path, problem: "is not an absolute path to a file")
+        }
+        let dir = try TrustedDirectory.open(slash == path.startIndex ? "/" : String(path[..<slash]), sharedLast: true)
+        defer { dir.close() }
+        return try dir.openChecked(String(path[path.index(after: slash)...]), O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+    }
+
     public static func setWho(_ name: String) { who = name }
+
+    /// Moves the open log file to descriptor `target` (a tile keeps it at
+    /// the number its sandbox filter names).
+    public static func moveFile(to target: FileDescriptor) throws {
+        guard let f = file else { return }
+        file = try f.move(to: target.rawValue)
+    }
 
     /// Drops the log file descriptor without closing it (for a child that
     /// inherited it by accident; never called on a tile's path).

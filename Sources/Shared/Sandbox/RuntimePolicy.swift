@@ -7,11 +7,17 @@ import Glibc
 /// resource reads, and the way out. Each entry as tight as it works; the
 /// measured steady state of a tile is in DESIGN.md ("Measured here").
 public enum RuntimePolicy {
-    static let noExec = ArgumentCondition.arg(2, masked: UInt64(PROT_EXEC), equals: .constant(0, "0 (no PROT_EXEC)"))
+    public static let noExec = ArgumentCondition.arg(2, masked: UInt64(PROT_EXEC), equals: .constant(0, "no PROT_EXEC"))
+    static let privateAnonymous = UInt64(MAP_PRIVATE | MAP_ANONYMOUS)
 
     public static let common = SeccompPolicy([
-        SeccompRule("mmap", [noExec, .arg(4, masked: 0xFFFF_FFFF, equals: .constant(0xFFFF_FFFF, "-1 (anonymous)"))],
-                    reason: "the allocator maps anonymous memory; never executable, never a file"),
+        // Exactly MAP_PRIVATE|MAP_ANONYMOUS: no MAP_SHARED (memory another
+        // process could see), no MAP_FIXED (over the binary or a workspace),
+        // no MAP_HUGETLB, no MAP_NORESERVE (reservations beyond RLIMIT_AS
+        // are refused anyway); glibc's allocator asks for nothing else.
+        SeccompRule("mmap", [noExec, .arg(3, equals: .constant(privateAnonymous, "MAP_PRIVATE|MAP_ANONYMOUS")),
+                             .arg(4, equals: .constant(0xFFFF_FFFF, "-1"))],
+                    reason: "the allocator maps private anonymous memory; never executable, shared, fixed or huge"),
         SeccompRule("mprotect", [noExec], reason: "the allocator changes protections; never to executable"),
         SeccompRule("munmap", reason: "the allocator returns memory"),
         SeccompRule("brk", reason: "the allocator grows and shrinks the heap"),

@@ -8,29 +8,44 @@ import CShim
 /// touches any input, single-threaded, in this order. Each step that fails
 /// throws; the runner makes that fatal, so a tile never runs half-sandboxed.
 ///
-/// | step                    | before                 | because
-/// |-------------------------|------------------------|------------------------------------------------
-/// | check descriptors       | pivot_root             | reads /proc/self/fd
-/// | switch uid/gid          | unshare(CLONE_NEWUSER) | the namespaces then belong to the unprivileged user
-/// | clear supplementary gids| unshare(CLONE_NEWUSER) | setgroups(2) is refused inside a user namespace
-/// | unshare namespaces      | nested user namespace  | the nested namespace must have no power over them
-/// | nested user namespace   | pivot_root             | the new mount namespace it gets is the one we pivot in
-/// | pivot_root              | drop capabilities      | mounting needs CAP_SYS_ADMIN (in the tile's namespace)
-/// | rlimits                 | drop capabilities      | lowering a hard limit is allowed; afterwards nothing can raise it
-/// | drop capabilities       | no_new_privs, Landlock | nothing regained through exec or files afterwards
-/// | Landlock                | seccomp                | creating a ruleset needs syscalls the filter forbids
-/// | seccomp                 | last                   | everything above needs syscalls the filter forbids
+/// | step                        | before                 | because
+/// |-----------------------------|------------------------|------------------------------------------------
+/// | check descriptors           | pivot_root             | reads /proc/self/fd
+/// | clear supplementary gids    | unshare(CLONE_NEWUSER) | setgroups(2) is refused inside a user namespace
+/// | user namespace, then uid    | other namespaces       | they then belong to the tile's namespace, not the host's
+/// | uid switch                  | anything a tile reads  | from here on the tile is never dumpable (no ptrace window)
+/// | unshare namespaces          | nested user namespace  | the nested namespace must have no power over them
+/// | nested user namespace       | pivot_root             | the new mount namespace it gets is the one we pivot in
+/// | TracerPid check, VmSize     | pivot_root             | read from /proc
+/// | Landlock                    | rlimits                | creating a ruleset takes a descriptor (RLIMIT_NOFILE may be 0)
+/// | rlimits                     | drop capabilities      | lowering a hard limit is allowed; afterwards nothing can raise it
+/// | drop capabilities           | no_new_privs           | nothing regained through exec or files afterwards
+/// | seccomp                     | last                   | everything above needs syscalls the filter forbids
 public enum Sandbox {
-    /// - Parameters:
-    ///   - keep: every descriptor the tile keeps, by role; anything else open is an error.
-    ///   - switchUser: false when the supervisor itself runs unprivileged (in
-    ///     its own user namespace, where no other uid is mapped).
-    public static func enter(_ profile: SandboxProfile, keep: [DescriptorRole: FileDescriptor], switchUser: Bool) throws {
-        // 1. An empty environment: nothing the launcher set leaks in.
-        guard clearenv() == 0 else { throw SandboxError(step: "1 clearenv", message: "failed") }
+    /// What `enter` measured, for the tile's log.
+    public struct Report: Sendable {
+        public var landlockABI: Int32?
+        public var addressSpaceLimit: UInt64?
+        public var dataLimit: UInt64?
+    }
 
-        // 2. Exactly the declared descriptors are open; a stray one is an error, never closed silently.
-        try checkDescriptors(keep)
+    /// - Parameters:
+    ///   - keep: every descriptor the tile keeps, by role, at the numbers
+    ///     the profile gives them; anything else open is an error.
+    ///   - identity: the user the tile becomes; nil when the supervisor runs
+    ///     unprivileged (in its own user namespace, where no other uid is
+    ///     mapped) and the tile stays the invoking user.
+    @discardableResult
+    public static func enter(_ profile: SandboxProfile, keep: [DescriptorRole: FileDescriptor], identity: TileUser?) throws -> Report {
+        var report = Report()
+        // 1. An empty environment, and the bytes of the one we were started
+        //    with zeroed: /proc/PID/environ reads the original block.
+        try Environment.clearAndZero()
+
+        // 2. Exactly the declared descriptors are open, each once, at the
+        //    number the filter is compiled for; a stray one is an error,
+        //    never closed silently.
+        try checkDescriptors(keep, expected: profile.descriptors)
 
         // 3. A fresh session keyring and a new session without a controlling
         //    terminal (no TIOCSTI injection into the operator's shell).
@@ -39,52 +54,58 @@ public enum Sandbox {
         }
         try step("3 setsid()", setsid())
 
-        // 4. The unprivileged user. Changing credentials resets the dumpable
-        //    flag, which would make /proc/self root-owned and the uid maps
-        //    below unwritable: it is set again, and cleared in step 11.
-        if switchUser {
-            try step("4 setgroups(0)", setgroups(0, nil))
-            try step("4 setresgid(\(profile.user.gid))", cshim_setresgid(profile.user.gid))
-            try step("4 setresuid(\(profile.user.uid))", cshim_setresuid(profile.user.uid))
+        // 4-5. Who the tile is, and its namespaces.
+        if let identity {
+            try Identity.become(identity)
+        } else {
+            try Namespaces.enterUserNamespace(step: "4 user namespace")
         }
-        try step("4 prctl(PR_SET_DUMPABLE, 1)", cshim_prctl_set_dumpable(1))
-
-        // 5. Namespaces: a user namespace owned by that user, then every other
-        //    one inside it, then a nested user namespace with creation of
-        //    any further namespace disabled.
-        try Namespaces.enterUserNamespace(step: "5 user namespace")
-        var flags = CSHIM_CLONE_NEWNS | CSHIM_CLONE_NEWIPC | CSHIM_CLONE_NEWUTS | CSHIM_CLONE_NEWCGROUP
-        if !profile.keepsNetwork { flags |= CSHIM_CLONE_NEWNET }
-        try step("5 unshare(mount, ipc, uts, cgroup\(profile.keepsNetwork ? "" : ", network"))", cshim_unshare(flags))
+        try step("5 unshare(mount, ipc, uts, cgroup, network)",
+                 cshim_unshare(CSHIM_CLONE_NEWNS | CSHIM_CLONE_NEWIPC | CSHIM_CLONE_NEWUTS | CSHIM_CLONE_NEWCGROUP | CSHIM_CLONE_NEWNET))
         try Namespaces.denyFurtherNamespaces(step: "5 deny namespaces")
-        try Namespaces.enterUserNamespace(step: "5 nested user namespace", nested: true)
+        if identity != nil {
+            try Identity.enterNestedNamespace()
+        } else {
+            try Namespaces.enterUserNamespace(step: "5 nested user namespace", nested: true)
+        }
+        // Whatever the kernel did with dumpable on the way, it is off now.
+        try step("5 prctl(PR_SET_DUMPABLE, 0)", cshim_prctl_set_dumpable(0))
+        let status = try ProcessStatus.read()
+        guard status.tracerPid == 0 else {
+            throw SandboxError(step: "5 TracerPid", message: "process \(status.tracerPid) is tracing this tile; refusing to go on")
+        }
 
         // 6. An empty, read-only root.
         try Namespaces.pivotToEmptyRoot(step: "6 pivot_root")
 
-        // 7. Resource limits.
-        for limit in profile.resourceLimits {
+        // 7. Landlock: no filesystem access, no TCP bind/connect, no signal
+        //    or abstract socket beyond the tile itself.
+        let abi = cshim_landlock_restrict_all()
+        if abi < 0 {
+            guard errno == ENOSYS || errno == EOPNOTSUPP else { throw SandboxError(step: "7 landlock", message: Errno.describe(errno)) }
+            Log.warning("Landlock is not available on this kernel (\(Errno.name(errno))): the tile runs without its "
+                        + "filesystem, network and signal scoping layer; the other layers still hold")
+        } else {
+            report.landlockABI = abi
+        }
+
+        // 8. Resource limits, memory from what is mapped now.
+        for limit in profile.resourceLimits(mapped: status.vmSize, data: status.vmData) {
             guard let v = limit.value else { continue }
-            try step("7 setrlimit(\(limit.name), \(v))", cshim_setrlimit(limit.resource, v))
+            try step("8 setrlimit(\(limit.name), \(v))", cshim_setrlimit(limit.resource, v))
+            if limit.resource == CSHIM_RLIMIT_AS { report.addressSpaceLimit = v }
+            if limit.resource == CSHIM_RLIMIT_DATA { report.dataLimit = v }
         }
 
-        // 8. No capability in any set, and no way back to one.
-        try Capabilities.dropAll(step: "8 capabilities")
+        // 9. No capability in any set, and no way back to one.
+        try Capabilities.dropAll(step: "9 capabilities")
 
-        // 9. No privilege through execve, ever.
-        try step("9 prctl(PR_SET_NO_NEW_PRIVS)", cshim_prctl_set_no_new_privs())
+        // 10. No privilege through execve, ever.
+        try step("10 prctl(PR_SET_NO_NEW_PRIVS)", cshim_prctl_set_no_new_privs())
 
-        // 10. Landlock: no filesystem access, no TCP bind/connect, no signal
-        //     or abstract socket beyond the tile itself.
-        if cshim_landlock_restrict_all() < 0 && errno != ENOSYS && errno != EOPNOTSUPP {
-            throw SandboxError(step: "10 landlock", message: Errno.describe(errno))
-        }
-
-        // 11. Not dumpable: no ptrace attach by another process of the same user.
-        try step("11 prctl(PR_SET_DUMPABLE, 0)", cshim_prctl_set_dumpable(0))
-
-        // 12. The seccomp allowlist, last.
-        try SeccompFilter(profile.policy, descriptors: keep).load()
+        // 11. The seccomp allowlist, last.
+        try SeccompFilter(profile.policy, descriptors: keep, descriptorLimit: profile.fileLimit).load()
+        return report
     }
 
     @inline(__always)
@@ -92,16 +113,37 @@ public enum Sandbox {
         if rc < 0 { throw SandboxError(step: name(), message: Errno.describe(errno)) }
     }
 
-    /// Compares the open descriptors (from /proc/self/fd) with the declared ones.
-    static func checkDescriptors(_ keep: [DescriptorRole: FileDescriptor], open openNow: [Int32]? = nil) throws {
+    /// Compares the open descriptors (from /proc/self/fd) with the declared
+    /// ones: no descriptor declared twice or negative, each at the number
+    /// the profile gives its role, each open, nothing else open.
+    static func checkDescriptors(_ keep: [DescriptorRole: FileDescriptor], expected: [DescriptorRole: FileDescriptor]? = nil,
+                                 open openNow: [Int32]? = nil) throws {
+        var declared: [Int32: DescriptorRole] = [:]
+        for (role, fd) in keep.sorted(by: { $0.key.name < $1.key.name }) {
+            guard fd.rawValue >= 0 else {
+                throw SandboxError(step: "2 descriptors", message: "the \(role) is declared as descriptor \(fd.rawValue), which is negative")
+            }
+            if let other = declared[fd.rawValue] {
+                throw SandboxError(step: "2 descriptors", message: "descriptor \(fd.rawValue) is declared twice, as the \(other) and the \(role)")
+            }
+            declared[fd.rawValue] = role
+        }
+        if let expected {
+            for (role, fd) in keep where expected[role] != fd {
+                throw SandboxError(step: "2 descriptors", message: "the \(role) is descriptor \(fd.rawValue), but its filter is compiled for "
+                                   + (expected[role].map { "descriptor \($0.rawValue)" } ?? "no such descriptor"))
+            }
+            for (role, fd) in expected where keep[role] == nil {
+                throw SandboxError(step: "2 descriptors", message: "the \(role) (descriptor \(fd.rawValue)) is in the profile but not kept")
+            }
+        }
         let open = Set(try openNow ?? openDescriptors())
-        let declared = Dictionary(keep.map { ($0.value.rawValue, $0.key) }, uniquingKeysWith: { a, _ in a })
         for fd in open.sorted() where declared[fd] == nil {
             throw SandboxError(step: "2 descriptors",
                                message: "descriptor \(fd) (\(describeDescriptor(fd))) is open but not declared; "
                                    + "declared: " + declared.keys.sorted().map { "\($0) \(declared[$0]!)" }.joined(separator: ", "))
         }
-        for (fd, role) in declared where !open.contains(fd) {
+        for (fd, role) in declared.sorted(by: { $0.key < $1.key }) where !open.contains(fd) {
             throw SandboxError(step: "2 descriptors", message: "the \(role) (descriptor \(fd)) is declared but not open")
         }
     }
@@ -114,9 +156,52 @@ public enum Sandbox {
     }
 }
 
+/// The process's environment.
+enum Environment {
+    /// Zeroes every `NAME=value` string (the block execve placed on the
+    /// stack, which /proc/PID/environ reads for as long as the process
+    /// lives), then empties the environment.
+    static func clearAndZero() throws {
+        // environ is NULL when a process was started with no environment.
+        if var p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>(bitPattern: UInt(bitPattern: cshim_environ())) {
+            while let s = p.pointee {
+                memset(s, 0, strlen(s))
+                p += 1
+            }
+        }
+        guard clearenv() == 0 else { throw SandboxError(step: "1 clearenv", message: "failed") }
+    }
+}
+
+/// Lines of /proc/self/status the sandbox reads.
+struct ProcessStatus {
+    var tracerPid: Int = 0
+    /// Bytes.
+    var vmSize: UInt64 = 0
+    var vmData: UInt64 = 0
+
+    static func read() throws -> ProcessStatus {
+        let text: String
+        do { text = try Files.read("/proc/self/status") } catch { throw SandboxError(step: "5 /proc/self/status", message: "\(error)") }
+        var s = ProcessStatus()
+        for line in text.split(separator: "\n") {
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 2 else { continue }
+            switch f[0] {
+            case "TracerPid:": s.tracerPid = Int(f[1]) ?? -1
+            case "VmSize:": s.vmSize = (UInt64(f[1]) ?? 0) * 1024
+            case "VmData:": s.vmData = (UInt64(f[1]) ?? 0) * 1024
+            default: break
+            }
+        }
+        return s
+    }
+}
+
 enum Namespaces {
-    /// unshare(CLONE_NEWUSER) and a one-line map of our ids to 1 inside.
-    /// The first namespace maps the tile's user; the nested one maps 1 to 1.
+    /// unshare(CLONE_NEWUSER) and a one-line map of our ids to 1 inside,
+    /// written by the process itself (allowed for its own ids). Only used
+    /// when the tile runs as the invoking user, which owns it anyway.
     static func enterUserNamespace(step name: String, nested: Bool = false) throws {
         let uid = getuid(), gid = getgid()
         try Sandbox.step("\(name): unshare(CLONE_NEWUSER)", cshim_unshare(CSHIM_CLONE_NEWUSER))

@@ -6,85 +6,173 @@ import CSeccomp
 /// Turns a `SeccompPolicy` (data, with descriptor roles) into a libseccomp
 /// filter with the tile's actual descriptor numbers, and loads it.
 ///
-/// Default action: kill the process. libseccomp rejects two comparisons of
-/// one argument in a rule, so "any descriptor but these" (arg0 != a, != b,
-/// …) compiles into alternatives with one comparison each: every smaller
-/// number that is not excluded, and everything above the largest.
+/// Default action and bad-architecture action: kill the process (not only
+/// the thread). Every condition is compiled the way the kernel reads its
+/// argument (`SyscallSignatures`): a 32-bit argument is compared on its low
+/// 32 bits, so the upper half of the register, which the kernel ignores, can
+/// neither satisfy nor dodge a rule. libseccomp takes one comparison per
+/// argument per rule, and its only 32-bit-safe comparison is a masked
+/// equality, so a set of values ("any descriptor but these") compiles into
+/// alternatives that each match one aligned block of values:
+/// `arg & ~(2^k - 1) == base`, with the upper 32 bits masked off.
 public struct SeccompFilter {
     public struct CompiledRule: Equatable, Sendable {
         public let syscall: String
-        /// (argument index, comparison, datum A, datum B), libseccomp style.
+        /// All must hold; at most one per argument.
         public let comparisons: [Comparison]
     }
 
     public struct Comparison: Equatable, Sendable {
-        public enum Op: Sendable { case eq, ne, gt, le, maskedEq }
+        public enum Op: Sendable { case eq, ne, le, maskedEq }
         public let arg: UInt32
         public let op: Op
+        /// The operand; for `maskedEq`, the mask.
         public let a: UInt64
+        /// For `maskedEq`, the value the masked argument must equal.
         public let b: UInt64
+
+        /// Whether a call whose argument register holds `value` meets it.
+        public func holds(_ value: UInt64) -> Bool {
+            switch op {
+            case .eq: value == a
+            case .ne: value != a
+            case .le: value <= a
+            case .maskedEq: value & a == b
+            }
+        }
     }
 
-    public let rules: [CompiledRule]
+    /// What one argument of one policy rule compiled to: any one of
+    /// `alternatives` must hold (each a comparison of that argument).
+    public struct ArgumentConstraint: Sendable {
+        public let index: Int
+        public let argument: SyscallArgument
+        public let alternatives: [Comparison]
+        /// The policy's own words for it (`arg0 != <stderr>`).
+        public let source: [ArgumentCondition]
+    }
 
-    /// Resolves roles to numbers and expands each rule into rules of at most
-    /// one comparison per argument. A rule about a descriptor the tile does
-    /// not have (no log file configured) can never apply and is dropped.
-    public init(_ policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor]) throws {
-        var out: [CompiledRule] = []
-        for rule in policy.rules {
+    /// One policy rule as compiled: its constraints, and the rules of at
+    /// most one comparison per argument that libseccomp receives for it.
+    public struct Entry: Sendable {
+        public let rule: SeccompRule
+        public let constraints: [ArgumentConstraint]
+        public let compiled: [CompiledRule]
+    }
+
+    public let entries: [Entry]
+    /// Policy rules no call can meet, and why: about a descriptor this
+    /// tile does not have (no log file), or conditions no value meets.
+    public let neverApplies: [(rule: SeccompRule, why: String)]
+    public let descriptors: [DescriptorRole: FileDescriptor]
+    public var rules: [CompiledRule] { entries.flatMap(\.compiled) }
+
+    /// Resolves roles to numbers and compiles every condition.
+    ///
+    /// - Parameter descriptorLimit: the tile's RLIMIT_NOFILE: a descriptor
+    ///   at or above it cannot exist, so "any descriptor but these" means
+    ///   the numbers below it. nil: any 32-bit number.
+    public init(_ policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor], descriptorLimit: UInt64? = nil) throws {
+        self.descriptors = descriptors
+        var entries: [Entry] = []
+        var never: [(rule: SeccompRule, why: String)] = []
+        rules: for rule in policy.rules {
             var perArg: [Int: [ArgumentCondition]] = [:]
-            var impossible = false
             for c in rule.conditions {
                 if case .descriptor(let role) = c.value, descriptors[role] == nil {
-                    // Equal to a missing descriptor: never. Not equal: always.
-                    if case .equal = c.comparison { impossible = true }
-                    continue
+                    // Equal to a descriptor the tile does not have: never.
+                    // Not equal to it: always.
+                    if case .equal = c.comparison {
+                        never.append((rule, "the tile has no \(role)"))
+                        continue rules
+                    }
+                    if case .notEqual = c.comparison { continue }
+                    throw SandboxError(step: "seccomp", message: "\(rule.syscall): \(c) names a descriptor the tile does not have (a policy bug)")
                 }
                 perArg[c.index, default: []].append(c)
             }
-            if impossible { continue }
-            // Alternatives per argument; the rule is their product.
-            var product: [[Comparison]] = [[]]
-            for (arg, conds) in perArg.sorted(by: { $0.key < $1.key }) {
-                let alternatives = try Self.alternatives(arg: UInt32(arg), conds, descriptors, syscall: rule.syscall)
-                product = product.flatMap { prefix in alternatives.map { prefix + $0 } }
+            var constraints: [ArgumentConstraint] = []
+            for (index, conds) in perArg.sorted(by: { $0.key < $1.key }) {
+                guard let argument = SyscallSignatures.argument(rule.syscall, index) else {
+                    throw SandboxError(step: "seccomp", message: "\(rule.syscall): no signature for arg\(index), so its width is unknown "
+                                       + "(add it to SyscallSignatures; a policy bug)")
+                }
+                let alternatives = try Self.compile(conds, argument, index: UInt32(index), descriptors, limit: descriptorLimit,
+                                                    syscall: rule.syscall)
+                guard let alternatives else {
+                    never.append((rule, "no value of arg\(index) (\(argument.name)) meets its conditions"))
+                    continue rules
+                }
+                if alternatives.isEmpty { continue }             // every value meets it
+                constraints.append(ArgumentConstraint(index: index, argument: argument, alternatives: alternatives, source: conds))
             }
-            for comps in product { out.append(CompiledRule(syscall: rule.syscall, comparisons: comps)) }
+            // The rule is the product of its arguments' alternatives.
+            var product: [[Comparison]] = [[]]
+            for c in constraints { product = product.flatMap { prefix in c.alternatives.map { prefix + [$0] } } }
+            entries.append(Entry(rule: rule, constraints: constraints,
+                                 compiled: product.map { CompiledRule(syscall: rule.syscall, comparisons: $0) }))
         }
-        rules = out
+        self.entries = entries
+        neverApplies = never
     }
 
     static func value(_ v: ArgumentValue, _ d: [DescriptorRole: FileDescriptor]) -> UInt64 {
         switch v {
         case .constant(let x, _): x
-        case .descriptor(let role): UInt64(d[role]!.rawValue)
+        case .descriptor(let role): UInt64(UInt32(bitPattern: d[role]!.rawValue))
         }
     }
 
-    static func alternatives(arg: UInt32, _ conds: [ArgumentCondition], _ d: [DescriptorRole: FileDescriptor],
-                             syscall: String) throws -> [[Comparison]] {
-        if conds.count == 1 {
-            let c = conds[0]
-            let v = value(c.value, d)
-            switch c.comparison {
-            case .equal: return [[Comparison(arg: arg, op: .eq, a: v, b: 0)]]
-            case .notEqual: return [[Comparison(arg: arg, op: .ne, a: v, b: 0)]]
-            case .lessOrEqual: return [[Comparison(arg: arg, op: .le, a: v, b: 0)]]
-            case .maskedEqual(let mask): return [[Comparison(arg: arg, op: .maskedEq, a: mask, b: v)]]
+    /// The comparisons, any of which admits a value meeting every one of
+    /// `conds`. nil: no value does; empty: every value does.
+    static func compile(_ conds: [ArgumentCondition], _ argument: SyscallArgument, index: UInt32,
+                        _ d: [DescriptorRole: FileDescriptor], limit: UInt64?, syscall: String) throws -> [Comparison]? {
+        func bug(_ what: String) -> SandboxError {
+            SandboxError(step: "seccomp", message: "\(syscall): \(what) on arg\(index) (\(argument.name)) (a policy bug)")
+        }
+        let masked = conds.filter { if case .maskedEqual = $0.comparison { true } else { false } }
+        if !masked.isEmpty {
+            guard conds.count == 1, case .maskedEqual(let mask) = conds[0].comparison else {
+                throw bug("a masked condition combined with another")
+            }
+            let width: UInt64 = argument.kind.bits == 64 ? .max : 0xFFFF_FFFF
+            return [Comparison(arg: index, op: .maskedEq, a: mask & width, b: value(conds[0].value, d) & mask & width)]
+        }
+        if argument.kind.bits == 64 {
+            guard conds.count == 1 else { throw bug("several conditions on a 64-bit argument") }
+            let v = value(conds[0].value, d)
+            switch conds[0].comparison {
+            case .equal: return [Comparison(arg: index, op: .eq, a: v, b: 0)]
+            case .notEqual: return [Comparison(arg: index, op: .ne, a: v, b: 0)]
+            case .lessOrEqual: return [Comparison(arg: index, op: .le, a: v, b: 0)]
+            case .maskedEqual: preconditionFailure("handled above")
             }
         }
-        guard conds.allSatisfy({ if case .notEqual = $0.comparison { true } else { false } }) else {
-            throw SandboxError(step: "seccomp", message: "\(syscall): several conditions on arg\(arg) must all be != (a policy bug)")
+        // 32 bits: the set of admitted values, as intervals, intersected
+        // over the conditions, then covered by aligned blocks.
+        // "Any descriptor but these": a descriptor can only be one the
+        // tile keeps or one it opens, which is below its RLIMIT_NOFILE.
+        var set: IntervalSet
+        let excludes = conds.contains { if case .notEqual = $0.comparison { true } else { false } }
+        if argument.kind == .descriptor, excludes, let limit, limit < 1 << 32 {
+            set = limit == 0 ? IntervalSet() : IntervalSet(0, limit - 1)
+            for fd in d.values.map({ UInt64(UInt32(bitPattern: $0.rawValue)) }) where fd >= limit { set = set.adding(fd) }
+        } else {
+            set = IntervalSet(0, (1 << 32) - 1)
         }
-        let excluded = Set(conds.map { value($0.value, d) })
-        let top = excluded.max()!
-        guard top < 4096 else {
-            throw SandboxError(step: "seccomp", message: "\(syscall): cannot exclude value \(top) of arg\(arg) (a policy bug)")
+        for c in conds {
+            let v = value(c.value, d) & 0xFFFF_FFFF
+            switch c.comparison {
+            case .equal: set = set.intersecting(IntervalSet(v, v))
+            case .notEqual: set = set.removing(v)
+            case .lessOrEqual: set = set.intersecting(IntervalSet(0, v))
+            case .maskedEqual: preconditionFailure("handled above")
+            }
         }
-        var alts: [[Comparison]] = (0..<top).filter { !excluded.contains($0) }.map { [Comparison(arg: arg, op: .eq, a: $0, b: 0)] }
-        alts.append([Comparison(arg: arg, op: .gt, a: top, b: 0)])
-        return alts
+        if set.isEmpty { return nil }
+        let blocks = set.alignedBlocks()
+        if blocks.count == 1 && blocks[0].size == 1 << 32 { return [] }
+        return blocks.map { Comparison(arg: index, op: .maskedEq, a: 0xFFFF_FFFF & ~($0.size - 1), b: $0.base) }
     }
 
     /// Builds the libseccomp context; the caller loads or exports it, then
@@ -92,6 +180,13 @@ public struct SeccompFilter {
     func context() throws -> scmp_filter_ctx {
         guard let ctx = seccomp_init(UInt32(SCMP_ACT_KILL_PROCESS)) else {
             throw SandboxError(step: "seccomp", message: "seccomp_init failed")
+        }
+        // A call made through another architecture's entry (int 0x80 on
+        // x86_64) kills the process too, not just the thread.
+        let arch = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, UInt32(SCMP_ACT_KILL_PROCESS))
+        guard arch == 0 else {
+            seccomp_release(ctx)
+            throw SandboxError(step: "seccomp", message: "seccomp_attr_set(ACT_BADARCH, KILL_PROCESS) failed: \(Errno.describe(-arch))")
         }
         for rule in rules {
             let nr = seccomp_syscall_resolve_name(rule.syscall)
@@ -104,14 +199,13 @@ public struct SeccompFilter {
                 switch c.op {
                 case .eq: op = SCMP_CMP_EQ
                 case .ne: op = SCMP_CMP_NE
-                case .gt: op = SCMP_CMP_GT
                 case .le: op = SCMP_CMP_LE
                 case .maskedEq: op = SCMP_CMP_MASKED_EQ
                 }
                 return scmp_arg_cmp(arg: c.arg, op: op, datum_a: c.a, datum_b: c.b)
             }
             let rc = cmps.withUnsafeBufferPointer {
-                seccomp_rule_add_array(ctx, UInt32(SCMP_ACT_ALLOW), nr, UInt32($0.count), $0.baseAddress)
+                seccomp_rule_add_exact_array(ctx, UInt32(SCMP_ACT_ALLOW), nr, UInt32($0.count), $0.baseAddress)
             }
             guard rc == 0 else {
                 seccomp_release(ctx)
@@ -129,8 +223,9 @@ public struct SeccompFilter {
         guard rc == 0 else { throw SandboxError(step: "seccomp", message: "seccomp_load failed: \(Errno.describe(-rc))") }
     }
 
-    /// BPF instructions of the compiled filter (exported, not loaded).
-    public func instructionCount() throws -> Int {
+    /// The compiled BPF program (exported, not loaded): 8 bytes per
+    /// instruction, as the kernel runs it.
+    public func bpf() throws -> [UInt8] {
         let ctx = try context()
         defer { seccomp_release(ctx) }
         let (r, w) = try FileDescriptor.pipe()
@@ -138,7 +233,86 @@ public struct SeccompFilter {
         let rc = seccomp_export_bpf(ctx, w.rawValue)
         w.close()
         guard rc == 0 else { throw SandboxError(step: "seccomp", message: "seccomp_export_bpf failed: \(Errno.describe(-rc))") }
-        return try r.readToEnd(limit: 1 << 20, what: "bpf").count / 8  // struct sock_filter is 8 bytes
+        return try r.readToEnd(limit: 1 << 20, what: "bpf")
+    }
+
+    /// BPF instructions of the compiled filter.
+    public func instructionCount() throws -> Int { try bpf().count / 8 }
+
+    /// The number of `name` on this architecture, as `seccomp_data.nr`
+    /// holds it; nil for a name libseccomp does not know.
+    public static func syscallNumber(_ name: String) -> Int32? {
+        let nr = seccomp_syscall_resolve_name(name)
+        return nr == __NR_SCMP_ERROR ? nil : nr
+    }
+
+    /// The architecture the filter is compiled for, as `seccomp_data.arch`
+    /// holds it (AUDIT_ARCH_*).
+    public static var nativeArchitecture: UInt32 { seccomp_arch_native() }
+}
+
+/// Disjoint, sorted, inclusive intervals of 32-bit values.
+struct IntervalSet: Equatable {
+    var intervals: [(lo: UInt64, hi: UInt64)] = []
+
+    init() {}
+    init(_ lo: UInt64, _ hi: UInt64) { intervals = lo <= hi ? [(lo, hi)] : [] }
+
+    var isEmpty: Bool { intervals.isEmpty }
+
+    func intersecting(_ other: IntervalSet) -> IntervalSet {
+        var out = IntervalSet()
+        for a in intervals {
+            for b in other.intervals {
+                let lo = max(a.lo, b.lo), hi = min(a.hi, b.hi)
+                if lo <= hi { out.intervals.append((lo, hi)) }
+            }
+        }
+        return out
+    }
+
+    func adding(_ v: UInt64) -> IntervalSet {
+        var all = intervals + [(v, v)]
+        all.sort { $0.lo < $1.lo }
+        var out = IntervalSet()
+        for i in all {
+            if let last = out.intervals.last, i.lo <= last.hi &+ 1 {
+                out.intervals[out.intervals.count - 1].hi = max(last.hi, i.hi)
+            } else {
+                out.intervals.append(i)
+            }
+        }
+        return out
+    }
+
+    func removing(_ v: UInt64) -> IntervalSet {
+        var out = IntervalSet()
+        for i in intervals {
+            guard i.lo <= v && v <= i.hi else { out.intervals.append(i); continue }
+            if i.lo < v { out.intervals.append((i.lo, v - 1)) }
+            if v < i.hi { out.intervals.append((v + 1, i.hi)) }
+        }
+        return out
+    }
+
+    /// The fewest blocks `[base, base + size)`, `size` a power of two and
+    /// `base` a multiple of it, that cover exactly the set.
+    func alignedBlocks() -> [(base: UInt64, size: UInt64)] {
+        var out: [(base: UInt64, size: UInt64)] = []
+        for i in intervals {
+            var lo = i.lo
+            while lo <= i.hi {
+                var size: UInt64 = lo == 0 ? 1 << 32 : lo & (~lo &+ 1)
+                while lo + size - 1 > i.hi { size >>= 1 }
+                out.append((lo, size))
+                lo += size
+            }
+        }
+        return out
+    }
+
+    static func == (a: IntervalSet, b: IntervalSet) -> Bool {
+        a.intervals.count == b.intervals.count && zip(a.intervals, b.intervals).allSatisfy { $0.lo == $1.lo && $0.hi == $1.hi }
     }
 }
 
@@ -152,4 +326,64 @@ public struct SandboxError: Error, CustomStringConvertible {
         self.message = message
     }
     public var description: String { "sandbox step \(step): \(message)" }
+}
+
+extension SeccompFilter.ArgumentConstraint {
+    /// What the kernel checks, read back from the compiled comparisons:
+    /// `fd == 5 (listen socket)`, `fd in 0–1, 6–132 (any but …)`,
+    /// `prot & 0x4 == 0`. 32-bit arguments are compared on their low 32
+    /// bits only.
+    public var compiledDescription: String {
+        func show(_ v: UInt64) -> String { v < 4096 ? String(v) : "0x" + String(v, radix: 16) }
+        var text: String
+        let blocks = alternatives.compactMap { c -> (UInt64, UInt64)? in
+            guard c.op == .maskedEq, argument.kind.bits == 32 else { return nil }
+            let low = ~c.a & 0xFFFF_FFFF
+            guard low & (low &+ 1) == 0 else { return nil }  // a block: mask is 32 ones then k zeros
+            return (c.b, c.b + low)
+        }
+        if blocks.count == alternatives.count {
+            var merged: [(UInt64, UInt64)] = []
+            for b in blocks.sorted(by: { $0.0 < $1.0 }) {
+                if let last = merged.last, last.1 &+ 1 == b.0 { merged[merged.count - 1].1 = b.1 } else { merged.append(b) }
+            }
+            if merged.count == 1 && merged[0].0 == merged[0].1 {
+                text = "\(argument.name) == \(show(merged[0].0))"
+            } else {
+                text = "\(argument.name) in " + merged.map { $0.0 == $0.1 ? show($0.0) : "\(show($0.0))–\(show($0.1))" }.joined(separator: ", ")
+            }
+        } else {
+            text = alternatives.map { c in
+                switch c.op {
+                case .eq: "\(argument.name) == \(show(c.a))"
+                case .ne: "\(argument.name) != \(show(c.a))"
+                case .le: "\(argument.name) <= \(show(c.a))"
+                case .maskedEq: "\(argument.name) & 0x\(String(c.a, radix: 16)) == \(show(c.b))"
+                }
+            }.joined(separator: " or ")
+        }
+        // The policy's names for the values, where it gave any.
+        let names: [String] = source.compactMap { cond in
+            switch (cond.comparison, cond.value) {
+            case (.equal, .descriptor(let role)): return role.name
+            case (.equal, .constant(let v, let name)) where !name.isEmpty && name != String(v): return name
+            case (.maskedEqual, .constant(_, let name)) where !name.isEmpty: return name
+            default: return nil
+            }
+        }
+        let excluded = source.compactMap { cond -> String? in
+            if case .notEqual = cond.comparison, case .descriptor(let role) = cond.value { return role.name }
+            return nil
+        }
+        if !excluded.isEmpty { text += " (any descriptor but \(excluded.joined(separator: ", ")))" }
+        else if !names.isEmpty { text += " (\(names.joined(separator: ", ")))" }
+        return text
+    }
+}
+
+extension SeccompFilter.Entry {
+    /// Every argument condition as compiled, or `any arguments`.
+    public var compiledDescription: String {
+        constraints.isEmpty ? "any arguments" : constraints.map(\.compiledDescription).joined(separator: ", ")
+    }
 }

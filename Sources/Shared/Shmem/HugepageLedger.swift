@@ -31,6 +31,10 @@ public struct HugepageLedger {
         "run:\(pid):\(processStartTime(pid) ?? "0")"
     }
 
+    /// `runOwner()` of this process, read once (the first use is at boot,
+    /// before the supervisor confines itself away from /proc).
+    public static let selfOwner = runOwner()
+
     /// Whether the process an owner names is still the one that wrote it.
     public static func isAlive(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":")
@@ -47,37 +51,61 @@ public struct HugepageLedger {
         return rest.count > 19 ? String(rest[19]) : nil
     }
 
-    static var bootId: String {
-        (try? Files.read("/proc/sys/kernel/random/boot_id").trimmingWhitespace) ?? "unknown"
-    }
+    /// This boot's id, read once.
+    static let bootId: String = (try? Files.read("/proc/sys/kernel/random/boot_id").trimmingWhitespace) ?? "unknown"
 
     /// Runs `body` on the entries under an exclusive lock and writes back
     /// what it leaves. Entries from an earlier boot are dropped on the way.
+    /// The directory is reached without following a link and must be root's
+    /// (or the caller's) alone; the files in it are opened with `O_NOFOLLOW`
+    /// and owner checks, and replaced by rename.
     public func update<R>(_ body: (inout [Entry]) throws -> R) throws -> R {
-        try Files.makeDirectories(directory)
-        let lock = try FileDescriptor.open(directory + "/.reservations.lock", O_RDWR | O_CREAT, mode: 0o600)
+        let dir = try TrustedDirectory.open(directory, create: 0o755)
+        defer { dir.close() }
+        let lock = try dir.openChecked(".reservations.lock", O_RDWR | O_CREAT, mode: 0o600)
         defer { lock.close() }
         try Sys.retry("flock(\(directory)/.reservations.lock)", flock(lock.rawValue, LOCK_EX))
         let boot = Self.bootId
-        var entries = read().filter { $0.boot == boot }
+        var entries = read(dir).filter { $0.boot == boot }
         let result = try body(&entries)
         if entries.isEmpty {
-            unlink(path)
+            dir.remove(".reservations")
         } else {
-            try Files.replace(path, entries.map { "\($0.owner) \($0.pageSize.bytes / 1024) \($0.count) \($0.boot)\n" }.joined())
+            let text = entries.map { "\($0.owner) \($0.pageSize.bytes / 1024) \($0.count) \($0.boot)\n" }.joined()
+            let tmp = ".reservations.tmp"
+            dir.remove(tmp)
+            let fd = try dir.openChecked(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+            do {
+                try fd.writeAll(text)
+                fd.close()
+                try Sys.check("rename(\(directory)/\(tmp))", renameat(dir.fd.rawValue, tmp, dir.fd.rawValue, ".reservations"))
+            } catch {
+                fd.close()
+                dir.remove(tmp)
+                throw error
+            }
         }
         return result
     }
 
-    func read() -> [Entry] {
-        guard let text = try? Files.read(path) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+    func read(_ dir: TrustedDirectory) -> [Entry] {
+        guard let fd = try? dir.openChecked(".reservations", O_RDONLY) else { return [] }
+        defer { fd.close() }
+        guard let bytes = try? fd.readToEnd(limit: 1 << 20, what: path) else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
             guard f.count == 4, let kb = Int(f[1]), let size = PageSize(rawValue: kb * 1024), let n = Int(f[2]) else {
                 return nil
             }
             return Entry(owner: String(f[0]), pageSize: size, count: n, boot: String(f[3]))
         }
+    }
+
+    /// The entries as they are now (nothing changed).
+    func read() -> [Entry] {
+        guard let dir = try? TrustedDirectory.open(directory) else { return [] }
+        defer { dir.close() }
+        return read(dir)
     }
 
     /// Grows the pool `pool` was read from by `count` free pages for

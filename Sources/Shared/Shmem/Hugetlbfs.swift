@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 
 /// hugetlbfs mounts: where workspaces backed by huge pages live.
 public enum Hugetlbfs {
@@ -26,16 +27,22 @@ public enum Hugetlbfs {
     }
 
     /// Creates the mount point and mounts hugetlbfs of `size` on it. Needs
-    /// CAP_SYS_ADMIN in the initial namespace.
+    /// CAP_SYS_ADMIN in the initial namespace. The mount point is reached
+    /// without following a link and must be root's alone, and the mount is
+    /// made on the directory's descriptor, so a link planted on the way
+    /// cannot send root's mount anywhere else.
     public static func mount(at path: String, pageSize size: PageSize) throws {
-        try Files.makeDirectories(path, mode: 0o755)
+        let dir = try TrustedDirectory.open(path, create: 0o755)
+        defer { dir.close() }
         let opts = "pagesize=\(size.mountOption!),mode=0755"
-        try Sys.check("mount(hugetlbfs, \(path), \(opts))", Glibc.mount("none", path, "hugetlbfs", 0, opts))
+        try Sys.check("mount(hugetlbfs, \(path), \(opts))", Glibc.mount("none", dir.procPath, "hugetlbfs", 0, opts))
     }
 
+    /// Unmounts it (the mount point itself, never through a link) and
+    /// removes the then empty directory.
     public static func unmount(at path: String) throws {
-        try Sys.check("umount(\(path))", umount2(path, 0))
-        rmdir(path)
+        try Sys.check("umount(\(path))", umount2(path, Int32(UMOUNT_NOFOLLOW)))
+        TrustedDirectory.removeEmpty(path)
     }
 }
 

@@ -26,15 +26,19 @@ public enum ShmemPlanner {
         case run(privileged: Bool)
     }
 
-    public static func plan(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode) throws -> ShmemPlan {
+    public static func plan(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode,
+                            normalDirectory: String? = nil) throws -> ShmemPlan {
+        func layout(_ backing: Backing) -> TopologyLayout {
+            TopologyLayout(topology: topology, kinds: kinds, backing: backing, normalDirectory: normalDirectory)
+        }
         let base = topology.shmem.hugetlbfsMount
         switch topology.shmem.pageSize {
         case .normal:
-            return ShmemPlan(backing: .normal, layout: TopologyLayout(topology: topology, kinds: kinds, backing: .normal),
+            return ShmemPlan(backing: .normal, layout: layout(.normal),
                              notices: ["page size normal (4 KiB, /dev/shm), as configured"], reserved: [:])
         case .huge, .gigantic:
             let backing: Backing = topology.shmem.pageSize == .huge ? .huge : .gigantic
-            let layout = TopologyLayout(topology: topology, kinds: kinds, backing: backing)
+            let layout = layout(backing)
             for size in [PageSize.gigantic, .huge] {
                 let needed = layout.pagesNeeded(size)
                 guard needed > 0 else { continue }
@@ -52,7 +56,7 @@ public enum ShmemPlanner {
             }
             return ShmemPlan(backing: backing, layout: layout, notices: notices, reserved: [:])
         case .auto:
-            return try planAuto(topology, kinds: kinds, configPath: configPath, mode: mode)
+            return try planAuto(topology, configPath: configPath, mode: mode, layout: layout)
         }
     }
 
@@ -75,20 +79,21 @@ public enum ShmemPlanner {
         return pool.available >= needed ? nil : "only \(pool.available) are free"
     }
 
-    static func planAuto(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode) throws -> ShmemPlan {
+    static func planAuto(_ topology: Topology, configPath: String, mode: Mode,
+                         layout: (Backing) -> TopologyLayout) throws -> ShmemPlan {
         let base = topology.shmem.hugetlbfsMount
-        let huge = TopologyLayout(topology: topology, kinds: kinds, backing: .huge)
+        let huge = layout(.huge)
         let needed = huge.pagesNeeded(.huge)
         let mount = Hugetlbfs.mountPoint(base: base, .huge)
         func normal(_ why: String) -> ShmemPlan {
-            ShmemPlan(backing: .normal, layout: TopologyLayout(topology: topology, kinds: kinds, backing: .normal),
+            ShmemPlan(backing: .normal, layout: layout(.normal),
                       notices: ["huge pages unavailable (\(why)); using normal pages in /dev/shm. "
                                 + "For huge pages run `sudo tilectl configure init --config \(configPath)` first"],
                       reserved: [:])
         }
         // A run killed before its cleanup left pages reserved: this run
         // takes them over (and releases them at exit) rather than leaking them.
-        let owner = HugepageLedger.runOwner()
+        let owner = HugepageLedger.selfOwner
         let ledger = HugepageLedger(directory: base)
         var notices: [String] = []
         var adopted = 0
@@ -143,7 +148,7 @@ public enum ShmemPlanner {
     /// Gives back the pages `plan` reserved (called on every exit path).
     public static func release(_ plan: ShmemPlan, topology: Topology) {
         guard !plan.reserved.isEmpty else { return }
-        let owner = HugepageLedger.runOwner()
+        let owner = HugepageLedger.selfOwner
         _ = try? HugepageLedger(directory: topology.shmem.hugetlbfsMount).release { $0.owner == owner }
     }
 }

@@ -60,8 +60,12 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     /// Parallel to `Topology.links`.
     public var links: [LinkMemory]
 
-    public init(topology: Topology, kinds: TileKinds, backing: Backing) {
+    /// - Parameter normalDirectory: where workspaces on normal pages live:
+    ///   the run's own directory in /dev/shm (`NormalPages.runDirectory`);
+    ///   nil for a preview, which names it with a placeholder.
+    public init(topology: Topology, kinds: TileKinds, backing: Backing, normalDirectory: String? = nil) {
         self.backing = backing
+        let normalDirectory = normalDirectory ?? "/dev/shm/\(Self.filePrefix(topology.name))XXXXXXXXXXXXXXXX"
         var workspaces: [WorkspaceSpec] = []
         var tiles: [TileMemory] = []
         func add(_ name: String, _ footprint: (PageSize) -> Int) -> Int {
@@ -69,9 +73,12 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
             // workspaces of 1 GiB or more), and the footprint on the page
             // size: measure with 2 MiB pages first, then with the final size.
             let page = backing.pageSize(forFootprint: footprint(backing.pageSize(forFootprint: 0)))
-            let dir = page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount)
-            workspaces.append(WorkspaceSpec(name: name, path: "\(dir)/\(Self.filePrefix(topology.name))\(name).wksp",
-                                            pageSize: page, footprint: footprint(page)))
+            // In the run's own directory on normal pages; in the shared
+            // (root-only) hugetlbfs mount, named after the topology.
+            let path = page == .normal
+                ? "\(normalDirectory)/\(name).wksp"
+                : "\(page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount))/\(Self.filePrefix(topology.name))\(name).wksp"
+            workspaces.append(WorkspaceSpec(name: name, path: path, pageSize: page, footprint: footprint(page)))
             return workspaces.count - 1
         }
         for spec in topology.tiles {
@@ -107,8 +114,9 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
         self.tiles = tiles
     }
 
-    /// Every workspace file of topology `name` starts with this, in any
-    /// directory: a leftover from a killed run is found by it.
+    /// Every workspace file of topology `name` in a hugetlbfs mount, and
+    /// every run directory of it in /dev/shm, starts with this: a leftover
+    /// from a killed run is found by it.
     public static func filePrefix(_ name: String) -> String { "tilectl.\(name)." }
 
     /// Pages of `size` the workspaces need.

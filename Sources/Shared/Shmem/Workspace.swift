@@ -26,7 +26,9 @@ public enum Workspace {
     /// every page now so a shortage fails here with a clear message and not
     /// later with SIGBUS, and maps it read-write. New pages read as zero.
     public static func create(_ spec: WorkspaceSpec) throws -> WorkspaceMapping {
-        let fd = try FileDescriptor.open(spec.path, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+        // O_EXCL|O_NOFOLLOW: never an existing file, never through a link
+        // (the directory is checked by the supervisor; this is the last guard).
+        let fd = try FileDescriptor.open(spec.path, O_RDWR | O_CREAT | O_EXCL | CSHIM_O_NOFOLLOW, mode: 0o600)
         defer { fd.close() }
         do {
             try Sys.retry("ftruncate(\(spec.path), \(spec.footprint))", ftruncate(fd.rawValue, off_t(spec.footprint)))
@@ -47,7 +49,7 @@ public enum Workspace {
     /// made writable later (mprotect fails with EACCES).
     public static func join(_ spec: WorkspaceSpec, offset: Int = 0, length: Int? = nil,
                             writable: Bool) throws -> WorkspaceMapping {
-        let fd = try FileDescriptor.open(spec.path, writable ? O_RDWR : O_RDONLY)
+        let fd = try FileDescriptor.open(spec.path, (writable ? O_RDWR : O_RDONLY) | CSHIM_O_NOFOLLOW)
         defer { fd.close() }
         return try map(fd, spec, offset: offset, length: length ?? spec.footprint - offset, writable: writable)
     }
@@ -71,27 +73,67 @@ public enum Workspace {
         return WorkspaceMapping(base: p, length: length, writable: writable)
     }
 
-    /// Removes every workspace file of topology `name` in `directories`: the
-    /// leftovers of a run that was killed before it could clean up. Only
-    /// called while holding the topology's lock, so no live run owns them.
+    /// Removes what a run of topology `name` killed before its cleanup left:
+    /// its workspace files in the hugetlbfs directories `hugetlbfs`, and its
+    /// run directories in /dev/shm (`NormalPages`). Only what this user owns
+    /// is touched, and no link is followed. Only called while holding the
+    /// topology's lock, so no live run owns them.
     @discardableResult
-    public static func removeLeftovers(topologyName name: String, directories: [String]) -> [String] {
+    public static func removeLeftovers(topologyName name: String, hugetlbfs: [String]) -> [String] {
         let prefix = TopologyLayout.filePrefix(name)
         var removed: [String] = []
-        for dir in directories {
-            guard let d = opendir(dir) else { continue }
-            defer { closedir(d) }
-            while let entry = readdir(d) {
-                let file = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if file.hasPrefix(prefix) && file.hasSuffix(".wksp") {
-                    let path = "\(dir)/\(file)"
-                    if unlink(path) == 0 { removed.append(path) }
+        for path in hugetlbfs {
+            guard let dir = try? TrustedDirectory.open(path) else { continue }
+            defer { dir.close() }
+            for file in dir.entries() where file.hasPrefix(prefix) && file.hasSuffix(".wksp") {
+                if let st = dir.lstat(file), st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), dir.remove(file) {
+                    removed.append("\(path)/\(file)")
                 }
             }
         }
+        guard let shm = try? TrustedDirectory.open(NormalPages.base, sharedLast: true) else { return removed }
+        defer { shm.close() }
+        for entry in shm.entries() where entry.hasPrefix(prefix) {
+            guard let st = shm.lstat(entry), st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }
+            shm.removeTree(entry)
+            removed.append("\(NormalPages.base)/\(entry)")
+        }
         return removed
+    }
+}
+
+/// Workspaces on normal pages live in a directory of the run's own in
+/// /dev/shm, `tilectl.<name>.<16 random hex digits>`, mode 0700: /dev/shm is
+/// writable by every user, and a name nobody can guess cannot be taken or
+/// planted there before the run creates it.
+public enum NormalPages {
+    public static let base = "/dev/shm"
+
+    /// Creates the run's directory; returns its path.
+    public static func createRunDirectory(topologyName name: String) throws -> String {
+        let shm: TrustedDirectory
+        do { shm = try TrustedDirectory.open(base, sharedLast: true) } catch {
+            throw SystemCallError("open(\(base)): \(error)", errno: EACCES)
+        }
+        defer { shm.close() }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<16 {
+            let suffix = String(rng.next() as UInt64, radix: 16)
+            let entry = TopologyLayout.filePrefix(name) + String(repeating: "0", count: 16 - suffix.count) + suffix
+            if mkdirat(shm.fd.rawValue, entry, 0o700) == 0 {
+                _ = fchmodat(shm.fd.rawValue, entry, 0o700, 0)
+                return "\(base)/\(entry)"
+            }
+            guard errno == EEXIST else { throw SystemCallError("mkdir(\(base)/\(entry))", errno: errno) }
+        }
+        throw SystemCallError("mkdir(\(base)/\(TopologyLayout.filePrefix(name))*)", errno: EEXIST)
+    }
+
+    /// Removes a run directory made by `createRunDirectory` and what it holds.
+    public static func removeRunDirectory(_ path: String) {
+        guard path.hasPrefix(base + "/"), let shm = try? TrustedDirectory.open(base, sharedLast: true) else { return }
+        defer { shm.close() }
+        shm.removeTree(String(path.dropFirst(base.count + 1)))
     }
 }
 

@@ -62,6 +62,21 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
         try Sys.check("fcntl(\(self), F_SETFD)", cshim_fcntl_int(rawValue, F_SETFD, new))
     }
 
+    /// Moves the descriptor to number `target` (close-on-exec), closing
+    /// the old number; `target` must be free or this descriptor itself.
+    public func move(to target: Int32) throws -> FileDescriptor {
+        if rawValue == target { return self }
+        guard cshim_fcntl_int(target, F_GETFD, 0) < 0 && errno == EBADF else {
+            close()
+            throw SystemCallError("dup3(\(rawValue), \(target))", errno: EBUSY)
+        }
+        let fd = cshim_dup3(rawValue, target, CSHIM_O_CLOEXEC)
+        let e = errno
+        close()
+        guard fd == target else { throw SystemCallError("dup3(\(rawValue), \(target))", errno: e) }
+        return FileDescriptor(rawValue: target)
+    }
+
     /// A pipe whose both ends are close-on-exec.
     public static func pipe() throws -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]
@@ -86,4 +101,15 @@ public func openDescriptors(pid: String = "self") throws -> [Int32] {
         if let n = Int32(name), n != dirFD { out.append(n) }
     }
     return out.sorted()
+}
+
+/// Closes every descriptor of this process but `keep` (close_range over the
+/// gaps). For a forked child about to do one job.
+public func closeAllDescriptors(except keep: [Int32]) {
+    var from: Int32 = 0
+    for fd in keep.sorted() where fd >= from {
+        if fd > from { _ = cshim_close_range(UInt32(from), UInt32(fd - 1), 0) }
+        from = fd + 1
+    }
+    _ = cshim_close_range(UInt32(from), UInt32.max, 0)
 }

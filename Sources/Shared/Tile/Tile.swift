@@ -29,15 +29,18 @@ public protocol Tile {
     static var burst: Int { get }
     /// The kind's own metric families (exported as `<kind>_*`).
     static var schema: MetricSchema { get }
-    /// RLIMIT_NOFILE inside the sandbox.
-    static var fileLimit: UInt64 { get }
-    /// Whether the tile serves sockets and so keeps the host's network
-    /// namespace.
-    static var keepsNetworkNamespace: Bool { get }
+    /// Descriptors the tile opens inside its sandbox (connections it
+    /// accepts); RLIMIT_NOFILE leaves room for exactly that many.
+    static var openedInSandbox: Int { get }
+    /// Bytes of address space and of heap the tile may take beyond what it
+    /// has mapped when it enters its sandbox (RLIMIT_AS, RLIMIT_DATA).
+    static var memoryAllowance: Int { get }
     /// The syscalls the tile may make after its sandbox is entered, as data.
     static var seccompPolicy: SeccompPolicy { get }
     /// Roles of the descriptors the tile keeps beyond stderr, the log file
-    /// and the death pipe; `descriptors` gives their numbers once open.
+    /// and the death pipe. They are kept at 5, 6, … in this order (the
+    /// numbers its filter is compiled for): privileged init opens each and
+    /// hands it to `TileContext.keep(_:as:)`, which moves it there.
     static var descriptorRoles: [DescriptorRole] { get }
 
     /// Places the tile's scratch parts; called once to compute the
@@ -99,7 +102,8 @@ extension Tile {
     public static var outputs: ClosedRange<Int> { 0...0 }
     public static var burst: Int { 1 }
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? { nil }
-    public static var keepsNetworkNamespace: Bool { false }
+    public static var openedInSandbox: Int { 0 }
+    public static var memoryAllowance: Int { 64 << 20 }
     public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }

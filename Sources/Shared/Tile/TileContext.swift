@@ -10,6 +10,9 @@ public struct TileContext {
     public let layout: TopologyLayout
     public let kinds: TileKinds
     public let tile: TileSpec
+    /// Who the tile becomes in its sandbox; nil when the supervisor runs
+    /// without root and the tile stays the invoking user.
+    public let identity: TileUser?
     /// The tile's own workspace, mapped read-write.
     public let workspace: WorkspaceMapping
     public let metrics: MetricsWriter
@@ -26,7 +29,7 @@ public struct TileContext {
 
     /// Joins the tile's own workspace and checks the supervisor formatted it
     /// for this tile.
-    public init(topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec,
+    public init(topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
                 deathPipe: FileDescriptor, sandboxed: Bool) throws {
         guard let kind = kinds[tile.kind] else { throw TileBootError("this binary has no tile kind \(tile.kind)") }
         let memory = layout.tiles[tile.index]
@@ -41,6 +44,7 @@ public struct TileContext {
         self.layout = layout
         self.kinds = kinds
         self.tile = tile
+        self.identity = identity
         self.workspace = mapping
         self.metrics = MetricsWriter(base: mapping.slots(at: memory.metricsOffset), layout: memory.metrics,
                                      kindSchema: kind.schema)
@@ -90,6 +94,19 @@ public struct TileContext {
             outputs.append(LinkProducer(base: mapping.base, layout: lm.layout, fseqs: fseqs))
         }
         return (inputs, outputs)
+    }
+
+    /// Moves `fd`, opened in privileged init, to the number its sandbox
+    /// profile gives `role` (the number the tile's seccomp filter is
+    /// compiled for), and returns it there. The tile keeps it through its
+    /// sandbox; it must list `role` in `descriptorRoles`.
+    public func keep(_ fd: Int32, as role: DescriptorRole) throws -> FileDescriptor {
+        guard let kind = kinds[tile.kind], let i = kind.descriptorRoles.firstIndex(of: role) else {
+            Glibc.close(fd)
+            throw TileBootError("\(tile.kind) keeps a descriptor as \"\(role)\" but does not declare that role")
+        }
+        let target = SandboxProfile.firstKindDescriptor + Int32(i)
+        return try FileDescriptor(rawValue: fd).move(to: target)
     }
 
     /// The halt word the supervisor sets for an orderly stop.

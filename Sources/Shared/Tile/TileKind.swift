@@ -9,8 +9,8 @@ public struct TileKind: Sendable {
     public let outputs: ClosedRange<Int>
     public let burst: Int
     public let schema: MetricSchema
-    public let fileLimit: UInt64
-    public let keepsNetworkNamespace: Bool
+    public let openedInSandbox: Int
+    public let memoryAllowance: Int
     public let seccompPolicy: SeccompPolicy
     public let descriptorRoles: [DescriptorRole]
     public let scratchFootprint: @Sendable (TileSpec) -> Int
@@ -28,8 +28,8 @@ public struct TileKind: Sendable {
         outputs = T.outputs
         burst = T.burst
         schema = T.schema
-        fileLimit = T.fileLimit
-        keepsNetworkNamespace = T.keepsNetworkNamespace
+        openedInSandbox = T.openedInSandbox
+        memoryAllowance = T.memoryAllowance
         seccompPolicy = T.seccompPolicy
         descriptorRoles = T.descriptorRoles
         scratchFootprint = { T.scratchFootprint($0) }

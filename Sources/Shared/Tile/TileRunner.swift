@@ -16,6 +16,7 @@ public enum TileRunner {
         common.refresh()
 
         var tile: T
+        var memoryLimit: UInt64?
         do {
             tile = try T(privileged: ctx)
         } catch {
@@ -28,8 +29,10 @@ public enum TileRunner {
         keep.merge(tile.descriptors) { a, _ in a }
         if ctx.sandboxed {
             do {
-                try Sandbox.enter(SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
-                                  switchUser: getuid() == 0)
+                if getuid() == 0 && ctx.identity == nil { throw TileBootError("started as root without an identity to become") }
+                let report = try Sandbox.enter(SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
+                                               identity: ctx.identity)
+                memoryLimit = report.addressSpaceLimit
             } catch {
                 fatal("\(error)")
             }
@@ -45,7 +48,7 @@ public enum TileRunner {
         common.status.set(TileStatus.running.rawValue)
         tile.writeMetrics()
         common.refresh()
-        Log.info("running (pid \(pid))")
+        Log.info("running (pid \(pid))" + (memoryLimit.map { "; address space limit \(formatBytes(Int($0)))" } ?? ""))
         Stem.run(&tile, ctx, common)
     }
 

@@ -7,8 +7,8 @@ public struct Topology: Codable, Sendable, Equatable {
     public var name: String
     /// The topology file it came from (for messages only).
     public var source: String
-    /// The unprivileged user tiles switch to in their sandbox.
-    public var user: TileUser
+    /// Who tiles become in their sandbox (when run as root).
+    public var user: TileUserPolicy
     public var log: LogConfig
     public var shmem: ShmemConfig
     public var layout: LayoutConfig
@@ -18,7 +18,7 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Every link instance, grouped by declared link in file order.
     public var links: [LinkInstance]
 
-    public init(name: String, source: String, user: TileUser, log: LogConfig, shmem: ShmemConfig,
+    public init(name: String, source: String, user: TileUserPolicy, log: LogConfig, shmem: ShmemConfig,
                 layout: LayoutConfig, tiles: [TileSpec], links: [LinkInstance] = []) {
         self.name = name
         self.source = source
@@ -37,6 +37,16 @@ public struct Topology: Codable, Sendable, Equatable {
     }
 }
 
+/// Who tiles run as.
+public enum TileUserPolicy: Codable, Sendable, Equatable {
+    /// Each tile a uid and gid of its own, reserved when the run starts
+    /// and nobody else's (`user = "dynamic"`, the default).
+    case dynamic
+    /// Every tile as this existing user (`user = "nobody"`).
+    case named(TileUser)
+}
+
+/// A uid and gid a tile runs as, and how messages name it.
 public struct TileUser: Codable, Sendable, Equatable {
     public var name: String
     public var uid: UInt32

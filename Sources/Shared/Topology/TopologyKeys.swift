@@ -5,8 +5,8 @@ public enum TopologyKeys {
     public static let top = [
         TileOption("name", .text, default: .string("tilectl"),
                    help: "Names the run and its workspaces (`tilectl.<name>.*`); one run per name at a time. 1 to 32 of a-z, 0-9, `_`, `-`."),
-        TileOption("user", .text, default: .string("nobody"),
-                   help: "The unprivileged user tiles switch to (when run as root). Never root."),
+        TileOption("user", .text, default: .string("dynamic"),
+                   help: "Who tiles run as (when run as root): `\"dynamic\"` gives each tile a uid and gid of its own, reserved for the run from 2047934464–2047999999 and used by no other process; or an existing unprivileged user, every tile as that user. Never root."),
     ]
 
     public static let log = [

@@ -147,16 +147,17 @@ struct Resolver {
         }
     }
 
-    func resolveUser(_ name: String) throws -> TileUser {
+    func resolveUser(_ name: String) throws -> TileUserPolicy {
+        if name == "dynamic" { return .dynamic }
         guard !name.isEmpty, let pw = getpwnam(name) else {
             throw fail(doc.valuePosition(["user"]),
-                       "user \(shown(name)) does not exist on this host; name an existing unprivileged user such as \"nobody\"")
+                       "user \(shown(name)) does not exist on this host; write \"dynamic\" (a uid of its own for each tile) or name an existing unprivileged user")
         }
         guard pw.pointee.pw_uid != 0, pw.pointee.pw_gid != 0 else {
             throw fail(doc.valuePosition(["user"]),
-                       "user \(shown(name)) is root; tiles must run unprivileged: name a user such as \"nobody\"")
+                       "user \(shown(name)) is root; tiles must run unprivileged: write \"dynamic\" or name an unprivileged user")
         }
-        return TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        return .named(TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid))
     }
 
     /// A `[tiles.<kind>]` table: `count` tiles from `first`, with the links

@@ -20,7 +20,16 @@ enum Privileges {
     /// names the missing privilege and how to grant it.
     static func prepare(_ topology: Topology) throws -> Mode {
         let uid = geteuid(), gid = getegid()
-        if uid == 0 { return .root }
+        if uid == 0 {
+            // Under "debug" the kernel makes a process dumpable the instant
+            // it switches uid; tiles clear it at once and refuse a tracer,
+            // but the host should not invite one.
+            if (try? Files.readInt("/proc/sys/fs/suid_dumpable")) == 1 {
+                Log.warning("fs.suid_dumpable is 1 (debug): processes that switch uid are briefly ptrace-able; "
+                            + "set it to 0 or 2 (sysctl -w fs.suid_dumpable=0)")
+            }
+            return .root
+        }
         if cshim_unshare(CSHIM_CLONE_NEWUSER) != 0 {
             let e = errno
             throw RuntimeFailure(
@@ -37,8 +46,12 @@ enum Privileges {
             throw RuntimeFailure("cannot set up the supervisor's user namespace: \(error)")
         }
         let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
-        if topology.user.uid != uid {
-            Log.notice("running without root: tiles run as \(name) (uid \(uid)), not \(topology.user.name) "
+        let asked: String? = switch topology.user {
+        case .dynamic: "uids of their own"
+        case .named(let u): u.uid == uid ? nil : u.name
+        }
+        if let asked {
+            Log.notice("running without root: tiles run as \(name) (uid \(uid)), not \(asked) "
                        + "(only root can switch users), in user namespaces of their own")
         }
         return .userNamespace(uid: uid)

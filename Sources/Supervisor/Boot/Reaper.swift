@@ -9,10 +9,17 @@ struct ReaperReport {
     enum Event: UInt32 {
         /// A tile exited while the topology was running: fail fast.
         case tileDied = 1
-        /// Every tile halted after an orderly stop.
+        /// Every tile halted after an orderly stop; `status` is the first
+        /// tile's that did not exit 0 (with `tileIndex`), or 0.
         case halted = 2
         /// A tile did not halt in time and was killed.
         case haltTimedOut = 3
+        /// A tile closed its death pipe but kept running: only a tile that
+        /// does what its policy should never let it can do that.
+        case deathPipeClosed = 4
+        /// The reaper could not start a tile or confine itself; `status`
+        /// is the errno, `tileIndex` the `ReaperFailure`.
+        case reaperFailed = 5
     }
 
     var event: UInt32
@@ -23,20 +30,67 @@ struct ReaperReport {
     static let size = MemoryLayout<ReaperReport>.size
 }
 
-/// The reaper is pid 1 of the tiles' PID namespace: it forks and execs
-/// every tile, watches one pipe per tile (its write end dies with the tile),
-/// reaps them, and reports the first death to the supervisor. When it exits
-/// the kernel kills every process left in the namespace, so no tile can
-/// outlive it, and it dies with the supervisor (PR_SET_PDEATHSIG).
+/// What the reaper failed at.
+enum ReaperFailure: UInt32, CustomStringConvertible {
+    case pipe = 1, fork, pidfd, confine, poll
+    var description: String {
+        switch self {
+        case .pipe: "create a death pipe"
+        case .fork: "fork a tile"
+        case .pidfd: "pidfd_open a tile"
+        case .confine: "confine itself"
+        case .poll: "wait for its tiles (ppoll)"
+        }
+    }
+}
+
+/// The reaper is pid 1 of the tiles' PID namespace. It forks every tile
+/// and execs the tilectl binary it was given as a descriptor, then confines
+/// itself and watches each tile through a pidfd (readable when the process
+/// ends) and a death pipe (its write end is the tile's), reaping without
+/// ever blocking on one tile, and reports the first death to the
+/// supervisor. When it exits the kernel kills every process left in the
+/// namespace, so no tile can outlive it, and it dies with the supervisor
+/// (PR_SET_PDEATHSIG).
 enum Reaper {
     struct Plan {
-        /// The tilectl binary, resolved once by the supervisor.
-        let executable: String
+        /// The tilectl binary, opened once by the supervisor (`execveat`).
+        let executable: FileDescriptor
         let topologyFD: FileDescriptor
         let tiles: [TileSpec]
         let sandbox: Bool
         let haltTimeoutNanos: Int64
+        /// The supervisor's workspace mappings, inherited by the fork: the
+        /// reaper unmaps them at once.
+        let mappings: [WorkspaceMapping]
     }
+
+    /// How long a tile may keep running after its death pipe closed. A
+    /// dying tile closes its descriptors before it becomes a zombie; a
+    /// live tile with a closed pipe is a violation.
+    static let pipeGraceNanos: Int64 = 250_000_000
+
+    static let controlRole = DescriptorRole("control pipe")
+    static let reportRole = DescriptorRole("report pipe")
+
+    /// Once every tile is started: wait (ppoll), learn of a halt (read the
+    /// control pipe), reap (waitid), report (write the report pipe), close
+    /// the descriptors of dead tiles, exit.
+    static let policy = SeccompPolicy([
+        SeccompRule("ppoll", reason: "wait for a tile to end, its death pipe to close, or the supervisor's halt"),
+        SeccompRule("read", [.arg(0, equals: .descriptor(controlRole))], reason: "the supervisor's halt request"),
+        SeccompRule("write", [.arg(0, equals: .descriptor(reportRole))], reason: "report the first death to the supervisor"),
+        SeccompRule("waitid", [.arg(0, equals: .constant(3, "P_PIDFD")), .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG"))],
+                    reason: "reap a tile through its pidfd, never blocking"),
+        SeccompRule("waitid", [.arg(0, equals: .constant(UInt64(P_ALL.rawValue), "P_ALL")),
+                               .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG | WNOWAIT), "WEXITED|WNOHANG|WNOWAIT"))],
+                    reason: "see whether a process that is not a tile ended in the namespace (orphans come to pid 1)"),
+        SeccompRule("waitid", [.arg(0, equals: .constant(UInt64(P_PID.rawValue), "P_PID")),
+                               .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG"))],
+                    reason: "reap such an orphan"),
+        SeccompRule("close", [.arg(0, notEquals: .descriptor(controlRole)), .arg(0, notEquals: .descriptor(reportRole))],
+                    reason: "let go of a dead tile's pidfd and death pipe"),
+    ]) + RuntimePolicy.common
 
     /// Runs in the child of the supervisor's fork; never returns.
     static func run(_ plan: Plan, control: FileDescriptor, report: FileDescriptor) -> Never {
@@ -46,50 +100,71 @@ enum Reaper {
         var none = sigset_t()
         sigemptyset(&none)
         sigprocmask(SIG_SETMASK, &none, nil)
-        // Keep only what the reaper uses: the supervisor's lock, signalfd and
-        // the like must not outlive it here.
-        var keep: Set<Int32> = [0, 1, 2, control.rawValue, report.rawValue, plan.topologyFD.rawValue]
-        if let log = Log.fileDescriptor { keep.insert(log.rawValue) }
-        for fd in (try? openDescriptors()) ?? [] where !keep.contains(fd) { _ = Glibc.close(fd) }
+        // Keep only what the reaper uses: the supervisor's lock, signalfd,
+        // uid locks and the like must not outlive it here.
+        closeAllDescriptors(except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue])
+        for m in plan.mappings { m.leave() }
 
         // Build every argv before the first fork: between fork and execve a
         // child only makes async-signal-safe calls.
         let envp: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no"), nil]
         let argvs: [[UnsafeMutablePointer<CChar>?]] = plan.tiles.map { t in
-            var args: [String] = ["tilectl", "run1", t.kind, String(t.kindId), "--topology-fd", "3", "--pipe-fd", "4"]
+            var args: [String] = ["tilectl", "run1", t.kind, String(t.kindId),
+                                  "--topology-fd", String(SandboxProfile.topologyHandoff.rawValue),
+                                  "--pipe-fd", String(SandboxProfile.deathPipe.rawValue)]
             if !plan.sandbox { args.append("--no-sandbox") }
             var c: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
             c.append(nil)
             return c
         }
-        let exe = strdup(plan.executable)!
 
-        var pids = [pid_t](repeating: 0, count: plan.tiles.count)
-        var pipes = [Int32](repeating: -1, count: plan.tiles.count)
-        for i in plan.tiles.indices {
-            guard let pipe = try? FileDescriptor.pipe() else { finish(report, .tileDied, i, 127 << 8) }
-            let (r, w) = pipe
+        let n = plan.tiles.count
+        var pids = [pid_t](repeating: 0, count: n)
+        var pidfds = [Int32](repeating: -1, count: n)
+        var pipes = [Int32](repeating: -1, count: n)
+        var pipeClosedAt = [Int64](repeating: 0, count: n)
+        for i in 0..<n {
+            guard let (r, w) = try? FileDescriptor.pipe() else { fail(report, .pipe, errno) }
             let pid = fork()
             if pid == 0 {
-                execTile(exe: exe, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue, pipeFD: w.rawValue)
+                execTile(exe: plan.executable.rawValue, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue,
+                         pipeFD: w.rawValue)
             }
             w.close()
-            if pid < 0 { finish(report, .tileDied, i, 127 << 8) }
+            guard pid > 0 else { fail(report, .fork, errno) }
+            let fd = cshim_pidfd_open(pid)
+            guard fd >= 0 else { fail(report, .pidfd, errno) }
             pids[i] = pid
+            pidfds[i] = fd
             pipes[i] = r.rawValue
         }
         plan.topologyFD.close()
+        plan.executable.close()
+
+        if plan.sandbox {
+            do {
+                try Confinement("reaper", policy: policy, descriptors: [controlRole: control, reportRole: report]).enter()
+            } catch {
+                fail(report, .confine, errno == 0 ? EPERM : errno)
+            }
+        }
 
         var halting = false
         var deadline = Int64.max
-        var alive = plan.tiles.count
-        let fds = UnsafeMutablePointer<pollfd>.allocate(capacity: plan.tiles.count + 1)
+        var alive = n
+        var firstFailure: (index: Int, status: Int32)? = nil
+        let fds = UnsafeMutablePointer<pollfd>.allocate(capacity: 1 + 2 * n)
         while true {
             fds[0] = pollfd(fd: control.rawValue, events: Int16(POLLIN), revents: 0)
-            for i in plan.tiles.indices { fds[i + 1] = pollfd(fd: pipes[i], events: Int16(POLLIN), revents: 0) }
-            let timeout = halting ? max(0, deadline - Clock.monotonicNanos()) : -1
-            let n = cshim_ppoll(fds, nfds_t(plan.tiles.count + 1), timeout)
-            if n < 0 && errno != EINTR { finish(report, .tileDied, 0, 127 << 8) }
+            for i in 0..<n {
+                fds[1 + 2 * i] = pollfd(fd: pidfds[i], events: Int16(POLLIN), revents: 0)
+                fds[2 + 2 * i] = pollfd(fd: pipes[i], events: Int16(POLLIN), revents: 0)
+            }
+            let now = Clock.monotonicNanos()
+            var wake = halting ? deadline : Int64.max
+            for i in 0..<n where pipeClosedAt[i] > 0 { wake = min(wake, pipeClosedAt[i] + pipeGraceNanos) }
+            let timeout = wake == Int64.max ? -1 : max(0, wake - now)
+            if cshim_ppoll(fds, nfds_t(1 + 2 * n), timeout) < 0 && errno != EINTR { fail(report, .poll, errno) }
 
             if fds[0].revents != 0 {
                 var byte: UInt8 = 0
@@ -99,23 +174,51 @@ enum Reaper {
                     deadline = Clock.monotonicNanos() + plan.haltTimeoutNanos
                 }
             }
-            for i in plan.tiles.indices where pipes[i] >= 0 && fds[i + 1].revents != 0 {
+            // Processes first: a tile that ended is reaped through its own
+            // pidfd, whatever its death pipe says.
+            for i in 0..<n where pidfds[i] >= 0 && fds[1 + 2 * i].revents != 0 {
                 var status: Int32 = 0
-                while waitpid(pids[i], &status, 0) < 0 && errno == EINTR {}
-                Glibc.close(pipes[i])
-                pipes[i] = -1
+                guard cshim_pidfd_reap(pidfds[i], &status) == 1 else { continue }
+                Glibc.close(pidfds[i])
+                pidfds[i] = -1
+                if pipes[i] >= 0 { Glibc.close(pipes[i]); pipes[i] = -1 }
                 alive -= 1
                 if !halting { finish(report, .tileDied, i, status) }
+                if status != 0 && firstFailure == nil { firstFailure = (i, status) }
             }
-            // Reap anything else that ended up in the namespace.
-            var s: Int32 = 0
-            while waitpid(-1, &s, WNOHANG) > 0 {}
+            // A death pipe that closed while its tile still runs.
+            let after = Clock.monotonicNanos()
+            for i in 0..<n where pipes[i] >= 0 {
+                if fds[2 + 2 * i].revents != 0 && pipeClosedAt[i] == 0 {
+                    pipeClosedAt[i] = after
+                    Glibc.close(pipes[i])
+                    pipes[i] = -1
+                }
+            }
+            for i in 0..<n where pidfds[i] >= 0 && pipeClosedAt[i] > 0 && after - pipeClosedAt[i] >= pipeGraceNanos && !halting {
+                finish(report, .deathPipeClosed, i, 0)
+            }
+            reapOrphans(pids: pids, pidfds: pidfds)
 
-            if halting && alive == 0 { finish(report, .halted, 0, 0) }
+            if halting && alive == 0 { finish(report, .halted, firstFailure?.index ?? 0, firstFailure?.status ?? 0) }
             if halting && Clock.monotonicNanos() >= deadline {
-                let late = pipes.firstIndex { $0 >= 0 } ?? 0
+                let late = pidfds.firstIndex { $0 >= 0 } ?? 0
                 finish(report, .haltTimedOut, late, 0)
             }
+        }
+    }
+
+    /// Reaps processes in the namespace that are not tiles (orphans come to
+    /// pid 1), never a tile: those are reaped through their pidfds.
+    static func reapOrphans(pids: [pid_t], pidfds: [Int32]) {
+        while true {
+            let pid = cshim_peek_ended_child()
+            guard pid > 0 else { return }
+            // A tile not yet reaped: its status is collected from its
+            // pidfd, on the next pass.
+            if let i = pids.firstIndex(of: pid), pidfds[i] >= 0 { return }
+            var status: Int32 = 0
+            _ = cshim_reap_pid(pid, &status)
         }
     }
 
@@ -127,22 +230,30 @@ enum Reaper {
         _exit(0)
     }
 
-    /// In the forked child: descriptors 3 (topology) and 4 (death pipe), all
-    /// others but 0-2 closed, then exec `tilectl run1`. Async-signal-safe only.
-    static func execTile(exe: UnsafeMutablePointer<CChar>, argv: [UnsafeMutablePointer<CChar>?],
-                         envp: [UnsafeMutablePointer<CChar>?], topologyFD: Int32, pipeFD: Int32) -> Never {
+    static func fail(_ report: FileDescriptor, _ what: ReaperFailure, _ err: Int32) -> Never {
+        finish(report, .reaperFailed, Int(what.rawValue), err)
+    }
+
+    /// In the forked child: the death pipe at 3 and the topology at 4 (the
+    /// numbers the tile's sandbox profile expects), 0 and 1 closed, every
+    /// other descriptor close-on-exec, then exec the binary the supervisor
+    /// opened. Async-signal-safe only.
+    static func execTile(exe: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?],
+                         topologyFD: Int32, pipeFD: Int32) -> Never {
         _ = cshim_prctl_set_pdeathsig(SIGKILL)
-        // Move both out of the way first: either may already be 3 or 4.
+        // Move all three out of the way first: any may already sit at 3 or 4.
         let t = cshim_fcntl_int(topologyFD, F_DUPFD, 10)
         let p = cshim_fcntl_int(pipeFD, F_DUPFD, 10)
-        guard t >= 0, p >= 0, dup2(t, 3) == 3, dup2(p, 4) == 4 else { _exit(126) }
-        _ = cshim_close_range(5, UInt32.max, 0)
+        let e = cshim_fcntl_int(exe, F_DUPFD_CLOEXEC, 10)
+        guard t >= 0, p >= 0, e >= 0, dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
+              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue else { _exit(126) }
+        _ = cshim_close_range(5, UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
         // stdin and stdout are not the tile's: only stderr is kept.
         _ = Glibc.close(0)
         _ = Glibc.close(1)
         argv.withUnsafeBufferPointer { a in
-            envp.withUnsafeBufferPointer { e in
-                _ = execve(exe, a.baseAddress!, e.baseAddress!)
+            envp.withUnsafeBufferPointer { env in
+                _ = cshim_execveat_fd(e, a.baseAddress!, env.baseAddress!)
             }
         }
         _exit(127)

@@ -7,14 +7,15 @@ import Shared
 /// `tilectl run`: boots a topology and supervises it until it stops.
 ///
 ///  0. privileges: root, or a user namespace of our own (or one line saying why not)
-///  1. lock the topology name; remove a killed run's leftover workspaces
+///  1. lock the topology name; remove a killed run's leftovers
 ///  2. preflight every tile (a port in use fails here, before anything exists)
-///  3. decide the page size, mounting and reserving huge pages if allowed
-///  4. create and format one workspace per tile
+///  3. reserve the tiles' uids; decide the page size, mounting and reserving huge pages if allowed
+///  4. create and format one workspace per tile and link
 ///  5. seal the resolved topology into a memfd
-///  6. fork the reaper into a new PID namespace; it execs every tile
-///  7. wait: a signal starts an orderly stop; the first tile to die stops all
-///  8. on every exit path: workspaces removed, reserved pages released, lock dropped
+///  6. fork the reaper into a new PID namespace; it execs every tile, then confines itself
+///  7. confine the supervisor to what cleanup needs; wait: a signal starts an
+///     orderly stop; the first tile to die stops all
+///  8. on every exit path: workspaces removed, reserved pages released, uids and lock let go
 final class Supervisor {
     let topology: Topology
     let configPath: String
@@ -23,6 +24,8 @@ final class Supervisor {
     static let haltTimeoutNanos: Int64 = 5_000_000_000
 
     private var lock: TopologyLock?
+    private var identities: TileIdentities?
+    private var normalDirectory: String?
     private var plan: ShmemPlan?
     /// Tile workspaces, parallel to `topology.tiles`.
     private var created: [(WorkspaceSpec, WorkspaceMapping)] = []
@@ -40,9 +43,14 @@ final class Supervisor {
         let started = Clock.monotonicNanos()
 
         let privileges = try Privileges.prepare(topology)
-        lock = try TopologyLock.acquire(topology.name)
-        let dirs = PageSize.allCases.map { $0.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount) }
-        for path in Workspace.removeLeftovers(topologyName: topology.name, directories: dirs) {
+        let lock = try TopologyLock.acquire(topology.name)
+        self.lock = lock
+        if let previous = lock.previousRun(), let dir = previous.normalDirectory {
+            NormalPages.removeRunDirectory(dir)
+        }
+        try lock.describe(nil)
+        let hugetlbfsDirs = [PageSize.huge, .gigantic].map { $0.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount) }
+        for path in Workspace.removeLeftovers(topologyName: topology.name, hugetlbfs: hugetlbfsDirs) {
             Log.notice("removed \(path), left over from a run that was killed")
         }
 
@@ -54,35 +62,67 @@ final class Supervisor {
             }
         }
 
+        if privileges == .root {
+            let identities = try TileIdentities.reserve(topology)
+            self.identities = identities
+            if case .dynamic = topology.user {
+                Log.info("tiles run as uids " + zip(topology.tiles, identities.users).map { "\($0.name)=\($1.uid)" }.joined(separator: " "))
+            }
+        }
+
+        let normalDirectory: String
+        do { normalDirectory = try NormalPages.createRunDirectory(topologyName: topology.name) } catch {
+            throw RuntimeFailure("cannot create the run's directory in \(NormalPages.base): \(error)")
+        }
+        self.normalDirectory = normalDirectory
         let plan: ShmemPlan
         do {
             plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: configPath,
-                                         mode: .run(privileged: privileges == .root))
+                                         mode: .run(privileged: privileges == .root), normalDirectory: normalDirectory)
         } catch let e as ShmemPlanError {
             throw RuntimeFailure(e.description)
+        } catch let e as TrustedPathError {
+            throw RuntimeFailure("the hugetlbfs directory: \(e)")
         }
         self.plan = plan
         for n in plan.notices { Log.notice(n) }
 
         try createWorkspaces(plan.layout)
-        let handoff = TopologyHandoff(topology: topology, layout: plan.layout)
+        let handoff = TopologyHandoff(topology: topology, layout: plan.layout, users: identities?.users,
+                                      normalDirectory: normalDirectory)
         let topologyFD = try handoff.seal()
-        try lock?.describe(handoff)
+        try lock.describe(handoff)
         defer { topologyFD.close() }
 
         let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP])
         defer { signals.close() }
 
+        // The binary every tile runs, opened now: a file later put at its
+        // path (an upgrade, or worse) is not what the tiles exec.
+        let executable = FileDescriptor(rawValue: try Sys.check("open(/proc/self/exe)",
+                                                               open("/proc/self/exe", O_RDONLY | CSHIM_O_CLOEXEC)))
         let (controlRead, controlWrite) = try FileDescriptor.pipe()
         let (reportRead, reportWrite) = try FileDescriptor.pipe()
         let reaper = try spawnReaper(Reaper.Plan(
-            executable: try Self.executablePath(), topologyFD: topologyFD, tiles: topology.tiles,
-            sandbox: sandbox, haltTimeoutNanos: Self.haltTimeoutNanos), control: controlRead, report: reportWrite)
+            executable: executable, topologyFD: topologyFD, tiles: topology.tiles, sandbox: sandbox,
+            haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
+            control: controlRead, report: reportWrite)
+        executable.close()
         controlRead.close()
         reportWrite.close()
         defer { controlWrite.close(); reportRead.close() }
         Log.info("started \(topology.tiles.count) tiles (reaper pid \(reaper))")
 
+        if sandbox {
+            do {
+                try confinement(reaper: reaper, signals: signals, control: controlWrite, report: reportRead).enter()
+            } catch {
+                Log.error("\(error); stopping the topology")
+                kill(reaper, SIGKILL)
+                reap(reaper)
+                return 1
+            }
+        }
         return wait(reaper: reaper, signals: signals, control: controlWrite, report: reportRead, started: started)
     }
 
@@ -112,11 +152,95 @@ final class Supervisor {
     }
 
     private func createWorkspace(_ spec: WorkspaceSpec) throws -> WorkspaceMapping {
+        // The directory must be root's alone (the run's own in /dev/shm,
+        // or a hugetlbfs mount), reached without a link: checked before
+        // root creates anything in it.
+        let dir = String(spec.path[..<spec.path.lastIndex(of: "/")!])
         do {
+            try TrustedDirectory.open(dir).close()
             return try Workspace.create(spec)
         } catch let e as WorkspaceError {
             throw RuntimeFailure(e.description(config: configPath))
+        } catch let e as TrustedPathError {
+            throw RuntimeFailure("workspace \(spec.name): \(e)")
         }
+    }
+
+    // MARK: confinement
+
+    static let signalsRole = DescriptorRole("signalfd")
+    static let controlRole = DescriptorRole("control pipe")
+    static let reportRole = DescriptorRole("report pipe")
+
+    /// What the supervisor still does once the reaper runs: wait for a
+    /// signal or the reaper's report, ask for a halt, kill and reap the
+    /// reaper, log, and clean up (unmap and unlink workspaces, release
+    /// reserved huge pages, unlink its lock). Nothing else: no exec, no
+    /// socket, no new file outside its own directories.
+    static func policy(reaper: pid_t) -> SeccompPolicy {
+        let pid = ArgumentValue.constant(UInt64(UInt32(bitPattern: reaper)), "the reaper")
+        return RuntimePolicy.logging + SeccompPolicy([
+            SeccompRule("ppoll", reason: "wait for a signal or the reaper's report"),
+            SeccompRule("read", [.arg(0, equals: .descriptor(signalsRole))], reason: "SIGINT, SIGTERM, SIGHUP"),
+            SeccompRule("read", [.arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
+                                 .arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile))],
+                        reason: "the reaper's report; cleanup reads the huge page ledger and pool"),
+            SeccompRule("write", [.arg(0, equals: .descriptor(controlRole))], reason: "ask the reaper for an orderly stop"),
+            SeccompRule("write", [.arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
+                                  .arg(0, notEquals: .descriptor(reportRole)), .arg(0, notEquals: .descriptor(.stderr)),
+                                  .arg(0, notEquals: .descriptor(.logFile))],
+                        reason: "cleanup: the huge page ledger, and the pool's size in /sys (Landlock limits which files)"),
+            SeccompRule("kill", [.arg(0, equals: pid), .arg(1, equals: .constant(UInt64(SIGKILL), "SIGKILL"))],
+                        reason: "kill the reaper (and with it every tile) on a second signal"),
+            SeccompRule("wait4", [.arg(0, equals: pid)], reason: "reap the reaper"),
+            SeccompRule("openat", [.arg(2, masked: UInt64(UInt32(bitPattern: ~(O_RDONLY | O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK
+                                                                                 | CSHIM_O_CLOEXEC | CSHIM_O_NOFOLLOW | CSHIM_O_DIRECTORY
+                                                                                 | CSHIM_O_PATH))),
+                                   equals: .constant(0, "no O_TRUNC, O_APPEND, O_TMPFILE …"))],
+                        reason: "cleanup: its directories (Landlock limits which) and the ledger and pool files"),
+            SeccompRule("newfstatat", reason: "cleanup: check what it opens and removes, never following a link"),
+            SeccompRule("fstat", reason: "cleanup: check what it opens"),
+            SeccompRule("fcntl", reason: "cleanup: file status flags of what it opens"),
+            SeccompRule("flock", reason: "cleanup: the huge page ledger's lock"),
+            SeccompRule("getdents64", reason: "cleanup: list the run's directory in /dev/shm"),
+            SeccompRule("unlinkat", reason: "cleanup: workspaces, the run's directory, the lock, the ledger"),
+            SeccompRule("unlink", reason: "cleanup: workspaces"),
+            SeccompRule("renameat", reason: "cleanup: replace the huge page ledger"),
+            SeccompRule("close", [.arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile))],
+                        reason: "close what cleanup opened, and the pipes"),
+            SeccompRule("geteuid", reason: "cleanup: whose files it may remove (only its own)"),
+        ]) + RuntimePolicy.common
+    }
+
+    private func confinement(reaper: pid_t, signals: Signals, control: FileDescriptor, report: FileDescriptor) throws -> Confinement {
+        var d: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, Self.signalsRole: signals.fd,
+                                                   Self.controlRole: control, Self.reportRole: report]
+        if let log = Log.fileDescriptor { d[.logFile] = log }
+        // Where cleanup removes and writes: nowhere else.
+        var rules: [Confinement.FilesystemRule] = []
+        func rule(_ path: String, _ access: UInt64, _ what: String, shared: Bool = false) throws {
+            do {
+                rules.append(.init(try TrustedDirectory.open(path, sharedLast: shared).fd, access, what))
+            } catch {
+                rules.forEach { $0.fd.close() }
+                throw error
+            }
+        }
+        if let normalDirectory {
+            try rule(NormalPages.base, CSHIM_LL_REMOVE_DIR, "the run's directory in /dev/shm", shared: true)
+            try rule(normalDirectory, CSHIM_LL_READ_DIR | CSHIM_LL_REMOVE_FILE, "the run's workspaces on normal pages")
+        }
+        for dir in Set(created.map(\.0.path) + linkWorkspaces.map(\.0.path)).map({ String($0[..<$0.lastIndex(of: "/")!]) })
+            where dir != normalDirectory {
+            try rule(dir, CSHIM_LL_REMOVE_FILE, "workspaces on huge pages in \(dir)")
+        }
+        if let plan, !plan.reserved.isEmpty {
+            try rule(topology.shmem.hugetlbfsMount, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE | CSHIM_LL_MAKE_REG
+                     | CSHIM_LL_REMOVE_FILE | CSHIM_LL_TRUNCATE, "the huge page ledger")
+            for size in plan.reserved.keys { try rule(size.sysfsPool!, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE, "the \(size.label) page pool") }
+        }
+        if let lock { try rule(lock.directory.path, CSHIM_LL_REMOVE_FILE, "the topology's lock") }
+        return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules)
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {
@@ -164,24 +288,36 @@ final class Supervisor {
                 stopping = true
                 booting = false
                 Log.notice("\(WaitStatus.signalName(sig)): stopping the topology (again to kill at once)")
-                requestHalt()
+                // The reaper first: a tile that sees its halt word and exits
+                // must find the reaper already halting, not reporting a death.
                 _ = Glibc.write(control.rawValue, "H", 1)
+                requestHalt()
             }
             if fds[1].revents != 0 {
                 var r = ReaperReport(event: 0, tileIndex: 0, status: 0)
                 let got = withUnsafeMutableBytes(of: &r) { Glibc.read(report.rawValue, $0.baseAddress, $0.count) }
                 let status = reap(reaper)
                 guard got == ReaperReport.size, let event = ReaperReport.Event(rawValue: r.event),
-                      Int(r.tileIndex) < topology.tiles.count else {
+                      event == .reaperFailed || Int(r.tileIndex) < topology.tiles.count else {
                     Log.error("the tiles' reaper (pid \(reaper)) \(status); every tile is stopped")
                     return 1
                 }
-                let tile = topology.tiles[Int(r.tileIndex)]
+                let tile = topology.tiles[event == .reaperFailed ? 0 : Int(r.tileIndex)]
                 switch event {
                 case .tileDied:
                     Log.error("tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
                     return 1
+                case .deathPipeClosed:
+                    Log.error("tile \(tile.name) closed its death pipe but kept running (a sandbox violation); the topology is stopped")
+                    return 1
+                case .reaperFailed:
+                    let what = ReaperFailure(rawValue: r.tileIndex)?.description ?? "step \(r.tileIndex)"
+                    Log.error("the tiles' reaper could not \(what): \(Errno.describe(r.status)); the topology is stopped")
+                    return 1
                 case .halted:
+                    if r.status != 0 {
+                        Log.warning("tile \(tile.name) \(WaitStatus(raw: r.status)) while halting")
+                    }
                     Log.notice("every tile halted; the topology is stopped")
                     return 0
                 case .haltTimedOut:
@@ -227,6 +363,12 @@ final class Supervisor {
         }
         created = []
         linkWorkspaces = []
+        if let normalDirectory {
+            NormalPages.removeRunDirectory(normalDirectory)
+            self.normalDirectory = nil
+        }
+        identities?.release()
+        identities = nil
         if let plan {
             ShmemPlanner.release(plan, topology: topology)
             self.plan = nil
@@ -235,13 +377,6 @@ final class Supervisor {
         lock = nil
     }
 
-    static func executablePath() throws -> String {
-        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = try buf.withUnsafeMutableBytes { b in
-            try Sys.check("readlink(/proc/self/exe)", readlink("/proc/self/exe", b.baseAddress!, b.count - 1))
-        }
-        return String(decoding: buf[0..<n], as: UTF8.self)
-    }
 }
 
 /// Signals the supervisor handles, read from a signalfd in its poll loop.

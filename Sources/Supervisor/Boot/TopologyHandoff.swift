@@ -12,6 +12,11 @@ import Shared
 struct TopologyHandoff: Codable {
     var topology: Topology
     var layout: TopologyLayout
+    /// Who each tile becomes (parallel to `topology.tiles`); nil when the
+    /// supervisor runs without root and tiles stay the invoking user.
+    var users: [TileUser]?
+    /// The run's own directory in /dev/shm (workspaces on normal pages).
+    var normalDirectory: String?
 
     /// Seals a tile insists on before it trusts the memfd.
     static var requiredSeals: Int32 { CSHIM_F_SEAL_SEAL | CSHIM_F_SEAL_SHRINK | CSHIM_F_SEAL_GROW | CSHIM_F_SEAL_WRITE }

@@ -4,61 +4,111 @@ import Glibc
 import Foundation
 import Shared
 
-/// One run per topology name: an exclusive flock on
-/// `/dev/shm/tilectl.<name>.lock`, which the kernel drops when the holder
-/// dies however it dies. Holding it is what makes removing a previous run's
-/// leftover workspaces safe.
+/// Where tilectl keeps what only it may write: `/run/tilectl` when run as
+/// root (`$XDG_RUNTIME_DIR/tilectl`, or `/tmp/tilectl-<uid>`, otherwise),
+/// owned by the user, reached without following a link (`TrustedDirectory`).
+/// Inside: one directory per topology name (`<name>/`, mode 0700) holding
+/// its lock, and `uid/` for the locks of the tile uids runs have reserved.
+enum RuntimeRoot {
+    static var path: String {
+        let uid = geteuid()
+        if uid == 0 { return "/run/tilectl" }
+        if let xdg = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/") { return xdg + "/tilectl" }
+        return "/tmp/tilectl-\(uid)"
+    }
+
+    static func open(create: Bool) throws -> TrustedDirectory {
+        do {
+            return try TrustedDirectory.open(path, create: create ? (geteuid() == 0 ? 0o755 : 0o700) : nil)
+        } catch let e as TrustedPathError {
+            throw RuntimeFailure("the runtime directory: \(e)")
+        }
+    }
+
+    /// `<root>/<name>/`, the topology's own directory.
+    static func topology(_ name: String, create: Bool) throws -> TrustedDirectory {
+        let root = try open(create: create)
+        defer { root.close() }
+        do {
+            return try root.subdirectory(name, create: create ? 0o700 : nil)
+        } catch let e as TrustedPathError {
+            throw RuntimeFailure("the topology's runtime directory: \(e)")
+        }
+    }
+}
+
+/// One run per topology name: an exclusive flock on `<runtime>/<name>/lock`,
+/// which the kernel drops when the holder dies however it dies. Holding it
+/// is what makes removing a previous run's leftover workspaces safe.
 ///
 /// The file also describes the run for `tilectl monitor`: the supervisor's
 /// pid on the first line, then the resolved topology and layout (JSON).
+/// Only the user who runs the topology can write it (its directory is 0700),
+/// so what `monitor` reads there, paths included, is what the supervisor
+/// wrote.
 struct TopologyLock {
-    let path: String
+    let directory: TrustedDirectory
     let fd: FileDescriptor
+    static let file = "lock"
 
-    static func path(for name: String) -> String { "/dev/shm/tilectl.\(name).lock" }
+    static func path(for name: String) -> String { "\(RuntimeRoot.path)/\(name)/\(file)" }
 
     static func acquire(_ name: String) throws -> TopologyLock {
-        let path = Self.path(for: name)
+        let dir = try RuntimeRoot.topology(name, create: true)
         while true {
-            let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o600)
+            let fd: FileDescriptor
+            do {
+                fd = try dir.openChecked(file, O_RDWR | O_CREAT, mode: 0o600)
+            } catch let e as TrustedPathError {
+                dir.close()
+                throw RuntimeFailure("the topology lock: \(e)")
+            }
             if flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
                 let e = errno
-                let bytes: [UInt8] = (try? fd.readToEnd(limit: 1 << 26, what: path)) ?? []
+                let bytes: [UInt8] = (try? fd.readToEnd(limit: 1 << 26, what: file)) ?? []
                 let owner = String(decoding: bytes.prefix { byte in byte != 0x0A }, as: UTF8.self).trimmingWhitespace
                 fd.close()
+                dir.close()
                 if e == EWOULDBLOCK {
                     throw RuntimeFailure("topology \"\(name)\" is already running"
                         + (owner.isEmpty ? "" : " (supervisor pid \(owner))")
                         + "; stop it first, or give this topology another name")
                 }
-                throw SystemCallError("flock(\(path))", errno: e)
+                throw SystemCallError("flock(\(dir.path)/\(file))", errno: e)
             }
             // The previous holder may have unlinked the file between our open
             // and our lock: then we locked an orphan inode. Try again.
-            var a = stat(), b = stat()
-            if fstat(fd.rawValue, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev {
-                _ = ftruncate(fd.rawValue, 0)
-                _ = pwrite(fd.rawValue, "\(getpid())\n", "\(getpid())\n".utf8.count, 0)
-                return TopologyLock(path: path, fd: fd)
+            var a = stat()
+            if fstat(fd.rawValue, &a) == 0, let b = dir.lstat(file), a.st_ino == b.st_ino, a.st_dev == b.st_dev {
+                return TopologyLock(directory: dir, fd: fd)
             }
             fd.close()
         }
     }
 
-    /// Writes the run's description after the pid line.
-    func describe(_ handoff: TopologyHandoff) throws {
-        let json = try JSONEncoder().encode(handoff)
+    /// What the previous run (killed before its cleanup) left described in
+    /// the lock file, read before this run overwrites it.
+    func previousRun() -> TopologyHandoff? {
+        guard let bytes = try? fd.readToEnd(limit: 1 << 26, what: Self.file) else { return nil }
+        return RunDescriptor.parse(bytes)?.handoff
+    }
+
+    /// Writes the supervisor's pid, then (once known) the run's description.
+    func describe(_ handoff: TopologyHandoff?) throws {
         var text = Array("\(getpid())\n".utf8)
-        text += json
-        text.append(0x0A)
+        if let handoff {
+            text += try JSONEncoder().encode(handoff)
+            text.append(0x0A)
+        }
         _ = ftruncate(fd.rawValue, 0)
         _ = text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
     }
 
     /// Unlinks the file, then drops the lock.
     func release() {
-        unlink(path)
+        directory.remove(Self.file)
         fd.close()
+        directory.close()
     }
 }
 
@@ -72,19 +122,45 @@ struct RunDescriptor {
         /// The lock is held, but the description is not written yet.
         case starting
         case notRunning
+        /// The runtime directory or lock file is not one tilectl made.
+        case untrusted(String)
     }
 
     /// Reads the description of topology `name`, if a supervisor holds its
     /// lock (seen in /proc/locks, so looking never takes the lock itself).
+    /// The directory and the file are checked as the supervisor checks them:
+    /// no link followed, owned by root or by the caller, writable by no one
+    /// else.
     static func find(_ name: String) -> Lookup {
-        let path = TopologyLock.path(for: name)
+        let dir: TrustedDirectory
+        do {
+            dir = try TrustedDirectory.open(RuntimeRoot.path + "/" + name)
+        } catch let e as TrustedPathError {
+            return e.errno == ENOENT ? .notRunning : .untrusted("\(e)")
+        } catch {
+            return .notRunning
+        }
+        defer { dir.close() }
+        let fd: FileDescriptor
+        do {
+            fd = try dir.openChecked(TopologyLock.file, O_RDONLY)
+        } catch let e as TrustedPathError {
+            return e.errno == ENOENT ? .notRunning : .untrusted("\(e)")
+        } catch {
+            return .notRunning
+        }
+        defer { fd.close() }
         var st = stat()
-        guard stat(path, &st) == 0, isLocked(device: st.st_dev, inode: st.st_ino),
-              let text = try? Files.read(path, limit: 1 << 26) else { return .notRunning }
-        let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        guard lines.count == 2, let pid = Int32(String(lines[0]).trimmingWhitespace) else { return .starting }
-        guard let handoff = try? JSONDecoder().decode(TopologyHandoff.self, from: Data(lines[1].utf8)) else { return .starting }
-        return .running(RunDescriptor(supervisorPid: pid, handoff: handoff))
+        guard fstat(fd.rawValue, &st) == 0, st.st_uid == dir.owner, isLocked(device: st.st_dev, inode: st.st_ino),
+              let bytes = try? fd.readToEnd(limit: 1 << 26, what: TopologyLock.file) else { return .notRunning }
+        return parse(bytes).map { .running($0) } ?? .starting
+    }
+
+    static func parse(_ bytes: [UInt8]) -> RunDescriptor? {
+        guard let nl = bytes.firstIndex(of: 0x0A),
+              let pid = Int32(String(decoding: bytes[..<nl], as: UTF8.self).trimmingWhitespace),
+              let handoff = try? JSONDecoder().decode(TopologyHandoff.self, from: Data(bytes[(nl + 1)...])) else { return nil }
+        return RunDescriptor(supervisorPid: pid, handoff: handoff)
     }
 
     /// Whether /proc/locks lists a lock on that file: `1: FLOCK ADVISORY WRITE 123 00:1a:4567 0 EOF`.

@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
+import CShim
 import Shared
 
 /// `tilectl check --config F`: validates a topology file and prints what it
@@ -29,46 +33,115 @@ struct CheckCommand: ParsableCommand {
         }
         let plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: config.config, mode: .preview)
         print(Self.report(topology, plan), terminator: "")
-        if sandbox { print("\n" + Self.sandboxReport(topology), terminator: "") }
+        if sandbox { print("\n" + (try Self.sandboxReport(topology)), terminator: "") }
     }
 
-    /// Per tile kind, what `Sandbox.enter` will do to each of its tiles.
-    static func sandboxReport(_ t: Topology) -> String {
+    /// Per tile kind, what `Sandbox.enter` will do to each of its tiles,
+    /// from the same profile it enters with; the seccomp lines are read
+    /// back from the compiled filter. Then the reaper's and the
+    /// supervisor's confinement.
+    static func sandboxReport(_ t: Topology) throws -> String {
         var out = ""
+        let abi = cshim_landlock_abi_version()
+        let landlock: Int32? = abi > 0 ? abi : nil
+        out += "Landlock on this kernel: " + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
+        let uids = t.user == .dynamic ? TileIdentities.preview(t) : []
         var seen: [String] = []
         for tile in t.tiles where !seen.contains(tile.kind) {
             seen.append(tile.kind)
             let p = SandboxProfile(kind: tileKinds[tile.kind]!, topology: t)
-            let count = t.tiles(ofKind: tile.kind).count
-            out += "sandbox of \(tile.kind) (\(count) tile\(count == 1 ? "" : "s"))\n"
-            out += "  user          \(p.user.name) (uid \(p.user.uid), gid \(p.user.gid)); no supplementary groups\n"
-            out += "  namespaces    own: \(p.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
-                + "that cannot create any more; shared: \(p.sharedNamespaces.joined(separator: ", "))\n"
-            out += "  root          an empty, read-only tmpfs (pivot_root); environment cleared; new session\n"
-            out += "  descriptors   \(p.descriptorRoles.map(\.name).joined(separator: ", "))\n"
+            let tiles = t.tiles(ofKind: tile.kind)
+            let identity: ExposedIdentity
+            let who: String
+            switch t.user {
+            case .dynamic:
+                identity = .own
+                who = tiles.map { x in
+                    let i = t.tiles.firstIndex(of: x)!
+                    return i < uids.count ? "\(x.name) uid \(uids[i])" : x.name
+                }.joined(separator: ", ") + " (reserved at start, gid = uid; each its own); no supplementary groups"
+            case .named(let u):
+                identity = .shared(u.name)
+                who = "\(u.name) (uid \(u.uid), gid \(u.gid)), every tile; no supplementary groups"
+            }
+            let exposure = Exposure.tile(p, identity: identity, landlockABI: landlock)
+            let filter = try p.filter()
+            out += "\nsandbox of \(tile.kind) (\(tiles.count) tile\(tiles.count == 1 ? "" : "s")): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
+            out += "  runs as       \(who)\n"
+            out += "  namespaces    own: \(SandboxProfile.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
+                + "that cannot create any more; shared: pid (the topology's own)\n"
+            out += "  root          an empty, read-only tmpfs (pivot_root); environment cleared and its exec-time block zeroed; new session\n"
+            out += "  descriptors   " + p.descriptorList.map { "\($0.1.rawValue) \($0.0.name)" }.joined(separator: ", ") + "; nothing else\n"
             out += "  capabilities  none (effective, permitted, inheritable, bounding, ambient); securebits locked; "
-                + "no_new_privs; not dumpable\n"
+                + "no_new_privs; never dumpable (no ptrace, not even by its own uid); TracerPid checked before pivot_root\n"
             out += "  landlock      no filesystem access, no TCP bind or connect, no signal or abstract socket outside the tile\n"
             out += "  rlimits\n"
             var rows: [[String]] = []
-            for l in p.resourceLimits { rows.append(["    " + l.name, l.value.map(String.init) ?? "-", l.reason]) }
-            out += table(rows)
-            out += "  seccomp       \(p.policy.syscalls.count) syscalls allowed, anything else kills the process\n"
-            rows = []
-            for r in p.policy.rules {
-                rows.append(["    " + r.syscall, r.conditions.isEmpty ? "any arguments" : r.conditions.map(\.description).joined(separator: " && "),
-                             r.reason])
+            for l in p.resourceLimits(mapped: nil, data: nil) {
+                rows.append(["    " + l.name, l.value.map(String.init) ?? l.derivation ?? "-", l.reason])
             }
-            out += table(rows) + "\n"
+            out += table(rows)
+            out += "  seccomp       \(p.policy.syscalls.count) syscalls, \(try filter.instructionCount()) BPF instructions; any other call, "
+                + "or a call through another architecture, kills the process. Compiled for the descriptors above; "
+                + "32-bit arguments compared on their low 32 bits, as the kernel reads them\n"
+            rows = []
+            for e in filter.entries { rows.append(["    " + e.rule.syscall, e.compiledDescription, e.rule.reason]) }
+            out += table(rows)
+            out += exposureTable(exposure)
         }
+        out += confinementReport("reaper", "pid 1 of the tiles' PID namespace, once every tile is started",
+                                 Reaper.policy, descriptors: [.stderr: .standardError, Reaper.controlRole: FileDescriptor(rawValue: 5),
+                                                              Reaper.reportRole: FileDescriptor(rawValue: 6)],
+                                 filesystem: "none", landlock: landlock)
+        out += confinementReport("supervisor", "once the reaper is started", Supervisor.policy(reaper: 2),
+                                 descriptors: [.stderr: .standardError, Supervisor.signalsRole: FileDescriptor(rawValue: 5),
+                                               Supervisor.controlRole: FileDescriptor(rawValue: 6),
+                                               Supervisor.reportRole: FileDescriptor(rawValue: 7)],
+                                 filesystem: "remove files in its workspace directories and its lock; "
+                                     + "read and write the huge page ledger and pool when it reserved pages", landlock: landlock)
         return out
+    }
+
+    /// The reaper's or the supervisor's confinement (descriptor numbers as
+    /// an example: the real ones are known at run time).
+    static func confinementReport(_ name: String, _ when: String, _ policy: SeccompPolicy,
+                                  descriptors: [DescriptorRole: FileDescriptor], filesystem: String, landlock: Int32?) -> String {
+        let exposure = Exposure.report(identity: .rootWithoutCapabilities, namespaces: [], emptyRoot: false, policy: policy,
+                                       argumentFilters: true, badArchitectureKills: true, landlockABI: landlock, memoryLimited: false,
+                                       noExec: true, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true,
+                                       ownKeyring: false, noTerminal: name == "reaper", environmentCleared: false,
+                                       exactDescriptors: name == "reaper", noRealtime: false)
+        var out = "\nconfinement of the \(name) (\(when)): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
+        out += "  runs as       root's uid without any capability; no_new_privs; not dumpable\n"
+        out += "  landlock      \(filesystem)\n"
+        out += "  seccomp       \(policy.syscalls.count) syscalls; anything else kills it\n"
+        var rows: [[String]] = []
+        if let filter = try? SeccompFilter(policy, descriptors: descriptors) {
+            for e in filter.entries { rows.append(["    " + e.rule.syscall, e.compiledDescription, e.rule.reason]) }
+        }
+        out += table(rows)
+        return out + exposureTable(exposure)
+    }
+
+    static func exposureTable(_ e: ExposureReport) -> String {
+        let costs = e.costs
+        guard !costs.isEmpty else { return "  exposure      every check passes (\(e.checks.count) checks)\n" }
+        var rows: [[String]] = []
+        for c in costs { rows.append(["    " + c.name, "weight \(c.weight)", "exposure \(String(format1: c.exposure))", c.detail]) }
+        return "  exposure      what costs points (of \(e.checks.count) checks)\n" + table(rows)
     }
 
     static func report(_ t: Topology, _ plan: ShmemPlan) -> String {
         var out = ""
         let kinds = Set(t.tiles.map(\.kind)).count
         out += "topology \"\(t.name)\" (\(t.source)): \(t.tiles.count) tiles of \(kinds) kinds\n"
-        out += "  user        \(t.user.name) (uid \(t.user.uid), gid \(t.user.gid))\n"
+        switch t.user {
+        case .dynamic:
+            out += "  user        dynamic: each tile a uid and gid of its own, reserved at start from "
+                + "\(TileIdentities.range.lowerBound)–\(TileIdentities.range.upperBound)\n"
+        case .named(let u):
+            out += "  user        \(u.name) (uid \(u.uid), gid \(u.gid)), every tile\n"
+        }
         out += "  log         stderr \(t.log.levelStderr.rawValue)"
             + (t.log.path.map { ", file \($0) (\(t.log.levelLogfile.rawValue))" } ?? ", no log file") + "\n"
         out += "  idle        \(t.layout.idle.rawValue)\n"

@@ -116,7 +116,7 @@ struct ConfigureCommand: ParsableCommand {
             for size in [PageSize.huge, .gigantic] {
                 let mount = Hugetlbfs.mountPoint(base: base, size)
                 guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { continue }
-                let files = (try? openDirectoryEntries(mount)) ?? []
+                let files = (try? TrustedDirectory.open(mount)).map { dir in defer { dir.close() }; return dir.entries() } ?? []
                 if !files.isEmpty {
                     throw RuntimeFailure("\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
                                          + "a topology is running; stop it first")
@@ -128,20 +128,11 @@ struct ConfigureCommand: ParsableCommand {
                 entry.owner == HugepageLedger.configureOwner || !HugepageLedger.isAlive(entry.owner)
             }
             for (size, n) in released.sorted(by: { $0.key < $1.key }) { print("released \(n) \(size.label) pages") }
-            unlink(base + "/.reservations.lock")
-            if rmdir(base) == 0 { print("removed \(base)") }
+            if let dir = try? TrustedDirectory.open(base) {
+                dir.remove(".reservations.lock")
+                dir.close()
+                if TrustedDirectory.removeEmpty(base) { print("removed \(base)") }
+            }
         }
     }
-}
-
-/// Names in a directory, without `.` and `..`.
-func openDirectoryEntries(_ path: String) throws -> [String] {
-    guard let d = opendir(path) else { throw SystemCallError("opendir(\(path))", errno: errno) }
-    defer { closedir(d) }
-    var out: [String] = []
-    while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { out.append(name) }
-    }
-    return out
 }

@@ -40,6 +40,8 @@ struct MonitorCommand: ParsableCommand {
         case .running(let r): run = r
         case .starting:
             throw RuntimeFailure("topology \"\(topology.name)\" is starting; try again in a moment")
+        case .untrusted(let why):
+            throw RuntimeFailure("topology \"\(topology.name)\": refusing to read its run description: \(why)")
         case .notRunning:
             throw RuntimeFailure("topology \"\(topology.name)\" is not running (no supervisor holds \(TopologyLock.path(for: topology.name))); start it with `tilectl run --config \(config.config)`")
         }

@@ -36,6 +36,8 @@ struct Run1Command: ParsableCommand {
         do {
             try Log.configure(who: name, stderrLevel: topology.log.levelStderr,
                               fileLevel: topology.log.levelLogfile, path: topology.log.path)
+            // Where its sandbox profile (and so its filter) expects it.
+            try Log.moveFile(to: SandboxProfile.logFile)
         } catch {
             TileRunner.fatal("cannot open the log file: \(error)")
         }
@@ -44,6 +46,7 @@ struct Run1Command: ParsableCommand {
         let ctx: TileContext
         do {
             ctx = try TileContext(topology: topology, layout: handoff.layout, kinds: tileKinds, tile: tile,
+                                  identity: handoff.users?[tile.index],
                                   deathPipe: FileDescriptor(rawValue: pipeFd), sandboxed: !noSandbox)
         } catch {
             TileRunner.fatal("cannot join its workspace: \(error)")

@@ -41,6 +41,22 @@ final class Fixture {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
+    /// Points `[log] path` at `path`.
+    func setLogPath(_ path: String) throws {
+        try edit { $0.replacingOccurrences(of: #"(?m)^path = .*$"#, with: "path = \"\(path)\"", options: .regularExpression) }
+    }
+
+    /// Points `[shmem] hugetlbfs_mount` at `path`.
+    func setHugetlbfs(_ path: String) throws {
+        try edit {
+            $0.replacingOccurrences(of: #"(?m)^hugetlbfs_mount = .*$"#, with: "hugetlbfs_mount = \"\(path)\"", options: .regularExpression)
+        }
+    }
+
+    func edit(_ change: (String) -> String) throws {
+        try change(try String(contentsOfFile: config, encoding: .utf8)).write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
     static func hugepages() -> Int {
         Int((try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0

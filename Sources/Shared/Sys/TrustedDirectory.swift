@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// A directory reached from `/` one component at a time, never through a
+/// symbolic link, each component a directory owned by root or by us: what
+/// root opens inside it is what it meant to open. The directory itself is
+/// writable by nobody else (unless the caller accepts that for a file it
+/// checks on its own), so no other user can plant a name in it.
+///
+/// Any local user can create symlinks and files in world-writable places
+/// (/dev/shm, /tmp): a root process that opens `/dev/shm/x` by path can be
+/// made to write wherever the planted link points. Everything tilectl
+/// creates or opens as root goes through a `TrustedDirectory` and then
+/// `openat` with `O_NOFOLLOW` and an owner check.
+public struct TrustedDirectory: Sendable {
+    public let path: String
+    /// Open on the directory (O_PATH: it names the directory without
+    /// reading it, so a Landlock domain needs no right on it); owned by
+    /// whoever opened it.
+    public let fd: FileDescriptor
+    /// The directory's owner.
+    public let owner: uid_t
+
+    /// Walks `path` from `/`. Missing components are created when `create`
+    /// gives a mode (intermediate ones 0755), else missing is an error.
+    /// - Parameter sharedLast: accept a last component writable by others
+    ///   (sticky or not); its files must then be opened with `openChecked`.
+    public static func open(_ path: String, create mode: mode_t? = nil, sharedLast: Bool = false) throws -> TrustedDirectory {
+        guard path.hasPrefix("/") else { throw TrustedPathError(path: path, problem: "is not an absolute path") }
+        let parts = path.split(separator: "/").map(String.init)
+        guard !parts.contains(".."), !parts.contains(".") else {
+            throw TrustedPathError(path: path, problem: "contains \".\" or \"..\"")
+        }
+        var dir = try openComponent(at: AT_FDCWD, "/", shown: "/", last: parts.isEmpty, sharedLast: sharedLast)
+        var sofar = ""
+        for (i, part) in parts.enumerated() {
+            sofar += "/" + part
+            let last = i == parts.count - 1
+            let next: (FileDescriptor, uid_t)
+            do {
+                next = try openComponent(at: dir.0.rawValue, part, shown: sofar, last: last, sharedLast: sharedLast)
+            } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
+                // mkdirat never follows a link: an existing name (even a
+                // dangling link) makes it fail, and the re-open checks it.
+                if mkdirat(dir.0.rawValue, part, last ? mode! : 0o755) != 0 && errno != EEXIST {
+                    let err = errno
+                    dir.0.close()
+                    throw TrustedPathError(path: sofar, problem: "cannot be created (\(Errno.describe(err)))", errno: err)
+                }
+                if last { _ = fchmodat(dir.0.rawValue, part, mode!, 0) }  // whatever the umask took away
+                do {
+                    next = try openComponent(at: dir.0.rawValue, part, shown: sofar, last: last, sharedLast: sharedLast)
+                } catch {
+                    dir.0.close()
+                    throw error
+                }
+            } catch {
+                dir.0.close()
+                throw error
+            }
+            dir.0.close()
+            dir = next
+        }
+        return TrustedDirectory(path: path == "/" ? "/" : sofar, fd: dir.0, owner: dir.1)
+    }
+
+    /// One component, opened relative to its parent without following a
+    /// link, and checked.
+    private static func openComponent(at parent: Int32, _ name: String, shown: String, last: Bool,
+                                      sharedLast: Bool) throws -> (FileDescriptor, uid_t) {
+        let fd = openat(parent, name, CSHIM_O_PATH | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw TrustedPathError(path: shown, problem: whyNot(parent, name, e, expecting: "a directory"), errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw TrustedPathError(path: shown, problem: "cannot be examined (\(Errno.describe(e)))", errno: e)
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            Glibc.close(fd)
+            throw TrustedPathError(path: shown, problem: "is not a directory", errno: ENOTDIR)
+        }
+        let me = geteuid()
+        guard st.st_uid == 0 || st.st_uid == me else {
+            Glibc.close(fd)
+            throw TrustedPathError(path: shown, problem: "is owned by uid \(st.st_uid), not by root\(me == 0 ? "" : " or uid \(me)")")
+        }
+        if last && !sharedLast && st.st_mode & 0o022 != 0 {
+            Glibc.close(fd)
+            throw TrustedPathError(path: shown, problem: "is writable by \(st.st_mode & 0o002 != 0 ? "every user" : "group \(st.st_gid)") "
+                                   + "(mode \(String(st.st_mode & 0o7777, radix: 8)))")
+        }
+        return (FileDescriptor(rawValue: fd), st.st_uid)
+    }
+
+    public func close() { fd.close() }
+
+    /// Why opening `name` in `parent` failed, as a user reads it: what is
+    /// there (a link, something else) comes before the errno.
+    static func whyNot(_ parent: Int32, _ name: String, _ e: Int32, expecting: String) -> String {
+        var st = stat()
+        if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+            if st.st_mode & S_IFMT == S_IFLNK { return "is a symbolic link" }
+            if e == ENOTDIR { return "is not \(expecting)" }
+        } else if e == ENOENT {
+            return "does not exist"
+        }
+        return "cannot be opened (\(Errno.describe(e)))"
+    }
+
+    /// A subdirectory, checked like every component.
+    public func subdirectory(_ name: String, create mode: mode_t? = nil) throws -> TrustedDirectory {
+        precondition(!name.contains("/") && name != ".." && name != ".")
+        let shown = path == "/" ? "/" + name : path + "/" + name
+        do {
+            let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
+            return TrustedDirectory(path: shown, fd: fd, owner: owner)
+        } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
+            if mkdirat(fd.rawValue, name, mode!) != 0 && errno != EEXIST {
+                throw TrustedPathError(path: shown, problem: "cannot be created (\(Errno.describe(errno)))", errno: errno)
+            }
+            _ = fchmodat(fd.rawValue, name, mode!, 0)
+            let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
+            return TrustedDirectory(path: shown, fd: fd, owner: owner)
+        }
+    }
+
+    /// Opens the file `name` in this directory without following a link
+    /// (`O_NOFOLLOW`, and `O_NONBLOCK` until it is known to be a regular
+    /// file: a planted FIFO must not hang root). An existing file must be a
+    /// regular file owned by us with one link (a hard link to someone
+    /// else's file is refused) and not writable by others.
+    public func openChecked(_ name: String, _ flags: Int32, mode: mode_t = 0o600) throws -> FileDescriptor {
+        precondition(!name.contains("/"))
+        let shown = path == "/" ? "/" + name : path + "/" + name
+        let fd = openat(fd.rawValue, name, flags | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            let e = errno
+            throw TrustedPathError(path: shown, problem: Self.whyNot(self.fd.rawValue, name, e, expecting: "a regular file"), errno: e)
+        }
+        var st = stat()
+        let problem: String?
+        if fstat(fd, &st) != 0 {
+            problem = "cannot be examined (\(Errno.describe(errno)))"
+        } else if st.st_mode & S_IFMT != S_IFREG {
+            problem = "is not a regular file"
+        } else if st.st_uid != geteuid() {
+            problem = "is owned by uid \(st.st_uid), not by uid \(geteuid())"
+        } else if st.st_nlink != 1 {
+            problem = "has \(st.st_nlink) hard links"
+        } else if st.st_mode & 0o022 != 0 {
+            problem = "is writable by others (mode \(String(st.st_mode & 0o7777, radix: 8)))"
+        } else {
+            problem = nil
+        }
+        if let problem {
+            Glibc.close(fd)
+            throw TrustedPathError(path: shown, problem: problem + "; something else created it: remove it")
+        }
+        let fl = fcntl(fd, F_GETFL)
+        _ = cshim_fcntl_int(fd, F_SETFL, fl & ~O_NONBLOCK)
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Unlinks `name` (a file) in this directory; a missing one is fine.
+    @discardableResult
+    public func remove(_ name: String) -> Bool { unlinkat(fd.rawValue, name, 0) == 0 }
+
+    /// Removes the subdirectory `name` and the files in it (one level:
+    /// tilectl's directories hold files only); a link is removed, never
+    /// followed.
+    public func removeTree(_ name: String) {
+        let sub = openat(fd.rawValue, name, CSHIM_O_PATH | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
+        if sub >= 0 {
+            for entry in Self.entries(sub) { _ = unlinkat(sub, entry, 0) }
+            Glibc.close(sub)
+            _ = unlinkat(fd.rawValue, name, CSHIM_AT_REMOVEDIR)
+        } else {
+            _ = unlinkat(fd.rawValue, name, 0)
+        }
+    }
+
+    /// Removes the empty directory at `path`, through its checked parent.
+    @discardableResult
+    public static func removeEmpty(_ path: String) -> Bool {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex || path.count > 1 else { return false }
+        guard let parent = try? open(slash == path.startIndex ? "/" : String(path[..<slash]), sharedLast: true) else { return false }
+        defer { parent.close() }
+        return unlinkat(parent.fd.rawValue, String(path[path.index(after: slash)...]), CSHIM_AT_REMOVEDIR) == 0
+    }
+
+    /// Names in this directory (not `.` and `..`).
+    public func entries() -> [String] { Self.entries(fd.rawValue) }
+
+    static func entries(_ fd: Int32) -> [String] {
+        let dup = openat(fd, ".", O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
+        guard dup >= 0, let d = fdopendir(dup) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
+
+    /// The file's owner and mode, without following a link; nil when absent.
+    public func lstat(_ name: String) -> stat? {
+        var st = stat()
+        return fstatat(fd.rawValue, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
+    }
+
+    /// `/proc/self/fd/N`: a path naming exactly this directory, for calls
+    /// that take only a path (mount(2)).
+    public var procPath: String { "/proc/self/fd/\(fd.rawValue)" }
+}
+
+/// A path root will not use, and why: one line.
+public struct TrustedPathError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let problem: String
+    public var errno: Int32 = 0
+
+    public var description: String {
+        "\(path) \(problem); tilectl only uses paths that no other user can change (every directory owned by root or by you, "
+            + "no symbolic links)"
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Shared
+
+/// The uids and gids a run's tiles run as. With `user = "dynamic"` (the
+/// default) every tile gets a uid and gid of its own, reserved for the
+/// life of the run from `range`, in the spirit of systemd's `DynamicUser=`:
+/// no other process on the host has it, so nothing else can signal,
+/// ptrace or share files with a tile, and tiles cannot signal each other.
+///
+/// A uid is taken only when it is free everywhere tilectl can see: no
+/// passwd or group entry (NSS, so LDAP and the like too), no running
+/// process with it as a uid or gid, and no other run holding it. Runs hold
+/// theirs with an flock on `<runtime>/uid/<uid>` for as long as they live;
+/// the kernel drops it however the run ends, so a killed run's uids are
+/// free again at once.
+struct TileIdentities {
+    /// 2047934464–2047999999 (0x7A110000–0x7A11FFFF): in the range systemd
+    /// documents as unused by it and by container managers (above its
+    /// container ranges, below its foreign range), and far from both the
+    /// regular users and systemd's dynamic users (61184–65519).
+    static let range: ClosedRange<UInt32> = 0x7A11_0000...0x7A11_FFFF
+
+    let users: [TileUser]
+    private let locks: [FileDescriptor]
+
+    /// Reserves one identity per tile of `topology` (or none, when the
+    /// topology names a user: every tile is that user).
+    static func reserve(_ topology: Topology) throws -> TileIdentities {
+        switch topology.user {
+        case .named(let user):
+            return TileIdentities(users: Array(repeating: user, count: topology.tiles.count), locks: [])
+        case .dynamic:
+            break
+        }
+        let root = try RuntimeRoot.open(create: true)
+        defer { root.close() }
+        let dir: TrustedDirectory
+        do { dir = try root.subdirectory("uid", create: 0o700) } catch let e as TrustedPathError {
+            throw RuntimeFailure("the tile uid locks: \(e)")
+        }
+        defer { dir.close() }
+        let busy = ProcessIdentities.scan()
+        var users: [TileUser] = []
+        var locks: [FileDescriptor] = []
+        var candidate = start(for: topology.name)
+        var tried = 0
+        while users.count < topology.tiles.count {
+            guard tried < range.count else {
+                locks.forEach { $0.close() }
+                throw RuntimeFailure("no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
+                                     + "stop another topology, or name a user with `user = \"...\"`")
+            }
+            tried += 1
+            let uid = candidate
+            candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
+            guard !busy.contains(uid), getpwuid(uid) == nil, getgrgid(uid) == nil else { continue }
+            guard let lock = try? dir.openChecked(String(uid), O_RDWR | O_CREAT, mode: 0o600) else { continue }
+            guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else {
+                lock.close()
+                continue
+            }
+            let tile = topology.tiles[users.count]
+            users.append(TileUser(name: "\(topology.name)/\(tile.name)", uid: uid, gid: uid))
+            locks.append(lock)
+        }
+        return TileIdentities(users: users, locks: locks)
+    }
+
+    /// The uids `reserve` would try first, for `check` (nothing is taken).
+    static func preview(_ topology: Topology) -> [UInt32] {
+        let busy = ProcessIdentities.scan()
+        var out: [UInt32] = []
+        var candidate = start(for: topology.name)
+        while out.count < topology.tiles.count && out.count < range.count {
+            if !busy.contains(candidate) && getpwuid(candidate) == nil && getgrgid(candidate) == nil { out.append(candidate) }
+            candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
+        }
+        return out
+    }
+
+    /// Where the search starts: a hash of the topology's name, so a
+    /// topology tends to get the same uids run after run (as a log or an
+    /// audit trail would want).
+    static func start(for name: String) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return range.lowerBound + h % UInt32(range.count)
+    }
+
+    /// Lets the uids go (the kernel does the same if the run is killed).
+    func release() { locks.forEach { $0.close() } }
+
+    /// The lock descriptors, which the reaper must not inherit.
+    var descriptors: [FileDescriptor] { locks }
+}
+
+/// Every uid and gid some running process has, from /proc.
+enum ProcessIdentities {
+    static func scan() -> Set<UInt32> {
+        var ids = Set<UInt32>()
+        guard let proc = opendir("/proc") else { return ids }
+        defer { closedir(proc) }
+        while let entry = readdir(proc) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.first?.isNumber == true, let status = try? Files.read("/proc/\(name)/status") else { continue }
+            for line in status.split(separator: "\n") where line.hasPrefix("Uid:") || line.hasPrefix("Gid:") {
+                for field in line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst() {
+                    if let id = UInt32(field) { ids.insert(id) }
+                }
+            }
+        }
+        return ids
+    }
+}

@@ -1,0 +1,262 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// Attacks from outside, as an unprivileged local user would make them:
+/// racing to ptrace booting tiles, signalling them, planting symbolic links
+/// and files where root will look, swapping the binary under a booting
+/// supervisor. Each checks what a user can observe: zero attaches, the
+/// file untouched, the run refused with one line, the topology unharmed.
+/// (Attacks from inside a tile are `SandboxTests.anEscapeAttemptIsBlocked`.)
+extension Integration {
+@Suite struct AttackTests {
+    static let nobody: UInt32 = 65534
+
+    /// Runs `body` as uid and gid `uid` (no groups), in a child, and
+    /// returns its exit status: what any process of that user can do.
+    static func asUser(_ uid: UInt32, _ body: () -> Int32) -> Int32 {
+        let pid = fork()
+        if pid == 0 {
+            // As root, setgid and setuid set the real, effective and saved ids.
+            guard setgroups(0, nil) == 0, setgid(uid) == 0, setuid(uid) == 0 else { _exit(99) }
+            _exit(body())
+        }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (status >> 8) & 0xFF
+    }
+
+    /// The uids `check --sandbox` says the tiles will run as.
+    static func previewedUids(_ fx: Fixture) throws -> [UInt32] {
+        let out = try tilectl(["check", "--config", fx.config, "--sandbox"]).stdout
+        return out.matches(of: /uid (20479\d{5})/).compactMap { UInt32($0.output.1) }
+    }
+
+    // MARK: ptrace
+
+    /// A racing attacker per uid the tiles run as (and one as nobody, the
+    /// identity tiles used to share) tries PTRACE_ATTACH on every booting
+    /// tile from the moment it exists: a tile is never dumpable after its
+    /// uid switch, so no attempt succeeds.
+    @Test(arguments: ["dynamic", "nobody"])
+    func aRacingPtraceAttackerNeverAttaches(_ user: String) throws {
+        let fx = try Fixture(pageSize: "normal") { $0.replacingOccurrences(of: "user = \"dynamic\"", with: "user = \"\(user)\"") }
+        defer { fx.tearDown() }
+        let uids = user == "dynamic" ? try Self.previewedUids(fx) : [Self.nobody]
+        #expect(!uids.isEmpty)
+        let racer = try LiveProcess(Binary.packageRoot + "/Tests/Scripts/ptrace-racer.py", uids.map(String.init))
+        usleep(300_000)
+        let boots = 10
+        for _ in 0..<boots {
+            let run = try fx.boot()
+            run.kill(SIGTERM)
+            #expect(run.waitForExit(timeout: 10))
+            #expect(run.exitStatus == 0, "\(run.stderr)")
+        }
+        racer.kill(SIGTERM)
+        #expect(racer.waitForExit(timeout: 10))
+        let reports = racer.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(reports.count == uids.count, "\(racer.stdout) \(racer.stderr)")
+        var attempts = 0, seen = 0
+        for r in reports {
+            #expect((r["attached"] as? [Int]) == [], "attached to \(r)")
+            attempts += r["attempts"] as? Int ?? 0
+            seen = max(seen, r["tiles_seen"] as? Int ?? 0)
+        }
+        print("ptrace race (\(user)): \(boots) boots, \(attempts) PTRACE_ATTACH attempts, \(seen) tile processes seen, 0 attached")
+        #expect(seen >= 3 * boots, "the attacker saw every booting tile")
+    }
+
+    /// Root (who may trace anything) traces the boot: each tile sees a
+    /// tracer before it pivots and refuses to go on.
+    @Test func aTileRefusesToBootWhileTraced() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let p = try LiveProcess("/usr/bin/strace", ["-f", "-o", "/dev/null", Binary.tilectl, "run", "--config", fx.config])
+        #expect(p.waitForExit(timeout: 30))
+        #expect(p.exitStatus == 1)
+        #expect(p.stderr.contains("sandbox step 5 TracerPid: process"), "\(p.stderr)")
+        #expect(p.stderr.contains("is tracing this tile; refusing to go on"))
+        #expect(fx.leftovers().isEmpty)
+    }
+
+    // MARK: signals
+
+    /// Nothing else has a tile's uid: neither nobody nor another tile's uid
+    /// can signal it, and /healthz stays 200.
+    @Test func noOtherProcessCanSignalATile() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let run = try fx.boot()
+        defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
+        let pids = Array(try fx.tilePids().values)
+        let uids = try pids.map { try #require(UInt32(ProcView($0).status["Uid"]?.split(separator: "\t").first ?? "")) }
+        for (i, pid) in pids.enumerated() {
+            #expect(Self.asUser(Self.nobody) { kill(pid, SIGSTOP) == 0 ? 0 : errno == EPERM ? 1 : 2 } == 1, "nobody stopped \(pid)")
+            let other = uids[(i + 1) % uids.count]
+            #expect(other != uids[i])
+            #expect(Self.asUser(other) { kill(pid, SIGSTOP) == 0 ? 0 : errno == EPERM ? 1 : 2 } == 1, "uid \(other) stopped \(pid)")
+        }
+        usleep(2_500_000)  // longer than healthz_max_heartbeat_age_ms
+        #expect(try fx.scrape("/healthz").status == 200)
+    }
+
+    // MARK: planted files
+
+    /// A root-owned file an attacker would love root to overwrite.
+    struct Victim {
+        let path: String
+        let content = "precious\n"
+        init(_ dir: String) throws {
+            path = dir + "/victim"
+            try content.write(toFile: path, atomically: false, encoding: .utf8)
+            chmod(path, 0o644)
+        }
+        var untouched: Bool { (try? String(contentsOfFile: path, encoding: .utf8)) == content }
+    }
+
+    /// A world-writable sticky directory (like /tmp), where nobody plants.
+    static func sharedDirectory(_ fx: Fixture) throws -> String {
+        let dir = fx.dir + "/shared"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o1777)
+        return dir
+    }
+
+    static func plant(symlink path: String, to target: String) -> Bool {
+        asUser(nobody) { symlink(target, path) == 0 ? 0 : 1 } == 0
+    }
+
+    /// The log file path is a link nobody planted: the run refuses in one
+    /// line, the victim is untouched, nothing is left.
+    @Test func aPlantedLogLinkIsRefused() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let victim = try Victim(fx.dir)
+        let log = try Self.sharedDirectory(fx) + "/tilectl.log"
+        #expect(Self.plant(symlink: log, to: victim.path))
+        try fx.setLogPath(log)
+        let r = try tilectl(["run", "--config", fx.config], timeout: 30)
+        #expect(r.status == 1)
+        #expect(r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("\(log) is a symbolic link"), "\(r.stderr)")
+        #expect(victim.untouched)
+        #expect(fx.leftovers().isEmpty)
+    }
+
+    /// A log file nobody created first: refused, not appended to.
+    @Test func aLogFileSomeoneElseCreatedIsRefused() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let log = try Self.sharedDirectory(fx) + "/tilectl.log"
+        #expect(Self.asUser(Self.nobody) { creat(log, 0o666) >= 0 ? 0 : 1 } == 0)
+        try fx.setLogPath(log)
+        let r = try tilectl(["run", "--config", fx.config], timeout: 30)
+        #expect(r.status == 1)
+        #expect(r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("\(log) is owned by uid 65534, not by uid 0; something else created it: remove it"), "\(r.stderr)")
+        #expect((try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) == 0)
+    }
+
+    /// The hugetlbfs directory lies under a link nobody planted (pointing
+    /// at a root-owned directory): root mounts nothing, anywhere, and
+    /// `auto` falls back to normal pages saying why.
+    @Test func aPlantedLinkOnTheHugetlbfsPathIsNeverFollowed() throws {
+        let fx = try Fixture(pageSize: "auto")
+        defer { fx.tearDown() }
+        let target = fx.dir + "/target"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let link = try Self.sharedDirectory(fx) + "/hp"
+        #expect(Self.plant(symlink: link, to: target))
+        try fx.setHugetlbfs(link + "/mnt")
+        let mountsBefore = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        let run = try fx.boot()
+        let mountsAfter = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(mountsAfter == mountsBefore, "root mounted something")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty, "root created something behind the link")
+        #expect(run.stderr.contains("huge pages unavailable (\(link) is a symbolic link"), "\(run.stderr)")
+        // Strict huge pages: one line, nothing done.
+        try fx.edit { $0.replacingOccurrences(of: "page_size = \"auto\"", with: "page_size = \"huge\"") }
+        let r = try tilectl(["run", "--config", fx.config], timeout: 30)
+        #expect(r.status == 1 && r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty)
+    }
+
+    /// Files and directories nobody put where the old layout kept
+    /// workspaces and the lock, and a directory named like a run's: none is
+    /// opened, followed or removed; the run boots and stops cleanly.
+    @Test func plantsInDevShmAreIgnored() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let victim = try Victim(fx.dir)
+        let plants = ["/dev/shm/tilectl.\(fx.name).lock", "/dev/shm/tilectl.\(fx.name).metric.0.wksp",
+                      "/dev/shm/tilectl.\(fx.name).synth.0.wksp"]
+        for p in plants { #expect(Self.plant(symlink: p, to: victim.path)) }
+        let decoy = "/dev/shm/tilectl.\(fx.name).0000000000000000"
+        #expect(Self.asUser(Self.nobody) { mkdir(decoy, 0o777) == 0 ? 0 : 1 } == 0)
+        defer { plants.forEach { unlink($0) }; rmdir(decoy) }
+        let run = try fx.boot()
+        #expect(try fx.scrape().status == 200)
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+        #expect(victim.untouched)
+        for p in plants { #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: p)) == victim.path, "\(p)") }
+        #expect(FileManager.default.fileExists(atPath: decoy), "nobody's directory was removed")
+    }
+
+    /// A runtime directory that is not root's alone (a misconfigured host
+    /// or an attacker who got there first): `run` and `monitor` refuse in
+    /// one line and write nothing.
+    @Test func aRuntimeDirectoryNotRootsAloneIsRefused() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let dir = "/run/tilectl/\(fx.name)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chown(dir, Self.nobody, Self.nobody)
+        let r = try tilectl(["run", "--config", fx.config], timeout: 30)
+        #expect(r.status == 1)
+        #expect(r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("\(dir) is owned by uid 65534, not by root"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        let m = try tilectl(["monitor", "--config", fx.config, "--once"], timeout: 30)
+        #expect(m.status == 1)
+        #expect(m.stderr.contains("refusing to read its run description: \(dir) is owned by uid 65534"), "\(m.stderr)")
+        #expect(fx.leftovers().isEmpty)
+    }
+
+    // MARK: the binary
+
+    /// The binary at the path `run` was started from is replaced while the
+    /// supervisor boots: the tiles still run the supervisor's own binary
+    /// (exec by descriptor), not what the path names now.
+    @Test func tilesExecTheSupervisorsBinaryNotItsPath() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let copy = fx.dir + "/bin/tilectl"
+        try FileManager.default.createDirectory(atPath: fx.dir + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Binary.tilectl, toPath: copy)
+        let run = try LiveProcess(copy, ["run", "--config", fx.config])
+        kill(run.pid, SIGSTOP)
+        // What the path names from now on: a program that exits at once.
+        try FileManager.default.copyItem(atPath: "/bin/true", toPath: copy + ".new")
+        #expect(rename(copy + ".new", copy) == 0)
+        kill(run.pid, SIGCONT)
+        #expect(run.waitForOutput("is up:", timeout: 30), "\(run.stderr)")
+        for pid in try fx.tilePids().values {
+            let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+            #expect(exe == copy + " (deleted)", "tile \(pid) runs \(exe)")
+        }
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+    }
+}
+}
