@@ -143,6 +143,38 @@ extension Integration {
         #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
     }
 
+    /// Every tile of the validator topology under load stays well inside
+    /// its address-space and data limits (mapped at entry + 32 MiB): the
+    /// limits bound a tile without ever being near what it uses.
+    @Test func memoryLimitsLeaveHeadroomUnderLoad() throws {
+        let fx = try Fixture("validator.toml", pageSize: "normal")
+        defer { fx.tearDown() }
+        let run = try fx.boot()
+        for i in 0..<40 {
+            _ = try HTTPClient.request(port: fx.port, headers: i % 2 == 0 ? ["Accept-Encoding: gzip"] : [])
+        }
+        usleep(2_000_000)
+        var rows = ["TILE        VmPeak     RLIMIT_AS   peak/limit  VmData     RLIMIT_DATA"]
+        for (series, pid) in try fx.tilePids().sorted(by: { $0.key < $1.key }) {
+            let p = try ProcView(pid)
+            func kib(_ key: String) -> UInt64 { UInt64(p.status[key]?.split(separator: " ").first ?? "") ?? 0 }
+            let asLimit = UInt64(p.limit("Max address space") ?? "") ?? 0
+            let dataLimit = UInt64(p.limit("Max data size") ?? "") ?? 0
+            let peak = kib("VmPeak") * 1024, data = kib("VmData") * 1024
+            #expect(peak + 16 << 20 <= asLimit, "\(series): VmPeak \(peak) is within 16 MiB of RLIMIT_AS \(asLimit)")
+            #expect(data + 16 << 20 <= dataLimit, "\(series): VmData \(data) is within 16 MiB of RLIMIT_DATA \(dataLimit)")
+            let name = series.replacing(/tile_pid\{kind="(\w+)",kind_id="(\d+)"\}/) { "\($0.output.1):\($0.output.2)" }
+            rows.append(name.padding(toLength: 12, withPad: " ", startingAt: 0) + "\(peak >> 20) MiB".padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + "\(asLimit >> 20) MiB".padding(toLength: 12, withPad: " ", startingAt: 0)
+                        + "\(peak * 100 / max(asLimit, 1)) %".padding(toLength: 12, withPad: " ", startingAt: 0)
+                        + "\(data >> 20) MiB".padding(toLength: 11, withPad: " ", startingAt: 0) + "\(dataLimit >> 20) MiB")
+        }
+        print("memory of the validator topology's tiles after 40 scrapes:\n" + rows.joined(separator: "\n"))
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+    }
+
     @Test func withoutRootTilesRunInUnprivilegedUserNamespaces() throws {
         let fx = try Fixture()
         defer { fx.tearDown() }
@@ -198,7 +230,7 @@ extension Integration {
         #expect(out.contains("    mmap           prot & 0x4 == 0 (no PROT_EXEC), flags == 34 (MAP_PRIVATE|MAP_ANONYMOUS), fd == 0xffffffff (-1)"))
         #expect(out.contains("    RLIMIT_NOFILE      132"))
         #expect(out.contains("    RLIMIT_NOFILE      0                         room for exactly the descriptors the tile opens inside its sandbox"))
-        #expect(out.contains("    RLIMIT_AS          mapped at entry + 64 MiB"))
+        #expect(out.contains("    RLIMIT_AS          mapped at entry + 32 MiB"))
         #expect(out.contains("confinement of the reaper (pid 1 of the tiles' PID namespace, once every tile is started): exposure"))
         #expect(out.contains("confinement of the supervisor (once the reaper is started): exposure"))
         #expect(out.contains(/Landlock on this kernel: ABI \d+/))

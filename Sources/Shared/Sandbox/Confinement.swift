@@ -6,10 +6,13 @@ import CShim
 /// Confines a process of tilectl's own that has done its privileged work
 /// and only waits from then on: the reaper once every tile is started, the
 /// supervisor once the reaper is. It keeps its uid (root owns what the
-/// supervisor cleans up), but loses every capability, may reach only the
-/// directories listed (Landlock), may make only the calls its policy lists
-/// (seccomp, default: kill the process), gains nothing through execve and
-/// cannot be ptraced by anyone but root with CAP_SYS_PTRACE.
+/// supervisor cleans up) but, in this order: an empty environment (the
+/// operator's, inherited, zeroed); a fresh session keyring;
+/// namespaces of its own (no network, IPC, UTS or cgroup of the host's);
+/// for the reaper an empty root; a Landlock domain that reaches only the
+/// directories listed; memory and resource limits; no capability; no
+/// privilege through execve; not dumpable; and a seccomp allowlist (default:
+/// kill the process).
 public struct Confinement {
     /// A directory (or file) the process may still touch, how, and why.
     /// The rule owns `fd`: `enter` closes it.
@@ -28,17 +31,32 @@ public struct Confinement {
     public let policy: SeccompPolicy
     public let descriptors: [DescriptorRole: FileDescriptor]
     public let filesystem: [FilesystemRule]
+    /// Namespaces it leaves the host's for (names as `SandboxProfile`'s).
+    public let namespaces: [String]
+    /// An empty read-only root (it opens no file again).
+    public let emptyRoot: Bool
+
+    /// Address space and data beyond what it holds when confined.
+    public static let memoryAllowance: UInt64 = 32 << 20
+    /// Descriptors it may open beyond the highest it holds (cleanup opens
+    /// a few at a time).
+    public static let descriptorAllowance: UInt64 = 32
 
     public init(_ name: String, policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor],
-                filesystem: [FilesystemRule] = []) {
+                filesystem: [FilesystemRule] = [], namespaces: [String], emptyRoot: Bool) {
         self.name = name
         self.policy = policy
         self.descriptors = descriptors
         self.filesystem = filesystem
+        self.namespaces = namespaces
+        self.emptyRoot = emptyRoot
     }
 
     /// The filter `enter` loads.
     public func filter() throws -> SeccompFilter { try SeccompFilter(policy, descriptors: descriptors) }
+
+    static let cloneFlags: [String: Int32] = ["network": CSHIM_CLONE_NEWNET, "ipc": CSHIM_CLONE_NEWIPC, "uts": CSHIM_CLONE_NEWUTS,
+                                              "cgroup": CSHIM_CLONE_NEWCGROUP, "mount": CSHIM_CLONE_NEWNS]
 
     /// Irreversible. Returns the Landlock ABI enforced, nil when this
     /// kernel has none (then the filesystem is limited by the filter and
@@ -50,6 +68,15 @@ public struct Confinement {
         }
         defer { filesystem.forEach { $0.fd.close() } }
         let filter = try filter()  // compiled before anything is taken away
+        try Environment.clearAndZero()
+        if cshim_keyctl_join_session_keyring() < 0 && errno != ENOSYS { try step("keyctl(KEYCTL_JOIN_SESSION_KEYRING)", -1) }
+        // pivot_root makes the mount namespace itself.
+        let flags = namespaces.filter { !(emptyRoot && $0 == "mount") }.compactMap { Self.cloneFlags[$0] }.reduce(0, |)
+        if flags != 0 { try step("unshare(\(namespaces.joined(separator: ", ")))", cshim_unshare(flags)) }
+        let status = try ProcessStatus.read()
+        let highest = try openDescriptors().max() ?? 2
+        if emptyRoot { try Namespaces.pivotToEmptyRoot(step: "\(name): pivot_root") }
+
         var abi: Int32? = nil
         let ruleset = cshim_landlock_ruleset_fs()
         if ruleset >= 0 {
@@ -61,10 +88,47 @@ public struct Confinement {
         } else if errno != ENOSYS && errno != EOPNOTSUPP {
             throw SandboxError(step: "\(name): landlock_create_ruleset", message: Errno.describe(errno))
         }
+        for limit in resourceLimits(mapped: status.vmSize, data: status.vmData, highestDescriptor: UInt64(highest)) {
+            guard let v = limit.value else { continue }
+            try step("setrlimit(\(limit.name), \(v))", cshim_setrlimit(limit.resource, v))
+        }
         try Capabilities.dropAll(step: "\(name): capabilities")
         try step("prctl(PR_SET_NO_NEW_PRIVS)", cshim_prctl_set_no_new_privs())
         try step("prctl(PR_SET_DUMPABLE, 0)", cshim_prctl_set_dumpable(0))
         try filter.load()
         return abi
+    }
+
+    /// Its limits: memory from what it holds, room for a few descriptors,
+    /// no process, core dump, locked memory, queue or real-time priority.
+    public func resourceLimits(mapped: UInt64?, data: UInt64?, highestDescriptor: UInt64?) -> [ResourceLimit] {
+        func r(_ res: Int32, _ name: String, _ v: UInt64?, _ why: String, _ derived: String? = nil) -> ResourceLimit {
+            ResourceLimit(resource: res, name: name, value: v, derivation: derived, reason: why)
+        }
+        let plus = formatBytes(Int(Self.memoryAllowance))
+        return [
+            r(CSHIM_RLIMIT_AS, "RLIMIT_AS", mapped.map { $0 + Self.memoryAllowance }, "what it has mapped, plus \(plus)",
+              "mapped at confinement + \(plus)"),
+            r(CSHIM_RLIMIT_DATA, "RLIMIT_DATA", data.map { $0 + Self.memoryAllowance }, "what it holds, plus \(plus)",
+              "data at confinement + \(plus)"),
+            r(CSHIM_RLIMIT_NOFILE, "RLIMIT_NOFILE", highestDescriptor.map { $0 + 1 + Self.descriptorAllowance },
+              "the descriptors it holds, and \(Self.descriptorAllowance) more for cleanup", "highest held + \(1 + Self.descriptorAllowance)"),
+            r(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", 0, "no new process"),
+            r(CSHIM_RLIMIT_CORE, "RLIMIT_CORE", 0, "no core dump"),
+            r(CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0, "no locked memory"),
+            r(CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0, "no POSIX message queues"),
+            r(CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", 0, "no real-time priority"),
+            r(CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", 0, "no real-time CPU time"),
+        ]
+    }
+
+    /// How exposed it is once confined (`check --sandbox`); `filesystemLimited`:
+    /// whether its Landlock domain lists directories (known at run time).
+    public func exposure(landlockABI: Int32?, filesystemLimited: Bool) -> ExposureReport {
+        Exposure.report(identity: .rootWithoutCapabilities, namespaces: namespaces, emptyRoot: emptyRoot,
+                        filesystemLimited: filesystemLimited, policy: policy,
+                        argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
+                        noExec: true, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true, ownKeyring: true,
+                        noTerminal: name == "reaper", environmentCleared: true, exactDescriptors: false, noRealtime: true)
     }
 }

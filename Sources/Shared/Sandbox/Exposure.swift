@@ -74,7 +74,10 @@ public enum Exposure {
     ]
 
     /// The checks for one confined process.
-    public static func report(identity: ExposedIdentity, namespaces: [String], emptyRoot: Bool, policy: SeccompPolicy,
+    /// - Parameter filesystemLimited: without an empty root, a Landlock
+    ///   domain still limits the process to the directories it lists.
+    public static func report(identity: ExposedIdentity, namespaces: [String], emptyRoot: Bool, filesystemLimited: Bool = false,
+                              policy: SeccompPolicy,
                               argumentFilters: Bool, badArchitectureKills: Bool, landlockABI: Int32?, memoryLimited: Bool,
                               noExec: Bool, capabilitiesDropped: Bool, noNewPrivileges: Bool, notDumpable: Bool,
                               ownKeyring: Bool, noTerminal: Bool, environmentCleared: Bool, exactDescriptors: Bool,
@@ -86,6 +89,11 @@ public enum Exposure {
         let own = Set(namespaces)
         let syscalls = Set(policy.syscalls)
         let risky = syscalls.intersection(dangerous).sorted()
+        // The filesystem checks: an empty root answers them all; a Landlock
+        // domain listing a few directories, most of them.
+        let fs: (Double, String, String) = emptyRoot ? (0, "an empty read-only root", "unreachable")
+            : filesystemLimited && landlockABI != nil ? (0.2, "Landlock: only the directories it cleans up", "unreachable (Landlock)")
+            : (1, "the host's root", "reachable")
         let identityExposure: (Double, String) = switch identity {
         case .own: (0, "a uid and gid of its own, reserved for the run")
         case .shared(let name): (0.6, "\(name), which other processes on the host may share")
@@ -94,17 +102,17 @@ public enum Exposure {
         }
         return ExposureReport(checks: [
             c("User", 2000, identityExposure.0, identityExposure.1),
-            c("SupplementaryGroups", 200, identity == .rootWithoutCapabilities ? 1 : 0, "none"),
+            c("SupplementaryGroups", 200, 0, "none"),
             c("CapabilityBoundingSet", 1500, capabilitiesDropped ? 0 : 1, capabilitiesDropped ? "empty" : "kept"),
             c("AmbientCapabilities", 500, capabilitiesDropped ? 0 : 1, capabilitiesDropped ? "empty, securebits locked" : "kept"),
             c("NoNewPrivileges", 1000, noNewPrivileges ? 0 : 1, noNewPrivileges ? "set" : "not set"),
             c("PrivateNetwork", 2500, own.contains("network") ? 0 : 1, own.contains("network") ? "own network namespace" : "the host's network namespace"),
             c("PrivateUsers", 1000, own.contains("user") ? 0 : 1, own.contains("user") ? "own user namespace" : "the host's"),
             c("PrivateMounts", 1000, own.contains("mount") ? 0 : 1, own.contains("mount") ? "own mount namespace" : "the host's"),
-            c("ProtectSystem", 1000, emptyRoot ? 0 : 1, emptyRoot ? "an empty read-only root" : "the host's root"),
-            c("ProtectHome", 1000, emptyRoot ? 0 : 1, emptyRoot ? "unreachable" : "reachable"),
-            c("PrivateTmp", 1000, emptyRoot ? 0 : 1, emptyRoot ? "unreachable" : "the host's /tmp"),
-            c("PrivateDevices", 1000, emptyRoot ? 0 : 1, emptyRoot ? "no device node" : "the host's /dev"),
+            c("ProtectSystem", 1000, fs.0, fs.1),
+            c("ProtectHome", 1000, fs.0, fs.2),
+            c("PrivateTmp", 1000, fs.0, fs.2),
+            c("PrivateDevices", 1000, fs.0, emptyRoot ? "no device node" : fs.2),
             c("PrivateIPC", 100, own.contains("ipc") ? 0 : 1, own.contains("ipc") ? "own IPC namespace" : "the host's"),
             c("ProtectHostname", 50, own.contains("uts") ? 0 : 1, own.contains("uts") ? "own UTS namespace" : "the host's"),
             c("ProtectControlGroups", 1000, own.contains("cgroup") ? 0 : 1, own.contains("cgroup") ? "own cgroup namespace" : "the host's"),

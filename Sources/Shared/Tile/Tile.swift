@@ -103,7 +103,7 @@ extension Tile {
     public static var burst: Int { 1 }
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? { nil }
     public static var openedInSandbox: Int { 0 }
-    public static var memoryAllowance: Int { 64 << 20 }
+    public static var memoryAllowance: Int { 32 << 20 }
     public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }

@@ -92,6 +92,13 @@ enum Reaper {
                     reason: "let go of a dead tile's pidfd and death pipe"),
     ]) + RuntimePolicy.common
 
+    /// Once every tile runs: namespaces of its own and an empty root (it
+    /// opens nothing again), and the policy above.
+    static func confinement(control: FileDescriptor, report: FileDescriptor) -> Confinement {
+        Confinement("reaper", policy: policy, descriptors: [controlRole: control, reportRole: report],
+                    namespaces: ["mount", "network", "ipc", "uts", "cgroup"], emptyRoot: true)
+    }
+
     /// Runs in the child of the supervisor's fork; never returns.
     static func run(_ plan: Plan, control: FileDescriptor, report: FileDescriptor) -> Never {
         _ = cshim_prctl_set_pdeathsig(SIGKILL)
@@ -143,7 +150,7 @@ enum Reaper {
 
         if plan.sandbox {
             do {
-                try Confinement("reaper", policy: policy, descriptors: [controlRole: control, reportRole: report]).enter()
+                try confinement(control: control, report: report).enter()
             } catch {
                 fail(report, .confine, errno == 0 ? EPERM : errno)
             }

@@ -168,6 +168,10 @@ final class Supervisor {
 
     // MARK: confinement
 
+    /// Its own mount (a copy: cleanup still sees the workspaces), network,
+    /// IPC, UTS and cgroup namespaces once the reaper runs.
+    static let confinedNamespaces = ["mount", "network", "ipc", "uts", "cgroup"]
+
     static let signalsRole = DescriptorRole("signalfd")
     static let controlRole = DescriptorRole("control pipe")
     static let reportRole = DescriptorRole("report pipe")
@@ -240,7 +244,8 @@ final class Supervisor {
             for size in plan.reserved.keys { try rule(size.sysfsPool!, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE, "the \(size.label) page pool") }
         }
         if let lock { try rule(lock.directory.path, CSHIM_LL_REMOVE_FILE, "the topology's lock") }
-        return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules)
+        return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules,
+                           namespaces: Self.confinedNamespaces, emptyRoot: false)
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {

@@ -89,14 +89,15 @@ struct CheckCommand: ParsableCommand {
             out += table(rows)
             out += exposureTable(exposure)
         }
-        out += confinementReport("reaper", "pid 1 of the tiles' PID namespace, once every tile is started",
-                                 Reaper.policy, descriptors: [.stderr: .standardError, Reaper.controlRole: FileDescriptor(rawValue: 5),
-                                                              Reaper.reportRole: FileDescriptor(rawValue: 6)],
-                                 filesystem: "none", landlock: landlock)
-        out += confinementReport("supervisor", "once the reaper is started", Supervisor.policy(reaper: 2),
-                                 descriptors: [.stderr: .standardError, Supervisor.signalsRole: FileDescriptor(rawValue: 5),
-                                               Supervisor.controlRole: FileDescriptor(rawValue: 6),
-                                               Supervisor.reportRole: FileDescriptor(rawValue: 7)],
+        let fake = { (n: Int32) in FileDescriptor(rawValue: n) }
+        out += confinementReport(Reaper.confinement(control: fake(5), report: fake(6)),
+                                 when: "pid 1 of the tiles' PID namespace, once every tile is started",
+                                 filesystem: "none (an empty root)", landlock: landlock)
+        out += confinementReport(Confinement("supervisor", policy: Supervisor.policy(reaper: 2),
+                                             descriptors: [.stderr: .standardError, Supervisor.signalsRole: fake(5),
+                                                           Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7)],
+                                             namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
+                                 when: "once the reaper is started",
                                  filesystem: "remove files in its workspace directories and its lock; "
                                      + "read and write the huge page ledger and pool when it reserved pages", landlock: landlock)
         return out
@@ -104,19 +105,21 @@ struct CheckCommand: ParsableCommand {
 
     /// The reaper's or the supervisor's confinement (descriptor numbers as
     /// an example: the real ones are known at run time).
-    static func confinementReport(_ name: String, _ when: String, _ policy: SeccompPolicy,
-                                  descriptors: [DescriptorRole: FileDescriptor], filesystem: String, landlock: Int32?) -> String {
-        let exposure = Exposure.report(identity: .rootWithoutCapabilities, namespaces: [], emptyRoot: false, policy: policy,
-                                       argumentFilters: true, badArchitectureKills: true, landlockABI: landlock, memoryLimited: false,
-                                       noExec: true, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true,
-                                       ownKeyring: false, noTerminal: name == "reaper", environmentCleared: false,
-                                       exactDescriptors: name == "reaper", noRealtime: false)
-        var out = "\nconfinement of the \(name) (\(when)): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
-        out += "  runs as       root's uid without any capability; no_new_privs; not dumpable\n"
+    static func confinementReport(_ c: Confinement, when: String, filesystem: String, landlock: Int32?) -> String {
+        let exposure = c.exposure(landlockABI: landlock, filesystemLimited: true)
+        var out = "\nconfinement of the \(c.name) (\(when)): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
+        out += "  runs as       root's uid without any capability; no_new_privs; not dumpable; a fresh session keyring\n"
+        out += "  namespaces    own: \(c.namespaces.joined(separator: ", "))\(c.emptyRoot ? "; an empty, read-only root" : "")\n"
         out += "  landlock      \(filesystem)\n"
-        out += "  seccomp       \(policy.syscalls.count) syscalls; anything else kills it\n"
+        out += "  rlimits\n"
         var rows: [[String]] = []
-        if let filter = try? SeccompFilter(policy, descriptors: descriptors) {
+        for l in c.resourceLimits(mapped: nil, data: nil, highestDescriptor: nil) {
+            rows.append(["    " + l.name, l.value.map(String.init) ?? l.derivation ?? "-", l.reason])
+        }
+        out += table(rows)
+        out += "  seccomp       \(c.policy.syscalls.count) syscalls; anything else kills it\n"
+        rows = []
+        if let filter = try? c.filter() {
             for e in filter.entries { rows.append(["    " + e.rule.syscall, e.compiledDescription, e.rule.reason]) }
         }
         out += table(rows)
