@@ -102,24 +102,18 @@ public struct Confinement {
     /// Its limits: memory from what it holds, room for a few descriptors,
     /// no process, core dump, locked memory, queue or real-time priority.
     public func resourceLimits(mapped: UInt64?, data: UInt64?, highestDescriptor: UInt64?) -> [ResourceLimit] {
-        func r(_ res: Int32, _ name: String, _ v: UInt64?, _ why: String, _ derived: String? = nil) -> ResourceLimit {
-            ResourceLimit(resource: res, name: name, value: v, derivation: derived, reason: why)
-        }
-        let plus = formatBytes(Int(Self.memoryAllowance))
-        return [
-            r(CSHIM_RLIMIT_AS, "RLIMIT_AS", mapped.map { $0 + Self.memoryAllowance }, "what it has mapped, plus \(plus)",
-              "mapped at confinement + \(plus)"),
-            r(CSHIM_RLIMIT_DATA, "RLIMIT_DATA", data.map { $0 + Self.memoryAllowance }, "what it holds, plus \(plus)",
-              "data at confinement + \(plus)"),
-            r(CSHIM_RLIMIT_NOFILE, "RLIMIT_NOFILE", highestDescriptor.map { $0 + 1 + Self.descriptorAllowance },
-              "the descriptors it holds, and \(Self.descriptorAllowance) more for cleanup", "highest held + \(1 + Self.descriptorAllowance)"),
-            r(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", 0, "no new process"),
-            r(CSHIM_RLIMIT_CORE, "RLIMIT_CORE", 0, "no core dump"),
-            r(CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0, "no locked memory"),
-            r(CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0, "no POSIX message queues"),
-            r(CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", 0, "no real-time priority"),
-            r(CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", 0, "no real-time CPU time"),
-        ]
+        ResourceLimit.memory(addressSpace: mapped.map { $0 + Self.memoryAllowance }, data: data.map { $0 + Self.memoryAllowance },
+                             allowance: Self.memoryAllowance, at: "confinement")
+            + [ResourceLimit(resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE",
+                             value: highestDescriptor.map { $0 + 1 + Self.descriptorAllowance },
+                             derivation: "highest held + \(1 + Self.descriptorAllowance)",
+                             reason: "the descriptors it holds, and \(Self.descriptorAllowance) more for cleanup")]
+            + ResourceLimit.denied([(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process"),
+                                    (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump"),
+                                    (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
+                                    (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
+                                    (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
+                                    (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time")])
     }
 
     /// How exposed it is once confined (`check --sandbox`); `filesystemLimited`:

@@ -94,28 +94,39 @@ public struct ResourceLimit: Sendable {
     /// a tile never needs, and unchanged only where a zero would break the
     /// tile.
     public static func sandbox(fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64) -> [ResourceLimit] {
-        func r(_ res: Int32, _ name: String, _ v: UInt64?, _ why: String, derived: String? = nil) -> ResourceLimit {
-            ResourceLimit(resource: res, name: name, value: v, derivation: derived, reason: why)
-        }
+        memory(addressSpace: addressSpace, data: data, allowance: allowance, at: "entry")
+            + [ResourceLimit(resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE", value: fileLimit, derivation: nil,
+                             reason: "room for exactly the descriptors the tile opens inside its sandbox")]
+            + denied([(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process or thread"),
+                      (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump of tile memory"),
+                      (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
+                      (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
+                      (CSHIM_RLIMIT_NICE, "RLIMIT_NICE", "no raised priority"),
+                      (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
+                      (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time"),
+                      (CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", "no queued signals"),
+                      (CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", "no file locks")])
+            + [(CSHIM_RLIMIT_FSIZE, "RLIMIT_FSIZE", "unchanged: the log file grows"),
+               (CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
+               (CSHIM_RLIMIT_CPU, "RLIMIT_CPU", "unchanged: a tile runs as long as the topology")].map {
+                ResourceLimit(resource: $0.0, name: $0.1, value: nil, derivation: nil, reason: $0.2)
+            }
+    }
+
+    /// RLIMIT_AS and RLIMIT_DATA: what the process holds when it is
+    /// confined (`at`), plus `allowance`; nil values until known.
+    public static func memory(addressSpace: UInt64?, data: UInt64?, allowance: UInt64, at: String) -> [ResourceLimit] {
         let plus = "+ \(formatBytes(Int(allowance)))"
         return [
-            r(CSHIM_RLIMIT_NOFILE, "RLIMIT_NOFILE", fileLimit, "room for exactly the descriptors the tile opens inside its sandbox"),
-            r(CSHIM_RLIMIT_AS, "RLIMIT_AS", addressSpace, "address space: what is mapped at entry plus the kind's allowance",
-              derived: "mapped at entry \(plus)"),
-            r(CSHIM_RLIMIT_DATA, "RLIMIT_DATA", data, "heap and private memory: what it holds at entry plus the kind's allowance",
-              derived: "data at entry \(plus)"),
-            r(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", 0, "no new process or thread"),
-            r(CSHIM_RLIMIT_CORE, "RLIMIT_CORE", 0, "no core dump of tile memory"),
-            r(CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0, "no locked memory"),
-            r(CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0, "no POSIX message queues"),
-            r(CSHIM_RLIMIT_NICE, "RLIMIT_NICE", 0, "no raised priority"),
-            r(CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", 0, "no real-time priority"),
-            r(CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", 0, "no real-time CPU time"),
-            r(CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", 0, "no queued signals"),
-            r(CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", 0, "no file locks"),
-            r(CSHIM_RLIMIT_FSIZE, "RLIMIT_FSIZE", nil, "unchanged: the log file grows"),
-            r(CSHIM_RLIMIT_STACK, "RLIMIT_STACK", nil, "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
-            r(CSHIM_RLIMIT_CPU, "RLIMIT_CPU", nil, "unchanged: a tile runs as long as the topology"),
+            ResourceLimit(resource: CSHIM_RLIMIT_AS, name: "RLIMIT_AS", value: addressSpace, derivation: "mapped at \(at) \(plus)",
+                          reason: "address space: what is mapped at \(at) plus an allowance"),
+            ResourceLimit(resource: CSHIM_RLIMIT_DATA, name: "RLIMIT_DATA", value: data, derivation: "data at \(at) \(plus)",
+                          reason: "heap and private memory: what it holds at \(at) plus an allowance"),
         ]
+    }
+
+    /// Limits set to 0, with why.
+    public static func denied(_ list: [(Int32, String, String)]) -> [ResourceLimit] {
+        list.map { ResourceLimit(resource: $0.0, name: $0.1, value: 0, derivation: nil, reason: $0.2) }
     }
 }
