@@ -4,7 +4,7 @@
 Used by the integration tests. A child enters a user namespace of its own;
 the parent (still root outside) writes its uid/gid maps (root and nobody);
 the child sets that namespace's max_user_namespaces to 0, drops to nobody
-and execs the command, which then cannot create a user namespace. Nothing
+and execs the command (by the descriptor root opened), which then cannot create a user namespace. Nothing
 outside the namespace changes. Exits with the command's status."""
 import ctypes
 import os
@@ -12,6 +12,10 @@ import sys
 
 CLONE_NEWUSER = 0x10000000
 NOBODY = 65534
+
+# Opened while still root: the command may live in a directory nobody
+# cannot search (a fresh clone in a 0700 mktemp directory).
+command = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC)
 
 ready_r, ready_w = os.pipe()
 go_r, go_w = os.pipe()
@@ -27,7 +31,7 @@ if pid == 0:
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
-    os.execv(sys.argv[1], sys.argv[1:])
+    os.execve(command, sys.argv[1:], os.environ)
 
 os.read(ready_r, 1)
 for name in ("uid_map", "gid_map"):
