@@ -17,8 +17,10 @@ struct HealthCheck {
             let status = reader.common(CommonMetrics.status)
             if status == TileStatus.booting.rawValue { booting.append(spec.name); continue }
             if status == TileStatus.shutdown.rawValue { stopped.append(spec.name); continue }
+            // The heartbeat is the tile's own word, in memory it writes:
+            // any value must give an answer, never a trap.
             let beat = Int64(truncatingIfNeeded: reader.common(CommonMetrics.heartbeat))
-            let age = nowNanos - beat
+            let age = nowNanos &- beat
             if age > maxAgeNanos {
                 stale.append("\(spec.name) (last heartbeat \(Self.seconds(age)) ago)")
             }

@@ -232,6 +232,116 @@ extension Integration {
         #expect(fx.leftovers().isEmpty)
     }
 
+    // MARK: a tile lying to the rest
+
+    /// A tile writes Int64.min as its heartbeat, over and over: /healthz
+    /// answers (it used to trap and kill the metric tile, which was then
+    /// blamed), `monitor` prints, and the topology runs on.
+    @Test func aPoisonedHeartbeatCrashesNothing() throws {
+        let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"poison_heartbeat\"\n" }
+        defer { fx.tearDown() }
+        let run = try fx.boot(binary: Binary.testbed)
+        let metricPid = try #require(try fx.tilePids().first { $0.key.contains("metric") }?.value)
+        for _ in 0..<5 {
+            let r = try fx.scrape("/healthz")
+            #expect(r.status == 200 || r.status == 503, "\(r.status)")
+            usleep(100_000)
+        }
+        let m = try LiveProcess(Binary.testbed, ["monitor", "--config", fx.config, "--once", "--interval", "0.2"])
+        #expect(m.waitForExit(timeout: 20))
+        #expect(m.exitStatus == 0, "\(m.stderr)")
+        #expect(m.stdout.contains("escape:0"))
+        #expect(try fx.tilePids().first { $0.key.contains("metric") }?.value == metricPid, "the metric tile restarted")
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+    }
+
+    /// A tile says its pid is 1: the supervisor's "is up" line names its
+    /// real pid (from the reaper's pidfd), and `monitor` marks the claim.
+    @Test func aFakePidIsNotWhatOperatorsAreTold() throws {
+        let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"fake_pid\"\n" }
+        defer { fx.tearDown() }
+        let run = try fx.boot(binary: Binary.testbed)
+        let reaper = try #require(childPids(of: run.pid).first)
+        let tiles = Set(childPids(of: reaper))
+        let up = try #require(run.stderrLines.first { $0.contains("is up:") })
+        let claimed = try #require(up.firstMatch(of: /escape:0=(\d+)/).flatMap { Int32($0.output.1) })
+        #expect(claimed != 1 && tiles.contains(claimed), "\(up) vs \(tiles)")
+        let m = try LiveProcess(Binary.testbed, ["monitor", "--config", fx.config, "--once", "--interval", "0.2"])
+        #expect(m.waitForExit(timeout: 20))
+        #expect(m.stdout.contains("? (says 1)"), "\(m.stdout)")
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+    }
+
+    /// A tile writes its log file without end: RLIMIT_FSIZE stops it 256 MiB
+    /// past the size the file had, and the supervisor names it.
+    @Test func aTileCannotFillTheDiskThroughTheLog() throws {
+        let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"flood_log\"\n" }
+        defer { fx.tearDown() }
+        let log = fx.dir + "/tilectl.log"
+        try fx.setLogPath(log)
+        let p = try LiveProcess(Binary.testbed, ["run", "--config", fx.config])
+        #expect(p.waitForExit(timeout: 60))
+        #expect(p.exitStatus == 1)
+        #expect(p.stderr.contains("supervisor: tile escape:0 killed by SIGXFSZ; the topology is stopped"), "\(p.stderr)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        #expect(size <= (256 << 20) + (1 << 20), "log grew to \(size) bytes")
+        #expect(fx.leftovers().isEmpty)
+    }
+
+    // MARK: stops and starts
+
+    /// SIGTERM at any moment of the boot: the run stops cleanly, nothing is
+    /// left (signals are blocked before the first thing is created).
+    @Test(arguments: [0, 15, 30, 60, 90])
+    func aSignalDuringTheBootLeavesNothing(_ afterMillis: Int) throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let run = try LiveProcess(Binary.tilectl, ["run", "--config", fx.config])
+        usleep(useconds_t(afterMillis * 1000))
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 15))
+        #expect(run.exitStatus == 0 || run.exitStatus == 128 + SIGTERM, "\(run.exitStatus ?? -1): \(run.stderr)")
+        #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
+        #expect(!FileManager.default.fileExists(atPath: "/run/tilectl/\(fx.name)"), "the runtime directory is left")
+        #expect(eventually(timeout: 2) { (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?
+            .contains { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8))?.contains(fx.config) == true } == false })
+    }
+
+    /// Without root, as a user who is not nobody (whose uid is what every
+    /// unmapped owner looks like in a user namespace): the run's directories
+    /// are checked before it enters its own, and it boots and cleans up.
+    @Test func withoutRootAsAnyUserItBootsAndCleansUp() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        chmod(fx.dir, 0o755)
+        chmod(fx.config, 0o644)
+        let runtime = "/tmp/tilectl-4242"
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        // The log's directory must be the user's or root's alone.
+        let logDir = fx.dir + "/logs"
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        chown(logDir, 4242, 4242)
+        try fx.setLogPath(logDir + "/tilectl.log")
+        let run = try LiveProcess("/usr/bin/setpriv", ["--reuid=4242", "--regid=4242", "--clear-groups",
+                                                       Binary.tilectl, "run", "--config", fx.config],
+                                  environment: ["PATH": "/usr/bin:/bin"])
+        #expect(run.waitForOutput("is up:", timeout: 30), "\(run.stderr)")
+        #expect(try fx.scrape().status == 200)
+        for pid in try fx.tilePids().values {
+            #expect(try ProcView(pid).status["Uid"]?.hasPrefix("4242\t") == true)
+        }
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 0, "\(run.stderr)")
+        #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: runtime)) ?? []).isEmpty, "left in \(runtime)")
+        let text = (try? String(contentsOfFile: logDir + "/tilectl.log", encoding: .utf8)) ?? ""
+        #expect(text.contains("metric:0: halted by the supervisor"), "the tiles wrote the log through the supervisor's descriptor")
+    }
+
     // MARK: the binary
 
     /// The binary at the path `run` was started from is replaced while the

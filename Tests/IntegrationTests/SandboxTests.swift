@@ -107,9 +107,14 @@ extension Integration {
         defer { fx.tearDown() }
         let run = try fx.boot()
         try assertSandboxed(fx, uid: nil)
+        let uids = try fx.tilePids().values.map { try ProcView($0).status["Uid"]?.split(separator: "\t").first.map(String.init) ?? "" }
+        for uid in uids { #expect(FileManager.default.fileExists(atPath: "/run/tilectl/uid/\(uid)"), "uid \(uid) is held") }
         run.kill(SIGTERM)
         #expect(run.waitForExit(timeout: 10))
         #expect(run.exitStatus == 0)
+        // The run's runtime directory and its uid locks go with it.
+        #expect(!FileManager.default.fileExists(atPath: "/run/tilectl/\(fx.name)"))
+        for uid in uids { #expect(!FileManager.default.fileExists(atPath: "/run/tilectl/uid/\(uid)"), "uid \(uid) lock left") }
     }
 
     @Test func aNamedUserIsEveryTilesUser() throws {
@@ -229,7 +234,8 @@ extension Integration {
         #expect(out.contains("    close          fd in 0–1, 4, 6–131 (any descriptor but stderr, listen socket, death pipe)"))
         #expect(out.contains("    mmap           prot & 0x4 == 0 (no PROT_EXEC), flags == 34 (MAP_PRIVATE|MAP_ANONYMOUS), fd == 0xffffffff (-1)"))
         #expect(out.contains("    RLIMIT_NOFILE      132"))
-        #expect(out.contains("    RLIMIT_NOFILE      0                         room for exactly the descriptors the tile opens inside its sandbox"))
+        #expect(out.contains(#/\n    RLIMIT_NOFILE      0 +room for exactly the descriptors the tile opens inside its sandbox/#))
+        #expect(out.contains(#/\n    RLIMIT_FSIZE       its log file's size at entry \+ 256 MiB, or 0 +its log lines cannot fill the disk/#))
         #expect(out.contains("    RLIMIT_AS          mapped at entry + 32 MiB"))
         #expect(out.contains("confinement of the reaper (pid 1 of the tiles' PID namespace, once every tile is started): exposure"))
         #expect(out.contains("confinement of the supervisor (once the reaper is started): exposure"))

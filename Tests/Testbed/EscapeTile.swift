@@ -72,6 +72,10 @@ enum Attempt: String, CaseIterable {
     case closeStderrHigh = "close_stderr_high", closeConnectionHigh = "close_connection_high"
     /// accept4 asking for the peer's address.
     case acceptWithAddress = "accept_with_address"
+    /// Int64.min as its heartbeat; its pid as 1; keeps running.
+    case poisonHeartbeat = "poison_heartbeat", fakePid = "fake_pid"
+    /// Append to the log file until refused.
+    case floodLog = "flood_log"
 }
 
 extension EscapeAttempts {
@@ -93,6 +97,9 @@ struct EscapeState {
     let port: Int
     let pid: Int32
     let foreignMetrics: WorkspaceMapping
+    /// Its own heartbeat and pid, which it may write anything into.
+    let heartbeat: GaugeCell
+    let ownPid: GaugeCell
     var done = false
 }
 
@@ -123,9 +130,16 @@ extension EscapeState {
         pid = Int32(ctx.tile.int("target_pid"))
         // Tile 0's metrics, mapped read-only as the metric tile maps them.
         foreignMetrics = try ctx.joinMetricsReadOnly(of: ctx.topology.tiles[0]).mapping
+        heartbeat = ctx.metrics.gauge(CommonMetrics.heartbeat)
+        ownPid = ctx.metrics.gauge(CommonMetrics.pid)
     }
 
     mutating func run() -> Bool {
+        // Lies in its own metrics, told again every pass (housekeeping
+        // writes the truth back): the metric tile, the supervisor and
+        // `monitor` read them.
+        if attempt == .poisonHeartbeat { heartbeat.set(0x8000_0000_0000_0000) }
+        if attempt == .fakePid { ownPid.set(1) }
         guard !done else { return false }
         done = true
         Log.notice("escape attempt \(attempt.rawValue): trying")
@@ -165,6 +179,17 @@ extension EscapeState {
             report("unshare(CLONE_NEWUSER)", unshareUser())
         case .setuid:
             report("setuid(0)", Glibc.setuid(0))
+        case .poisonHeartbeat, .fakePid:
+            Log.error("escape attempt \(attempt.rawValue): writing lies into its own metrics; staying up")
+            return false
+        case .floodLog:
+            let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
+            var total = 0
+            while chunk.withUnsafeBytes({ Glibc.write(SandboxProfile.logFile.rawValue, $0.baseAddress, $0.count) }) > 0 {
+                total += 1
+                if total > 4096 { report("write(log file, 4 GiB)", 0) }
+            }
+            report("write(log file) after \(total) MiB", -1)
         case .closeDeathPipe:
             guard Glibc.close(SandboxProfile.deathPipe.rawValue) == 0 else { report("close(death pipe)", -1) }
             Log.error("escape attempt \(attempt.rawValue): closed the death pipe; staying up")

@@ -63,6 +63,12 @@ public enum Log {
 
     public static func setWho(_ name: String) { who = name }
 
+    /// Appends to `fd`, an open log file handed over by the supervisor.
+    public static func adoptFile(_ fd: FileDescriptor) {
+        file?.close()
+        file = fd
+    }
+
     /// Moves the open log file to descriptor `target` (a tile keeps it at
     /// the number its sandbox filter names).
     public static func moveFile(to target: FileDescriptor) throws {

@@ -90,7 +90,11 @@ public enum Sandbox {
         }
 
         // 8. Resource limits, memory from what is mapped now.
-        for limit in profile.resourceLimits(mapped: status.vmSize, data: status.vmData) {
+        let files = keep.values.compactMap { fd -> UInt64? in
+            var st = stat()
+            return fstat(fd.rawValue, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? UInt64(st.st_size) : nil
+        }
+        for limit in profile.resourceLimits(mapped: status.vmSize, data: status.vmData, keptFiles: files) {
             guard let v = limit.value else { continue }
             try step("8 setrlimit(\(limit.name), \(v))", cshim_setrlimit(limit.resource, v))
             if limit.resource == CSHIM_RLIMIT_AS { report.addressSpaceLimit = v }

@@ -73,10 +73,18 @@ public struct SandboxProfile: Sendable {
     /// has mapped (VmSize) and its data segment with private writable
     /// mappings (VmData) when it enters the sandbox; nil when not known yet
     /// (`check`).
-    public func resourceLimits(mapped: UInt64?, data: UInt64?) -> [ResourceLimit] {
+    /// `keptFiles`: the sizes of the regular files it keeps (a log file,
+    /// stderr redirected to a file); nil when not known yet (`check`).
+    public func resourceLimits(mapped: UInt64?, data: UInt64?, keptFiles: [UInt64]? = nil) -> [ResourceLimit] {
         ResourceLimit.sandbox(fileLimit: fileLimit, addressSpace: mapped.map { $0 + memoryAllowance },
-                              data: data.map { $0 + memoryAllowance }, allowance: memoryAllowance)
+                              data: data.map { $0 + memoryAllowance }, allowance: memoryAllowance,
+                              fileSize: keptFiles.map { sizes in sizes.max().map { $0 + Self.logAllowance } ?? 0 })
     }
+
+    /// How much a tile may grow the files it keeps (its log lines): a
+    /// compromised tile cannot fill the disk the log is on. Beyond it,
+    /// SIGXFSZ kills the tile and the supervisor names it.
+    public static let logAllowance: UInt64 = 256 << 20
 }
 
 /// One resource limit the sandbox sets, with why.
@@ -93,7 +101,8 @@ public struct ResourceLimit: Sendable {
     /// count, its memory at entry plus a declared allowance, zero for what
     /// a tile never needs, and unchanged only where a zero would break the
     /// tile.
-    public static func sandbox(fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64) -> [ResourceLimit] {
+    public static func sandbox(fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64,
+                               fileSize: UInt64?) -> [ResourceLimit] {
         memory(addressSpace: addressSpace, data: data, allowance: allowance, at: "entry")
             + [ResourceLimit(resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE", value: fileLimit, derivation: nil,
                              reason: "room for exactly the descriptors the tile opens inside its sandbox")]
@@ -106,8 +115,10 @@ public struct ResourceLimit: Sendable {
                       (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time"),
                       (CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", "no queued signals"),
                       (CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", "no file locks")])
-            + [(CSHIM_RLIMIT_FSIZE, "RLIMIT_FSIZE", "unchanged: the log file grows"),
-               (CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
+            + [ResourceLimit(resource: CSHIM_RLIMIT_FSIZE, name: "RLIMIT_FSIZE", value: fileSize,
+                             derivation: "its log file's size at entry + \(formatBytes(Int(SandboxProfile.logAllowance))), or 0",
+                             reason: "its log lines cannot fill the disk; no other file is writable")]
+            + [(CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
                (CSHIM_RLIMIT_CPU, "RLIMIT_CPU", "unchanged: a tile runs as long as the topology")].map {
                 ResourceLimit(resource: $0.0, name: $0.1, value: nil, derivation: nil, reason: $0.2)
             }

@@ -109,27 +109,51 @@ public enum Workspace {
 public enum NormalPages {
     public static let base = "/dev/shm"
 
-    /// Creates the run's directory; returns its path.
-    public static func createRunDirectory(topologyName name: String) throws -> String {
+    /// A run's directory, and /dev/shm as it was checked when the run made
+    /// it: removing it later goes through these descriptors, not a path
+    /// (the supervisor may by then be in a user namespace of its own, where
+    /// root's directories no longer look like root's).
+    public struct RunDirectory {
+        public let shm: TrustedDirectory
+        public let directory: TrustedDirectory
+        public let entry: String
+        public var path: String { "\(base)/\(entry)" }
+
+        /// Removes the directory and what it holds, and lets go of both.
+        public func remove() {
+            shm.removeTree(entry)
+            directory.close()
+            shm.close()
+        }
+    }
+
+    /// Creates the run's directory.
+    public static func createRunDirectory(topologyName name: String) throws -> RunDirectory {
         let shm: TrustedDirectory
         do { shm = try TrustedDirectory.open(base, sharedLast: true) } catch {
             throw SystemCallError("open(\(base)): \(error)", errno: EACCES)
         }
-        defer { shm.close() }
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<16 {
             let suffix = String(rng.next() as UInt64, radix: 16)
             let entry = TopologyLayout.filePrefix(name) + String(repeating: "0", count: 16 - suffix.count) + suffix
-            if mkdirat(shm.fd.rawValue, entry, 0o700) == 0 {
-                _ = fchmodat(shm.fd.rawValue, entry, 0o700, 0)
-                return "\(base)/\(entry)"
+            guard shm.lstat(entry) == nil else { continue }
+            do {
+                try TrustedDirectory.makeDirectory(in: shm.fd.rawValue, entry, mode: 0o700, shown: "\(base)/\(entry)")
+            } catch {
+                shm.close()
+                throw error
             }
-            guard errno == EEXIST else { throw SystemCallError("mkdir(\(base)/\(entry))", errno: errno) }
+            // Ours only if it is what a trusted open finds now.
+            if let dir = try? shm.subdirectory(entry), dir.owner == geteuid() {
+                return RunDirectory(shm: shm, directory: dir, entry: entry)
+            }
         }
+        shm.close()
         throw SystemCallError("mkdir(\(base)/\(TopologyLayout.filePrefix(name))*)", errno: EEXIST)
     }
 
-    /// Removes a run directory made by `createRunDirectory` and what it holds.
+    /// Removes a run directory a killed run left (named in its description).
     public static func removeRunDirectory(_ path: String) {
         guard path.hasPrefix(base + "/"), let shm = try? TrustedDirectory.open(base, sharedLast: true) else { return }
         defer { shm.close() }

@@ -77,6 +77,11 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
         return FileDescriptor(rawValue: target)
     }
 
+    /// A second descriptor on the same open file (close-on-exec).
+    public func duplicate() throws -> FileDescriptor {
+        FileDescriptor(rawValue: try Sys.check("fcntl(\(rawValue), F_DUPFD_CLOEXEC)", cshim_fcntl_int(rawValue, F_DUPFD_CLOEXEC, 0)))
+    }
+
     /// A pipe whose both ends are close-on-exec.
     public static func pipe() throws -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]

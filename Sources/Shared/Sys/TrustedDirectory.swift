@@ -42,14 +42,12 @@ public struct TrustedDirectory: Sendable {
             do {
                 next = try openComponent(at: dir.0.rawValue, part, shown: sofar, last: last, sharedLast: sharedLast)
             } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
-                // mkdirat never follows a link: an existing name (even a
-                // dangling link) makes it fail, and the re-open checks it.
-                if mkdirat(dir.0.rawValue, part, last ? mode! : 0o755) != 0 && errno != EEXIST {
-                    let err = errno
+                do {
+                    try makeDirectory(in: dir.0.rawValue, part, mode: last ? mode! : 0o755, shown: sofar)
+                } catch {
                     dir.0.close()
-                    throw TrustedPathError(path: sofar, problem: "cannot be created (\(Errno.describe(err)))", errno: err)
+                    throw error
                 }
-                if last { _ = fchmodat(dir.0.rawValue, part, mode!, 0) }  // whatever the umask took away
                 do {
                     next = try openComponent(at: dir.0.rawValue, part, shown: sofar, last: last, sharedLast: sharedLast)
                 } catch {
@@ -100,13 +98,34 @@ public struct TrustedDirectory: Sendable {
 
     public func close() { fd.close() }
 
+    /// Creates directory `name` in `parent` with exactly `mode`. An
+    /// existing name (another process got there first, maybe with a link)
+    /// is left alone for the caller's checks: mkdirat never follows a link,
+    /// and the mode is set only on what mkdirat made, through a descriptor
+    /// opened without following one (never `fchmodat` by name, which
+    /// follows links: a link swapped in after the mkdirat would make root
+    /// chmod its target).
+    static func makeDirectory(in parent: Int32, _ name: String, mode: mode_t, shown: String) throws {
+        guard mkdirat(parent, name, mode) == 0 else {
+            if errno == EEXIST { return }
+            throw TrustedPathError(path: shown, problem: "cannot be created (\(Errno.describe(errno)))", errno: errno)
+        }
+        let fd = openat(parent, name, O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
+        guard fd >= 0 else { return }  // already swapped: the caller's checks refuse it
+        defer { Glibc.close(fd) }
+        var st = stat()
+        // What the umask took away, and only on a directory that is ours.
+        if fstat(fd, &st) == 0, st.st_uid == geteuid() { _ = fchmod(fd, mode) }
+    }
+
     /// Why opening `name` in `parent` failed, as a user reads it: what is
     /// there (a link, something else) comes before the errno.
     static func whyNot(_ parent: Int32, _ name: String, _ e: Int32, expecting: String) -> String {
         var st = stat()
         if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
-            if st.st_mode & S_IFMT == S_IFLNK { return "is a symbolic link" }
-            if e == ENOTDIR { return "is not \(expecting)" }
+            let type = st.st_mode & S_IFMT
+            if type == S_IFLNK { return "is a symbolic link" }
+            if type != (expecting == "a directory" ? S_IFDIR : S_IFREG) { return "is not \(expecting)" }
         } else if e == ENOENT {
             return "does not exist"
         }
@@ -121,10 +140,7 @@ public struct TrustedDirectory: Sendable {
             let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
             return TrustedDirectory(path: shown, fd: fd, owner: owner)
         } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
-            if mkdirat(fd.rawValue, name, mode!) != 0 && errno != EEXIST {
-                throw TrustedPathError(path: shown, problem: "cannot be created (\(Errno.describe(errno)))", errno: errno)
-            }
-            _ = fchmodat(fd.rawValue, name, mode!, 0)
+            try Self.makeDirectory(in: fd.rawValue, name, mode: mode!, shown: shown)
             let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
             return TrustedDirectory(path: shown, fd: fd, owner: owner)
         }

@@ -20,6 +20,8 @@ struct ReaperReport {
         /// The reaper could not start a tile or confine itself; `status`
         /// is the errno, `tileIndex` the `ReaperFailure`.
         case reaperFailed = 5
+        /// A tile is forked; `status` is its pid as the host sees it.
+        case tileStarted = 6
     }
 
     var event: UInt32
@@ -57,6 +59,9 @@ enum Reaper {
         /// The tilectl binary, opened once by the supervisor (`execveat`).
         let executable: FileDescriptor
         let topologyFD: FileDescriptor
+        /// The supervisor's log file, which every tile appends to through
+        /// this same open file: no tile opens a path for it.
+        let logFD: FileDescriptor?
         let tiles: [TileSpec]
         let sandbox: Bool
         let haltTimeoutNanos: Int64
@@ -109,7 +114,8 @@ enum Reaper {
         sigprocmask(SIG_SETMASK, &none, nil)
         // Keep only what the reaper uses: the supervisor's lock, signalfd,
         // uid locks and the like must not outlive it here.
-        closeAllDescriptors(except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue])
+        closeAllDescriptors(except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue]
+                                + (plan.logFD.map { [$0.rawValue] } ?? []))
         for m in plan.mappings { m.leave() }
 
         // Build every argv before the first fork: between fork and execve a
@@ -119,6 +125,7 @@ enum Reaper {
             var args: [String] = ["tilectl", "run1", t.kind, String(t.kindId),
                                   "--topology-fd", String(SandboxProfile.topologyHandoff.rawValue),
                                   "--pipe-fd", String(SandboxProfile.deathPipe.rawValue)]
+            if plan.logFD != nil { args += ["--log-fd", String(logAtExec)] }
             if !plan.sandbox { args.append("--no-sandbox") }
             var c: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
             c.append(nil)
@@ -135,6 +142,7 @@ enum Reaper {
             let pid = fork()
             if pid == 0 {
                 execTile(exe: plan.executable.rawValue, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue,
+                         logFD: plan.logFD?.rawValue ?? -1,
                          pipeFD: w.rawValue)
             }
             w.close()
@@ -143,9 +151,11 @@ enum Reaper {
             guard fd >= 0 else { fail(report, .pidfd, errno) }
             pids[i] = pid
             pidfds[i] = fd
+            Self.report(report, .tileStarted, i, hostPid(pidfd: fd))
             pipes[i] = r.rawValue
         }
         plan.topologyFD.close()
+        plan.logFD?.close()
         plan.executable.close()
 
         if plan.sandbox {
@@ -229,11 +239,26 @@ enum Reaper {
         }
     }
 
+    /// The pid behind `pidfd` as the host sees it: fork() answers in the
+    /// tiles' namespace, the pidfd's fdinfo in /proc's (the host's). 0 when
+    /// it cannot be read.
+    static func hostPid(pidfd: Int32) -> Int32 {
+        guard let text = try? Files.read("/proc/self/fdinfo/\(pidfd)") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("Pid:") {
+            return Int32(String(line.dropFirst(4)).trimmingWhitespace) ?? 0
+        }
+        return 0
+    }
+
+    static func report(_ report: FileDescriptor, _ event: ReaperReport.Event, _ index: Int, _ status: Int32) {
+        var r = ReaperReport(event: event.rawValue, tileIndex: UInt32(index), status: status)
+        _ = withUnsafeBytes(of: &r) { Glibc.write(report.rawValue, $0.baseAddress, $0.count) }
+    }
+
     /// Reports and exits; the kernel then kills whatever is left in the
     /// namespace.
     static func finish(_ report: FileDescriptor, _ event: ReaperReport.Event, _ index: Int, _ status: Int32) -> Never {
-        var r = ReaperReport(event: event.rawValue, tileIndex: UInt32(index), status: status)
-        _ = withUnsafeBytes(of: &r) { Glibc.write(report.rawValue, $0.baseAddress, $0.count) }
+        Self.report(report, event, index, status)
         _exit(0)
     }
 
@@ -241,20 +266,27 @@ enum Reaper {
         finish(report, .reaperFailed, Int(what.rawValue), err)
     }
 
-    /// In the forked child: the death pipe at 3 and the topology at 4 (the
-    /// numbers the tile's sandbox profile expects), 0 and 1 closed, every
-    /// other descriptor close-on-exec, then exec the binary the supervisor
-    /// opened. Async-signal-safe only.
+    /// Where a tile finds the log file at exec; `run1` moves it to 4 once
+    /// it has read (and closed) the topology there.
+    static let logAtExec: Int32 = 5
+
+    /// In the forked child: the death pipe at 3, the topology at 4 and the
+    /// log file at 5 (the numbers `run1` and the tile's sandbox profile
+    /// expect), 0 and 1 closed, every other descriptor close-on-exec, then
+    /// exec the binary the supervisor opened. Async-signal-safe only.
     static func execTile(exe: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?],
-                         topologyFD: Int32, pipeFD: Int32) -> Never {
+                         topologyFD: Int32, logFD: Int32, pipeFD: Int32) -> Never {
         _ = cshim_prctl_set_pdeathsig(SIGKILL)
-        // Move all three out of the way first: any may already sit at 3 or 4.
+        // Move them all out of the way first: any may already sit at 3 to 5.
         let t = cshim_fcntl_int(topologyFD, F_DUPFD, 10)
         let p = cshim_fcntl_int(pipeFD, F_DUPFD, 10)
         let e = cshim_fcntl_int(exe, F_DUPFD_CLOEXEC, 10)
+        let l = logFD >= 0 ? cshim_fcntl_int(logFD, F_DUPFD, 10) : -1
         guard t >= 0, p >= 0, e >= 0, dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
-              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue else { _exit(126) }
-        _ = cshim_close_range(5, UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
+              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue,
+              logFD < 0 || (l >= 0 && dup2(l, logAtExec) == logAtExec) else { _exit(126) }
+        _ = cshim_close_range(UInt32(logAtExec + 1), UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
+        if logFD < 0 { _ = Glibc.close(logAtExec) }
         // stdin and stdout are not the tile's: only stderr is kept.
         _ = Glibc.close(0)
         _ = Glibc.close(1)

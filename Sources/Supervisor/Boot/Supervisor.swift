@@ -25,7 +25,7 @@ final class Supervisor {
 
     private var lock: TopologyLock?
     private var identities: TileIdentities?
-    private var normalDirectory: String?
+    private var runDirectory: NormalPages.RunDirectory?
     private var plan: ShmemPlan?
     /// Tile workspaces, parallel to `topology.tiles`.
     private var created: [(WorkspaceSpec, WorkspaceMapping)] = []
@@ -41,8 +41,14 @@ final class Supervisor {
     func run() throws -> Int32 {
         defer { cleanup() }
         let started = Clock.monotonicNanos()
+        // Signals first: from here SIGINT and SIGTERM are read by the wait
+        // loop; none can kill the supervisor half-way through creating things.
+        let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP])
+        defer { signals.close() }
 
-        let privileges = try Privileges.prepare(topology)
+        // Every directory root opens by path is checked now, before a run
+        // without root enters its own user namespace (where root's
+        // directories would look like nobody's).
         let lock = try TopologyLock.acquire(topology.name)
         self.lock = lock
         if let previous = lock.previousRun(), let dir = previous.normalDirectory {
@@ -53,6 +59,13 @@ final class Supervisor {
         for path in Workspace.removeLeftovers(topologyName: topology.name, hugetlbfs: hugetlbfsDirs) {
             Log.notice("removed \(path), left over from a run that was killed")
         }
+        let runDirectory: NormalPages.RunDirectory
+        do { runDirectory = try NormalPages.createRunDirectory(topologyName: topology.name) } catch {
+            throw RuntimeFailure("cannot create the run's directory in \(NormalPages.base): \(error)")
+        }
+        self.runDirectory = runDirectory
+
+        let privileges = try Privileges.prepare(topology)
 
         for tile in topology.tiles {
             do {
@@ -70,11 +83,7 @@ final class Supervisor {
             }
         }
 
-        let normalDirectory: String
-        do { normalDirectory = try NormalPages.createRunDirectory(topologyName: topology.name) } catch {
-            throw RuntimeFailure("cannot create the run's directory in \(NormalPages.base): \(error)")
-        }
-        self.normalDirectory = normalDirectory
+        let normalDirectory = runDirectory.path
         let plan: ShmemPlan
         do {
             plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: configPath,
@@ -94,9 +103,6 @@ final class Supervisor {
         try lock.describe(handoff)
         defer { topologyFD.close() }
 
-        let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP])
-        defer { signals.close() }
-
         // The binary every tile runs, opened now: a file later put at its
         // path (an upgrade, or worse) is not what the tiles exec.
         let executable = FileDescriptor(rawValue: try Sys.check("open(/proc/self/exe)",
@@ -104,7 +110,7 @@ final class Supervisor {
         let (controlRead, controlWrite) = try FileDescriptor.pipe()
         let (reportRead, reportWrite) = try FileDescriptor.pipe()
         let reaper = try spawnReaper(Reaper.Plan(
-            executable: executable, topologyFD: topologyFD, tiles: topology.tiles, sandbox: sandbox,
+            executable: executable, topologyFD: topologyFD, logFD: Log.fileDescriptor, tiles: topology.tiles, sandbox: sandbox,
             haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
             control: controlRead, report: reportWrite)
         executable.close()
@@ -152,12 +158,12 @@ final class Supervisor {
     }
 
     private func createWorkspace(_ spec: WorkspaceSpec) throws -> WorkspaceMapping {
-        // The directory must be root's alone (the run's own in /dev/shm,
-        // or a hugetlbfs mount), reached without a link: checked before
-        // root creates anything in it.
+        // The directory must be root's alone, reached without a link:
+        // checked before root creates anything in it (the run's own
+        // directory in /dev/shm was, when the run made it).
         let dir = String(spec.path[..<spec.path.lastIndex(of: "/")!])
         do {
-            try TrustedDirectory.open(dir).close()
+            if dir != runDirectory?.path { try TrustedDirectory.open(dir).close() }
             return try Workspace.create(spec)
         } catch let e as WorkspaceError {
             throw RuntimeFailure(e.description(config: configPath))
@@ -230,12 +236,17 @@ final class Supervisor {
                 throw error
             }
         }
-        if let normalDirectory {
-            try rule(NormalPages.base, CSHIM_LL_REMOVE_DIR, "the run's directory in /dev/shm", shared: true)
-            try rule(normalDirectory, CSHIM_LL_READ_DIR | CSHIM_LL_REMOVE_FILE, "the run's workspaces on normal pages")
+        // Descriptors opened (and checked) before a run without root left
+        // the host's user namespace, duplicated: each rule owns its own.
+        func held(_ dir: TrustedDirectory, _ access: UInt64, _ what: String) throws {
+            rules.append(.init(try dir.fd.duplicate(), access, what))
+        }
+        if let runDirectory {
+            try held(runDirectory.shm, CSHIM_LL_REMOVE_DIR, "the run's directory in /dev/shm")
+            try held(runDirectory.directory, CSHIM_LL_READ_DIR | CSHIM_LL_REMOVE_FILE, "the run's workspaces on normal pages")
         }
         for dir in Set(created.map(\.0.path) + linkWorkspaces.map(\.0.path)).map({ String($0[..<$0.lastIndex(of: "/")!]) })
-            where dir != normalDirectory {
+            where dir != runDirectory?.path {
             try rule(dir, CSHIM_LL_REMOVE_FILE, "workspaces on huge pages in \(dir)")
         }
         if let plan, !plan.reserved.isEmpty {
@@ -243,7 +254,11 @@ final class Supervisor {
                      | CSHIM_LL_REMOVE_FILE | CSHIM_LL_TRUNCATE, "the huge page ledger")
             for size in plan.reserved.keys { try rule(size.sysfsPool!, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE, "the \(size.label) page pool") }
         }
-        if let lock { try rule(lock.directory.path, CSHIM_LL_REMOVE_FILE, "the topology's lock") }
+        if let lock {
+            try held(lock.directory, CSHIM_LL_REMOVE_FILE, "the topology's lock")
+            try held(lock.root, CSHIM_LL_REMOVE_DIR, "the topology's runtime directory")
+        }
+        if let identities, let dir = identities.directory { try held(dir, CSHIM_LL_REMOVE_FILE, "the tiles' uid locks") }
         return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules,
                            namespaces: Self.confinedNamespaces, emptyRoot: false)
     }
@@ -265,6 +280,7 @@ final class Supervisor {
                    pollfd(fd: report.rawValue, events: Int16(POLLIN), revents: 0)]
         var stopping = false
         var booting = true
+        var hostPids = [Int32](repeating: 0, count: topology.tiles.count)
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
@@ -277,7 +293,8 @@ final class Supervisor {
                 reap(reaper)
                 return 1
             }
-            if booting, let pids = runningPids() {
+            if booting, allRunning(), !hostPids.contains(0) {
+                let pids = hostPids
                 booting = false
                 let ms = Double(Clock.monotonicNanos() - started) / 1e6
                 let list = zip(topology.tiles, pids).map { "\($0.name)=\($1)" }.joined(separator: " ")
@@ -301,6 +318,13 @@ final class Supervisor {
             if fds[1].revents != 0 {
                 var r = ReaperReport(event: 0, tileIndex: 0, status: 0)
                 let got = withUnsafeMutableBytes(of: &r) { Glibc.read(report.rawValue, $0.baseAddress, $0.count) }
+                // A tile's pid as the host sees it, from the reaper (which
+                // holds its pidfd): not what the tile writes in its metrics.
+                if got == ReaperReport.size, r.event == ReaperReport.Event.tileStarted.rawValue,
+                   Int(r.tileIndex) < hostPids.count {
+                    hostPids[Int(r.tileIndex)] = r.status
+                    continue
+                }
                 let status = reap(reaper)
                 guard got == ReaperReport.size, let event = ReaperReport.Event(rawValue: r.event),
                       event == .reaperFailed || Int(r.tileIndex) < topology.tiles.count else {
@@ -312,6 +336,8 @@ final class Supervisor {
                 case .tileDied:
                     Log.error("tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
                     return 1
+                case .tileStarted:
+                    continue
                 case .deathPipeClosed:
                     Log.error("tile \(tile.name) closed its death pipe but kept running (a sandbox violation); the topology is stopped")
                     return 1
@@ -347,17 +373,16 @@ final class Supervisor {
         }
     }
 
-    /// Every tile's host pid once all run, else nil.
-    private func runningPids() -> [UInt64]? {
-        guard let layout = plan?.layout else { return nil }
-        var pids: [UInt64] = []
+    /// Whether every tile says it runs (its status word: enough to say when
+    /// the topology is up; its pid comes from the reaper).
+    private func allRunning() -> Bool {
+        guard let layout = plan?.layout else { return false }
         for (i, (_, mapping)) in created.enumerated() {
             let memory = layout.tiles[i]
             let reader = MetricsReader(base: UnsafePointer(mapping.slots(at: memory.metricsOffset)), layout: memory.metrics)
-            if reader.common(CommonMetrics.status) != TileStatus.running.rawValue { return nil }
-            pids.append(reader.common(CommonMetrics.pid))
+            if reader.common(CommonMetrics.status) != TileStatus.running.rawValue { return false }
         }
-        return pids
+        return true
     }
 
     /// Every exit path: workspaces, reserved pages, lock.
@@ -368,10 +393,8 @@ final class Supervisor {
         }
         created = []
         linkWorkspaces = []
-        if let normalDirectory {
-            NormalPages.removeRunDirectory(normalDirectory)
-            self.normalDirectory = nil
-        }
+        runDirectory?.remove()
+        runDirectory = nil
         identities?.release()
         identities = nil
         if let plan {

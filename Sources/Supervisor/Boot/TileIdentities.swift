@@ -24,13 +24,15 @@ struct TileIdentities {
 
     let users: [TileUser]
     private let locks: [FileDescriptor]
+    /// `<runtime>/uid/`, held for `release`.
+    let directory: TrustedDirectory?
 
     /// Reserves one identity per tile of `topology` (or none, when the
     /// topology names a user: every tile is that user).
     static func reserve(_ topology: Topology) throws -> TileIdentities {
         switch topology.user {
         case .named(let user):
-            return TileIdentities(users: Array(repeating: user, count: topology.tiles.count), locks: [])
+            return TileIdentities(users: Array(repeating: user, count: topology.tiles.count), locks: [], directory: nil)
         case .dynamic:
             break
         }
@@ -40,7 +42,6 @@ struct TileIdentities {
         do { dir = try root.subdirectory("uid", create: 0o700) } catch let e as TrustedPathError {
             throw RuntimeFailure("the tile uid locks: \(e)")
         }
-        defer { dir.close() }
         let busy = ProcessIdentities.scan()
         var users: [TileUser] = []
         var locks: [FileDescriptor] = []
@@ -49,6 +50,7 @@ struct TileIdentities {
         while users.count < topology.tiles.count {
             guard tried < range.count else {
                 locks.forEach { $0.close() }
+                dir.close()
                 throw RuntimeFailure("no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
                                      + "stop another topology, or name a user with `user = \"...\"`")
             }
@@ -65,7 +67,7 @@ struct TileIdentities {
             users.append(TileUser(name: "\(topology.name)/\(tile.name)", uid: uid, gid: uid))
             locks.append(lock)
         }
-        return TileIdentities(users: users, locks: locks)
+        return TileIdentities(users: users, locks: locks, directory: dir)
     }
 
     /// The uids `reserve` would try first, for `check` (nothing is taken).
@@ -89,8 +91,14 @@ struct TileIdentities {
         return range.lowerBound + h % UInt32(range.count)
     }
 
-    /// Lets the uids go (the kernel does the same if the run is killed).
-    func release() { locks.forEach { $0.close() } }
+    /// Lets the uids go, removing their lock files (the kernel drops the
+    /// locks the same if the run is killed; the files then stay, harmless).
+    /// Called once every tile is gone.
+    func release() {
+        for user in users where locks.count == users.count { directory?.remove(String(user.uid)) }
+        locks.forEach { $0.close() }
+        directory?.close()
+    }
 
     /// The lock descriptors, which the reaper must not inherit.
     var descriptors: [FileDescriptor] { locks }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import Foundation
 import Shared
 
@@ -13,7 +14,13 @@ enum RuntimeRoot {
     static var path: String {
         let uid = geteuid()
         if uid == 0 { return "/run/tilectl" }
-        if let xdg = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/") { return xdg + "/tilectl" }
+        // $XDG_RUNTIME_DIR only when it is this user's (a variable left
+        // over from another user's session is not).
+        var st = stat()
+        if let xdg = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/"),
+           lstat(xdg, &st) == 0, st.st_uid == uid, st.st_mode & S_IFMT == S_IFDIR {
+            return xdg + "/tilectl"
+        }
         return "/tmp/tilectl-\(uid)"
     }
 
@@ -26,12 +33,13 @@ enum RuntimeRoot {
     }
 
     /// `<root>/<name>/`, the topology's own directory.
-    static func topology(_ name: String, create: Bool) throws -> TrustedDirectory {
+    /// `<root>/<name>/`, the topology's own directory, with the root.
+    static func topology(_ name: String, create: Bool) throws -> (root: TrustedDirectory, directory: TrustedDirectory) {
         let root = try open(create: create)
-        defer { root.close() }
         do {
-            return try root.subdirectory(name, create: create ? 0o700 : nil)
+            return (root, try root.subdirectory(name, create: create ? 0o700 : nil))
         } catch let e as TrustedPathError {
+            root.close()
             throw RuntimeFailure("the topology's runtime directory: \(e)")
         }
     }
@@ -47,20 +55,31 @@ enum RuntimeRoot {
 /// so what `monitor` reads there, paths included, is what the supervisor
 /// wrote.
 struct TopologyLock {
+    let root: TrustedDirectory
     let directory: TrustedDirectory
+    let name: String
     let fd: FileDescriptor
     static let file = "lock"
 
     static func path(for name: String) -> String { "\(RuntimeRoot.path)/\(name)/\(file)" }
 
     static func acquire(_ name: String) throws -> TopologyLock {
-        let dir = try RuntimeRoot.topology(name, create: true)
+        var attempts = 0
+        var (root, dir) = try RuntimeRoot.topology(name, create: true)
         while true {
             let fd: FileDescriptor
             do {
                 fd = try dir.openChecked(file, O_RDWR | O_CREAT, mode: 0o600)
+            } catch let e as TrustedPathError where e.errno == ENOENT && attempts < 10 {
+                // The run before us removed the directory as we opened it.
+                attempts += 1
+                dir.close()
+                root.close()
+                (root, dir) = try RuntimeRoot.topology(name, create: true)
+                continue
             } catch let e as TrustedPathError {
                 dir.close()
+                root.close()
                 throw RuntimeFailure("the topology lock: \(e)")
             }
             if flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
@@ -69,6 +88,7 @@ struct TopologyLock {
                 let owner = String(decoding: bytes.prefix { byte in byte != 0x0A }, as: UTF8.self).trimmingWhitespace
                 fd.close()
                 dir.close()
+                root.close()
                 if e == EWOULDBLOCK {
                     throw RuntimeFailure("topology \"\(name)\" is already running"
                         + (owner.isEmpty ? "" : " (supervisor pid \(owner))")
@@ -80,7 +100,7 @@ struct TopologyLock {
             // and our lock: then we locked an orphan inode. Try again.
             var a = stat()
             if fstat(fd.rawValue, &a) == 0, let b = dir.lstat(file), a.st_ino == b.st_ino, a.st_dev == b.st_dev {
-                return TopologyLock(directory: dir, fd: fd)
+                return TopologyLock(root: root, directory: dir, name: name, fd: fd)
             }
             fd.close()
         }
@@ -104,11 +124,14 @@ struct TopologyLock {
         _ = text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
     }
 
-    /// Unlinks the file, then drops the lock.
+    /// Unlinks the file, drops the lock, and removes the topology's
+    /// directory (unless another run is already in it).
     func release() {
         directory.remove(Self.file)
         fd.close()
         directory.close()
+        _ = unlinkat(root.fd.rawValue, name, CSHIM_AT_REMOVEDIR)
+        root.close()
     }
 }
 

@@ -17,6 +17,7 @@ struct Run1Command: ParsableCommand {
     @Argument(help: "Index of the tile among tiles of its kind.") var kindId: Int
     @Option(help: "Descriptor of the sealed memfd holding the resolved topology.") var topologyFd: Int32
     @Option(help: "Descriptor of the pipe whose closing tells the supervisor this tile died.") var pipeFd: Int32
+    @Option(help: "Descriptor of the supervisor's log file, when the topology has one.") var logFd: Int32?
     @Flag(name: .customLong("no-sandbox"), help: "Do not enter the sandbox (debugging only).") var noSandbox = false
 
     func run() throws {
@@ -34,10 +35,18 @@ struct Run1Command: ParsableCommand {
             TileRunner.fatal("the topology has no tile \(name)")
         }
         do {
+            // The supervisor's own open log file, never a path: a tile
+            // opens no file by name (and, without root, could not check one).
             try Log.configure(who: name, stderrLevel: topology.log.levelStderr,
-                              fileLevel: topology.log.levelLogfile, path: topology.log.path)
-            // Where its sandbox profile (and so its filter) expects it.
-            try Log.moveFile(to: SandboxProfile.logFile)
+                              fileLevel: topology.log.levelLogfile, path: nil)
+            if let logFd {
+                guard topology.log.path != nil else { throw TileBootError("a log descriptor but no log file in the topology") }
+                Log.adoptFile(FileDescriptor(rawValue: logFd))
+                // Where its sandbox profile (and so its filter) expects it.
+                try Log.moveFile(to: SandboxProfile.logFile)
+            } else if topology.log.path != nil {
+                throw TileBootError("the topology has a log file but no log descriptor was passed")
+            }
         } catch {
             TileRunner.fatal("cannot open the log file: \(error)")
         }

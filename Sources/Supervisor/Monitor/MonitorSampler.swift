@@ -6,7 +6,10 @@ import Shared
 /// One reading of every tile's metrics region, straight from shared memory.
 struct MonitorSample {
     struct Tile {
+        /// What the tile wrote as its pid, and whether /proc agrees it is
+        /// one of this run's tiles (a child of the run's reaper).
         var pid: UInt64
+        var pidVerified: Bool
         var status: UInt64
         /// Wall-clock nanoseconds of the last heartbeat.
         var heartbeat: UInt64
@@ -38,7 +41,17 @@ final class MonitorSampler {
     private var mappings: [WorkspaceMapping] = []
     private var readers: [MetricsReader] = []
 
+    /// Host pids of the run's tiles, from /proc: the children of the
+    /// supervisor's children (the reaper). A tile's metrics are its own
+    /// word; a pid shown to an operator, who may act on it, is checked.
+    private let tilePids: Set<UInt64>
+
     init(_ run: RunDescriptor) throws {
+        func children(_ pid: Int32) -> [Int32] {
+            let text = (try? Files.read("/proc/\(pid)/task/\(pid)/children")) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0) }
+        }
+        tilePids = Set(children(run.supervisorPid).flatMap(children).map { UInt64($0) })
         topology = run.handoff.topology
         let layout = run.handoff.layout
         for tile in topology.tiles {
@@ -62,7 +75,8 @@ final class MonitorSampler {
                     lost: v(LinkMetrics.fragPollingOverrun) &+ v(LinkMetrics.fragReadingOverrun), slow: v(LinkMetrics.slow))
             }
             return MonitorSample.Tile(
-                pid: r.common(CommonMetrics.pid), status: r.common(CommonMetrics.status),
+                pid: r.common(CommonMetrics.pid), pidVerified: tilePids.contains(r.common(CommonMetrics.pid)),
+                status: r.common(CommonMetrics.status),
                 heartbeat: r.common(CommonMetrics.heartbeat),
                 regimes: (0..<CommonMetrics.regimes.count).map { r.load(r.layout.commonOffset + regimeOffset + $0) },
                 inBackpressure: r.common(CommonMetrics.inBackpressure) != 0,

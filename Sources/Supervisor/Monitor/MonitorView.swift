@@ -39,7 +39,9 @@ struct MonitorView {
             case TileStatus.booting.rawValue: status = ("booting", .warn)
             default: status = ("shut down", .warn)
             }
-            let age = max(0, b.wallclock - Int64(truncatingIfNeeded: y.heartbeat))
+            // Everything in a sample is what a tile wrote: wrapping
+            // arithmetic only, never a trap on a hostile value.
+            let age = max(0, b.wallclock &- Int64(truncatingIfNeeded: y.heartbeat))
             let ageTone: Tone = age > 1_000_000_000 ? .bad : age > 100_000_000 ? .warn : .plain
             let deltas = (0..<6).map { Double(y.regimes[$0] &- x.regimes[$0]) }
             let total = max(1, deltas.reduce(0, +))
@@ -47,7 +49,7 @@ struct MonitorView {
             let caughtUp = deltas[0] + deltas[3], processing = deltas[1] + deltas[4]
             let backpressured = deltas[2] + deltas[5], housekeeping = deltas[0] + deltas[1] + deltas[2]
             let bpEvents = Double(y.backpressureEvents &- x.backpressureEvents) / dt
-            tileRows.append(([tile.name, String(y.pid), status.0, Self.duration(age), share(caughtUp), share(processing),
+            tileRows.append(([tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age), share(caughtUp), share(processing),
                               share(backpressured), share(housekeeping),
                               "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
                              [.plain, .plain, status.1, ageTone, .plain, .plain,
@@ -98,20 +100,21 @@ struct MonitorView {
     static func rate(_ v: Double) -> String {
         if v >= 1e6 { return "\(String(format1: v / 1e6))M" }
         if v >= 1e4 { return "\(Int(v / 1e3))k" }
-        return String(Int(v.rounded()))
+        return v.isFinite ? String(Int(v.rounded())) : "?"
     }
 
     static func bytes(_ v: Double) -> String {
         if v >= 1e9 { return "\(String(format1: v / 1e9)) GB" }
         if v >= 1e6 { return "\(String(format1: v / 1e6)) MB" }
         if v >= 1e3 { return "\(String(format1: v / 1e3)) kB" }
-        return "\(Int(v)) B"
+        return v.isFinite ? "\(Int(v)) B" : "?"
     }
 }
 
 extension String {
     /// One decimal: 1.5, 12.0.
     init(format1 v: Double) {
+        guard v.isFinite, abs(v) < 1e15 else { self = "\(v)"; return }
         let tenths = Int((v * 10).rounded())
         self = "\(tenths / 10).\(abs(tenths % 10))"
     }
