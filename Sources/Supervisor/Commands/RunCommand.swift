@@ -12,8 +12,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Boot a topology and supervise it in the foreground (Ctrl-C stops it).",
         discussion: """
-            Needs root: tiles get their own PID namespace, and under page_size = "auto" huge pages \
-            are mounted and reserved when missing (and released at exit).
+            Best as root: each tile then runs as a uid and gid of its own (user = "dynamic"), and under \
+            page_size = "auto" huge pages are mounted and reserved when missing (and released at exit). \
+            Without root it runs in user namespaces of its own, every tile as the invoking user, on \
+            normal pages. `tilectl check --sandbox` prints each tile's sandbox before anything runs.
 
             Exit status: 0 after an orderly stop (SIGINT, SIGTERM); 1 when a tile dies (the line \
             names it and the cause) or the topology cannot start; 2 for a bad topology file.
