@@ -275,20 +275,107 @@ extension Integration {
         #expect(run.waitForExit(timeout: 10))
     }
 
-    /// A tile writes its log file without end: RLIMIT_FSIZE stops it 256 MiB
-    /// past the size the file had, and the supervisor names it.
-    @Test func aTileCannotFillTheDiskThroughTheLog() throws {
+    /// A tile says another tile's pid is its own: `monitor` does not
+    /// confirm it (/proc names that process after the other tile).
+    @Test func aStolenPidIsNotConfirmed() throws {
+        let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"steal_pid\"\n" }
+        defer { fx.tearDown() }
+        let run = try fx.boot(binary: Binary.testbed)
+        usleep(300_000)
+        let m = try LiveProcess(Binary.testbed, ["monitor", "--config", fx.config, "--once", "--interval", "0.2"])
+        #expect(m.waitForExit(timeout: 20))
+        let row = m.stdout.split(separator: "\n").first { $0.hasPrefix("escape:0") } ?? ""
+        #expect(row.contains("? (says "), "\(m.stdout)")
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+    }
+
+    /// Without root, two runs of one name from different runtime directories
+    /// ($XDG_RUNTIME_DIR set and not): the second does not take the first's
+    /// live run directory for a leftover.
+    @Test func aLiveRunsDirectoryIsNeverALeftover() throws {
+        let a = try Fixture(pageSize: "normal")
+        defer { a.tearDown() }
+        let b = try Fixture(pageSize: "normal")
+        defer { b.tearDown() }
+        try b.edit { $0.replacingOccurrences(of: "name = \"\(b.name)\"", with: "name = \"\(a.name)\"") }
+        for fx in [a, b] { chmod(fx.dir, 0o755); chmod(fx.config, 0o644) }
+        let xdg = a.dir + "/xdg"
+        try FileManager.default.createDirectory(atPath: xdg, withIntermediateDirectories: true)
+        chown(xdg, 4242, 4242)
+        defer { try? FileManager.default.removeItem(atPath: "/tmp/tilectl-4242") }
+        func start(_ fx: Fixture, _ env: [String: String]) throws -> LiveProcess {
+            try LiveProcess("/usr/bin/setpriv", ["--reuid=4242", "--regid=4242", "--clear-groups", Binary.tilectl, "run", "--config", fx.config],
+                            environment: env.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a })
+        }
+        let first = try start(a, ["XDG_RUNTIME_DIR": xdg])
+        defer { first.kill(SIGKILL); _ = first.waitForExit(timeout: 5) }
+        #expect(first.waitForOutput("is up:", timeout: 30), "\(first.stderr)")
+        let dirs = { ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix("tilectl.\(a.name).") } }
+        let firstDir = dirs()
+        let second = try start(b, [:])
+        defer { second.kill(SIGKILL); _ = second.waitForExit(timeout: 5) }
+        #expect(second.waitForOutput("is up:", timeout: 30), "\(second.stderr)")
+        #expect(!second.stderr.contains("left over"), "\(second.stderr)")
+        #expect(Set(firstDir).isSubset(of: Set(dirs())), "the first run's directory was removed")
+        #expect(try a.scrape().status == 200)
+        first.kill(SIGTERM)
+        second.kill(SIGTERM)
+        #expect(first.waitForExit(timeout: 10) && second.waitForExit(timeout: 10))
+        #expect(dirs().isEmpty)
+    }
+
+    /// `check --sandbox` without root says who tiles will really be.
+    @Test func checkWithoutRootSaysTheInvokingUserOwnsTheTiles() throws {
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        chmod(fx.dir, 0o755)
+        chmod(fx.config, 0o644)
+        let r = try LiveProcess("/usr/bin/setpriv", ["--reuid=4242", "--regid=4242", "--clear-groups", Binary.tilectl, "check",
+                                                     "--config", fx.config, "--sandbox"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(r.waitForExit(timeout: 20))
+        #expect(r.stdout.contains("the invoking user: without root tiles cannot switch users, and the invoking user owns their user namespaces"))
+        #expect(r.stdout.contains("sandbox of metric (1 tile): exposure 1.1 OK"), "\(r.stdout.prefix(2000))")
+    }
+
+    /// A tile writes lines without end on stderr (its only way to the
+    /// terminal and the log file): the supervisor relays at most its budget
+    /// (64 KiB a second) and the tile blocks beyond it; the log file stays
+    /// small, the rest of the topology is untouched, and SIGTERM still stops
+    /// everything (the blocked tile is killed after the halt timeout).
+    @Test func aTileCannotFloodTheLogOrTheTerminal() throws {
         let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"flood_log\"\n" }
         defer { fx.tearDown() }
         let log = fx.dir + "/tilectl.log"
         try fx.setLogPath(log)
-        let p = try LiveProcess(Binary.testbed, ["run", "--config", fx.config])
-        #expect(p.waitForExit(timeout: 60))
-        #expect(p.exitStatus == 1)
-        #expect(p.stderr.contains("supervisor: tile escape:0 killed by SIGXFSZ; the topology is stopped"), "\(p.stderr)")
+        let run = try fx.boot(binary: Binary.testbed)
+        usleep(3_000_000)
         let size = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
-        #expect(size <= (256 << 20) + (1 << 20), "log grew to \(size) bytes")
+        #expect(size < 5 * 64 << 10, "the log grew to \(size) bytes in 3 s")
+        #expect(!run.stderr.utf8.contains(0x1B), "an escape sequence reached the terminal")
+        #expect(try fx.scrape().status == 200)
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 15))
+        #expect(run.exitStatus == 0, "\(run.stderr.suffix(500))")
+        #expect(run.stderr.contains("tile escape:0 did not halt within 5 s"))
         #expect(fx.leftovers().isEmpty)
+    }
+
+    /// Escape sequences and a line dressed as the supervisor's: the
+    /// terminal gets neither the escapes nor an unattributed line.
+    @Test func aTileCannotWriteToTheTerminalOrSpeakForTheSupervisor() throws {
+        let fx = try Fixture(pageSize: "normal") { $0 + "\n[tiles.escape]\nattempt = \"terminal_escape\"\n" }
+        defer { fx.tearDown() }
+        let run = try fx.boot(binary: Binary.testbed)
+        #expect(eventually(timeout: 5) { run.stderr.contains("wrote escapes and a forged line") })
+        run.kill(SIGTERM)
+        #expect(run.waitForExit(timeout: 10))
+        let text = run.stderr
+        #expect(!text.utf8.contains(0x1B) && !text.utf8.contains(0x0D) && !text.utf8.contains(0x07), "control bytes reached the terminal")
+        let forged = text.split(separator: "\n").filter { $0.contains("every tile halted") }
+        #expect(forged.count == 2, "\(forged)")
+        #expect(forged.contains { $0.contains("WARNING supervisor: tile escape:0 wrote: ") }, "the forged line is attributed")
+        #expect(forged.filter { $0.firstMatch(of: /^\S+ \S+ NOTICE  supervisor: every tile halted/) != nil }.count == 1)
     }
 
     // MARK: stops and starts

@@ -74,8 +74,12 @@ enum Attempt: String, CaseIterable {
     case acceptWithAddress = "accept_with_address"
     /// Int64.min as its heartbeat; its pid as 1; keeps running.
     case poisonHeartbeat = "poison_heartbeat", fakePid = "fake_pid"
-    /// Append to the log file until refused.
+    /// Tile 0's pid (read from its metrics) as its own.
+    case stealPid = "steal_pid"
+    /// Lines on stderr without end.
     case floodLog = "flood_log"
+    /// Terminal escape sequences and a forged supervisor line on stderr.
+    case terminalEscape = "terminal_escape"
 }
 
 extension EscapeAttempts {
@@ -97,6 +101,7 @@ struct EscapeState {
     let port: Int
     let pid: Int32
     let foreignMetrics: WorkspaceMapping
+    let foreignReader: MetricsReader
     /// Its own heartbeat and pid, which it may write anything into.
     let heartbeat: GaugeCell
     let ownPid: GaugeCell
@@ -129,7 +134,7 @@ extension EscapeState {
         port = ctx.tile.int("target_port")
         pid = Int32(ctx.tile.int("target_pid"))
         // Tile 0's metrics, mapped read-only as the metric tile maps them.
-        foreignMetrics = try ctx.joinMetricsReadOnly(of: ctx.topology.tiles[0]).mapping
+        (foreignMetrics, foreignReader) = try ctx.joinMetricsReadOnly(of: ctx.topology.tiles[0])
         heartbeat = ctx.metrics.gauge(CommonMetrics.heartbeat)
         ownPid = ctx.metrics.gauge(CommonMetrics.pid)
     }
@@ -140,6 +145,7 @@ extension EscapeState {
         // `monitor` read them.
         if attempt == .poisonHeartbeat { heartbeat.set(0x8000_0000_0000_0000) }
         if attempt == .fakePid { ownPid.set(1) }
+        if attempt == .stealPid { ownPid.set(foreignReader.common(CommonMetrics.pid)) }
         guard !done else { return false }
         done = true
         Log.notice("escape attempt \(attempt.rawValue): trying")
@@ -179,17 +185,27 @@ extension EscapeState {
             report("unshare(CLONE_NEWUSER)", unshareUser())
         case .setuid:
             report("setuid(0)", Glibc.setuid(0))
-        case .poisonHeartbeat, .fakePid:
+        case .poisonHeartbeat, .fakePid, .stealPid:
             Log.error("escape attempt \(attempt.rawValue): writing lies into its own metrics; staying up")
             return false
         case .floodLog:
-            let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
+            // Lines without end on stderr, the way to the terminal and the
+            // log file; the supervisor slows it to its budget (this blocks).
+            var line = Array("2026-11-29 00:00:00.000000 ERR     escape:0: flood \u{1B}]0;pwned\u{07}".utf8)
+            line += [UInt8](repeating: 0x41, count: 200) + [0x0A]
             var total = 0
-            while chunk.withUnsafeBytes({ Glibc.write(SandboxProfile.logFile.rawValue, $0.baseAddress, $0.count) }) > 0 {
-                total += 1
-                if total > 4096 { report("write(log file, 4 GiB)", 0) }
+            while line.withUnsafeBytes({ Glibc.write(2, $0.baseAddress, $0.count) }) > 0 {
+                total += line.count
+                if total > 1 << 32 { report("write(stderr, 4 GiB)", 0) }
             }
-            report("write(log file) after \(total) MiB", -1)
+            report("write(stderr) after \(total) bytes", -1)
+        case .terminalEscape:
+            // Escape sequences for the operator's terminal, and a line that
+            // pretends to be the supervisor's.
+            let forged = "\u{1B}]0;PWNED\u{07}\u{1B}[2J\r2026-11-29 00:00:00.000000 NOTICE  supervisor: every tile halted; the topology is stopped\n"
+            _ = forged.withCString { Glibc.write(2, $0, strlen($0)) }
+            Log.error("escape attempt \(attempt.rawValue): wrote escapes and a forged line; staying up")
+            return false
         case .closeDeathPipe:
             guard Glibc.close(SandboxProfile.deathPipe.rawValue) == 0 else { report("close(death pipe)", -1) }
             Log.error("escape attempt \(attempt.rawValue): closed the death pipe; staying up")

@@ -9,7 +9,8 @@ public enum LogLevel: String, Codable, CaseIterable, Comparable, Sendable {
 
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
     var rank: Int { LogLevel.allCases.firstIndex(of: self)! }
-    var label: String {
+    /// How a line shows it, padded to 7 columns.
+    public var label: String {
         switch self {
         case .debug: "DEBUG  "
         case .info: "INFO   "
@@ -63,19 +64,6 @@ public enum Log {
 
     public static func setWho(_ name: String) { who = name }
 
-    /// Appends to `fd`, an open log file handed over by the supervisor.
-    public static func adoptFile(_ fd: FileDescriptor) {
-        file?.close()
-        file = fd
-    }
-
-    /// Moves the open log file to descriptor `target` (a tile keeps it at
-    /// the number its sandbox filter names).
-    public static func moveFile(to target: FileDescriptor) throws {
-        guard let f = file else { return }
-        file = try f.move(to: target.rawValue)
-    }
-
     /// Drops the log file descriptor without closing it (for a child that
     /// inherited it by accident; never called on a tile's path).
     public static func closeFile() {
@@ -102,6 +90,18 @@ public enum Log {
         line += who
         line += ": "
         line += message()
+        write(level, line)
+    }
+
+    /// A whole line someone else formatted (a tile's, relayed by the
+    /// supervisor), to where lines of its level go.
+    public static func relay(_ level: LogLevel, _ line: String) {
+        guard enabled(level) else { return }
+        write(level, line)
+    }
+
+    private static func write(_ level: LogLevel, _ text: String) {
+        var line = text
         line += "\n"
         line.withUTF8 { bytes in
             if level >= stderrLevel { _ = Glibc.write(2, bytes.baseAddress, bytes.count) }

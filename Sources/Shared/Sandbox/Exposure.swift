@@ -127,7 +127,8 @@ public enum Exposure {
             c("Landlock", 500, landlockABI == nil ? 1 : 0, landlockABI.map { "ABI \($0): its domain denies every filesystem access it does not list" } ?? "not available on this kernel"),
             c("MemoryLimit", 500, memoryLimited ? 0 : 1, memoryLimited ? "RLIMIT_AS and RLIMIT_DATA finite" : "unlimited"),
             c("MemoryDenyWriteExecute", 100, noExec ? 0 : 1, noExec ? "no PROT_EXEC in mmap or mprotect" : "executable memory possible"),
-            c("ProtectProc", 1000, notDumpable && !syscalls.contains("ptrace") ? 0 : 1, notDumpable ? "not dumpable, no ptrace" : "dumpable"),
+            c("ProtectProc", 1000, notDumpable && !syscalls.contains("ptrace") ? 0 : 1,
+              notDumpable ? "not dumpable, no ptrace" : identity == .invokingUser ? "the invoking user owns its user namespace and can ptrace it" : "dumpable"),
             c("KeyringMode", 1000, ownKeyring ? 0 : 1, ownKeyring ? "a fresh session keyring" : "inherited"),
             c("NoControllingTerminal", 100, noTerminal ? 0 : 1, noTerminal ? "own session" : "the operator's terminal"),
             c("Environment", 100, environmentCleared ? 0 : 1, environmentCleared ? "empty, the exec-time block zeroed" : "inherited"),
@@ -141,9 +142,12 @@ public enum Exposure {
         let noExec = profile.policy.rules.filter { $0.syscall == "mmap" || $0.syscall == "mprotect" }.allSatisfy { rule in
             rule.conditions.contains { if case .maskedEqual(let m) = $0.comparison, $0.index == 2, m & 4 != 0 { true } else { false } }
         }
+        // Without root the invoking user owns the tiles' user namespace:
+        // it can ptrace them, dumpable or not.
         return report(identity: identity, namespaces: SandboxProfile.unsharedNamespaces, emptyRoot: true, policy: profile.policy,
                       argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
-                      noExec: noExec, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true, ownKeyring: true,
+                      noExec: noExec, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: identity != .invokingUser,
+                      ownKeyring: true,
                       noTerminal: true, environmentCleared: true, exactDescriptors: true, noRealtime: true)
     }
 }

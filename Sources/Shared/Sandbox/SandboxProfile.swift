@@ -7,9 +7,11 @@ public struct SandboxProfile: Sendable {
     public let kind: String
     /// Every descriptor the tile keeps, at the number it keeps it under.
     /// The numbers are fixed by role, so the filter `check` prints is the
-    /// filter the tile loads: stderr 2, the death pipe 3, the log file 4
-    /// (when there is one), then the kind's own roles from 5 in the order
-    /// it declares them. 0 and 1 are closed.
+    /// filter the tile loads: stderr 2 (a pipe to the supervisor, which
+    /// relays its lines to the terminal and the log file), the death pipe 3,
+    /// then the kind's own roles from 5 in the order it declares them (4
+    /// carries the topology at exec and is closed before). 0 and 1 are
+    /// closed.
     public let descriptors: [DescriptorRole: FileDescriptor]
     /// Descriptors the tile opens inside its sandbox (accepted connections).
     public let openedInSandbox: Int
@@ -24,7 +26,6 @@ public struct SandboxProfile: Sendable {
     public init(kind: TileKind, topology: Topology) {
         self.kind = kind.kind
         var d: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: Self.deathPipe]
-        if topology.log.path != nil { d[.logFile] = Self.logFile }
         for (i, role) in kind.descriptorRoles.enumerated() { d[role] = FileDescriptor(rawValue: Self.firstKindDescriptor + Int32(i)) }
         descriptors = d
         openedInSandbox = kind.openedInSandbox
@@ -37,7 +38,6 @@ public struct SandboxProfile: Sendable {
     /// Where the reaper puts the sealed topology for `run1`, which reads and
     /// closes it before anything else opens.
     public static let topologyHandoff = FileDescriptor(rawValue: 4)
-    public static let logFile = FileDescriptor(rawValue: 4)
     public static let firstKindDescriptor: Int32 = 5
 
     /// The smallest limit under which `opening` new descriptors fit beside
@@ -81,9 +81,9 @@ public struct SandboxProfile: Sendable {
                               fileSize: keptFiles.map { sizes in sizes.max().map { $0 + Self.logAllowance } ?? 0 })
     }
 
-    /// How much a tile may grow the files it keeps (its log lines): a
-    /// compromised tile cannot fill the disk the log is on. Beyond it,
-    /// SIGXFSZ kills the tile and the supervisor names it.
+    /// How much a tile may grow a regular file it keeps (none, now that its
+    /// lines go through the supervisor; kept for a kind that writes one).
+    /// Beyond it, SIGXFSZ kills the tile and the supervisor names it.
     public static let logAllowance: UInt64 = 256 << 20
 }
 
@@ -116,8 +116,8 @@ public struct ResourceLimit: Sendable {
                       (CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", "no queued signals"),
                       (CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", "no file locks")])
             + [ResourceLimit(resource: CSHIM_RLIMIT_FSIZE, name: "RLIMIT_FSIZE", value: fileSize,
-                             derivation: "its log file's size at entry + \(formatBytes(Int(SandboxProfile.logAllowance))), or 0",
-                             reason: "its log lines cannot fill the disk; no other file is writable")]
+                             derivation: "largest regular file kept + \(formatBytes(Int(SandboxProfile.logAllowance))), or 0",
+                             reason: "no file it could fill: its log lines go through the supervisor")]
             + [(CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
                (CSHIM_RLIMIT_CPU, "RLIMIT_CPU", "unchanged: a tile runs as long as the topology")].map {
                 ResourceLimit(resource: $0.0, name: $0.1, value: nil, derivation: nil, reason: $0.2)

@@ -93,8 +93,7 @@ public enum Workspace {
         }
         guard let shm = try? TrustedDirectory.open(NormalPages.base, sharedLast: true) else { return removed }
         defer { shm.close() }
-        for entry in shm.entries() where entry.hasPrefix(prefix) {
-            guard let st = shm.lstat(entry), st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }
+        for entry in shm.entries() where entry.hasPrefix(prefix) && NormalPages.isAbandoned(entry, in: shm) {
             shm.removeTree(entry)
             removed.append("\(NormalPages.base)/\(entry)")
         }
@@ -117,14 +116,35 @@ public enum NormalPages {
         public let shm: TrustedDirectory
         public let directory: TrustedDirectory
         public let entry: String
+        /// An flock on `.lock` inside, for the run's life: what tells a live
+        /// run's directory from a killed one's, whichever runtime directory
+        /// (and so topology lock) each run used.
+        let lock: FileDescriptor
         public var path: String { "\(base)/\(entry)" }
 
         /// Removes the directory and what it holds, and lets go of both.
         public func remove() {
             shm.removeTree(entry)
+            lock.close()
             directory.close()
             shm.close()
         }
+    }
+
+    static let lockFile = ".lock"
+
+    /// Whether run directory `entry` belongs to no live run: ours (never
+    /// another user's), not a link, and its lock not held (or, without a
+    /// lock file, made more than 10 s ago: a run killed as it made it).
+    static func isAbandoned(_ entry: String, in shm: TrustedDirectory) -> Bool {
+        guard let st = shm.lstat(entry), st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid(),
+              let dir = try? shm.subdirectory(entry) else { return false }
+        defer { dir.close() }
+        guard let lock = try? dir.openChecked(lockFile, O_RDONLY) else {
+            return Clock.wallclockNanos() / 1_000_000_000 - Int64(st.st_mtim.tv_sec) > 10
+        }
+        defer { lock.close() }
+        return flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0
     }
 
     /// Creates the run's directory.
@@ -146,7 +166,15 @@ public enum NormalPages {
             }
             // Ours only if it is what a trusted open finds now.
             if let dir = try? shm.subdirectory(entry), dir.owner == geteuid() {
-                return RunDirectory(shm: shm, directory: dir, entry: entry)
+                do {
+                    let lock = try dir.openChecked(lockFile, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+                    guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else { throw SystemCallError("flock(\(lockFile))", errno: errno) }
+                    return RunDirectory(shm: shm, directory: dir, entry: entry, lock: lock)
+                } catch {
+                    dir.close()
+                    shm.close()
+                    throw error
+                }
             }
         }
         shm.close()
@@ -157,7 +185,8 @@ public enum NormalPages {
     public static func removeRunDirectory(_ path: String) {
         guard path.hasPrefix(base + "/"), let shm = try? TrustedDirectory.open(base, sharedLast: true) else { return }
         defer { shm.close() }
-        shm.removeTree(String(path.dropFirst(base.count + 1)))
+        let entry = String(path.dropFirst(base.count + 1))
+        if isAbandoned(entry, in: shm) { shm.removeTree(entry) }
     }
 }
 

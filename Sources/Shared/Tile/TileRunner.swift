@@ -25,7 +25,6 @@ public enum TileRunner {
 
         // Exactly these descriptors cross into the sandbox.
         var keep: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: ctx.deathPipe]
-        if let log = Log.fileDescriptor { keep[.logFile] = log }
         keep.merge(tile.descriptors) { a, _ in a }
         if ctx.sandboxed {
             do {

@@ -59,9 +59,11 @@ enum Reaper {
         /// The tilectl binary, opened once by the supervisor (`execveat`).
         let executable: FileDescriptor
         let topologyFD: FileDescriptor
-        /// The supervisor's log file, which every tile appends to through
-        /// this same open file: no tile opens a path for it.
-        let logFD: FileDescriptor?
+        /// Per tile, the write end of the pipe that is its stderr: the
+        /// supervisor reads every line a tile writes, checks whose it is,
+        /// takes control bytes out and writes it to the terminal and the
+        /// log (`LogRelay`). A tile holds no file and no terminal.
+        let stderrPipes: [FileDescriptor]
         let tiles: [TileSpec]
         let sandbox: Bool
         let haltTimeoutNanos: Int64
@@ -115,7 +117,7 @@ enum Reaper {
         // Keep only what the reaper uses: the supervisor's lock, signalfd,
         // uid locks and the like must not outlive it here.
         closeAllDescriptors(except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue]
-                                + (plan.logFD.map { [$0.rawValue] } ?? []))
+                                + plan.stderrPipes.map(\.rawValue))
         for m in plan.mappings { m.leave() }
 
         // Build every argv before the first fork: between fork and execve a
@@ -125,7 +127,6 @@ enum Reaper {
             var args: [String] = ["tilectl", "run1", t.kind, String(t.kindId),
                                   "--topology-fd", String(SandboxProfile.topologyHandoff.rawValue),
                                   "--pipe-fd", String(SandboxProfile.deathPipe.rawValue)]
-            if plan.logFD != nil { args += ["--log-fd", String(logAtExec)] }
             if !plan.sandbox { args.append("--no-sandbox") }
             var c: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
             c.append(nil)
@@ -142,7 +143,7 @@ enum Reaper {
             let pid = fork()
             if pid == 0 {
                 execTile(exe: plan.executable.rawValue, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue,
-                         logFD: plan.logFD?.rawValue ?? -1,
+                         stderrFD: plan.stderrPipes[i].rawValue,
                          pipeFD: w.rawValue)
             }
             w.close()
@@ -155,7 +156,7 @@ enum Reaper {
             pipes[i] = r.rawValue
         }
         plan.topologyFD.close()
-        plan.logFD?.close()
+        plan.stderrPipes.forEach { $0.close() }
         plan.executable.close()
 
         if plan.sandbox {
@@ -266,28 +267,23 @@ enum Reaper {
         finish(report, .reaperFailed, Int(what.rawValue), err)
     }
 
-    /// Where a tile finds the log file at exec; `run1` moves it to 4 once
-    /// it has read (and closed) the topology there.
-    static let logAtExec: Int32 = 5
-
-    /// In the forked child: the death pipe at 3, the topology at 4 and the
-    /// log file at 5 (the numbers `run1` and the tile's sandbox profile
+    /// In the forked child: its stderr pipe at 2, the death pipe at 3 and
+    /// the topology at 4 (the numbers `run1` and the tile's sandbox profile
     /// expect), 0 and 1 closed, every other descriptor close-on-exec, then
     /// exec the binary the supervisor opened. Async-signal-safe only.
     static func execTile(exe: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?],
-                         topologyFD: Int32, logFD: Int32, pipeFD: Int32) -> Never {
+                         topologyFD: Int32, stderrFD: Int32, pipeFD: Int32) -> Never {
         _ = cshim_prctl_set_pdeathsig(SIGKILL)
-        // Move them all out of the way first: any may already sit at 3 to 5.
+        // Move them all out of the way first: any may already sit at 2 to 4.
         let t = cshim_fcntl_int(topologyFD, F_DUPFD, 10)
         let p = cshim_fcntl_int(pipeFD, F_DUPFD, 10)
         let e = cshim_fcntl_int(exe, F_DUPFD_CLOEXEC, 10)
-        let l = logFD >= 0 ? cshim_fcntl_int(logFD, F_DUPFD, 10) : -1
-        guard t >= 0, p >= 0, e >= 0, dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
-              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue,
-              logFD < 0 || (l >= 0 && dup2(l, logAtExec) == logAtExec) else { _exit(126) }
-        _ = cshim_close_range(UInt32(logAtExec + 1), UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
-        if logFD < 0 { _ = Glibc.close(logAtExec) }
-        // stdin and stdout are not the tile's: only stderr is kept.
+        let o = cshim_fcntl_int(stderrFD, F_DUPFD, 10)
+        guard t >= 0, p >= 0, e >= 0, o >= 0, dup2(o, 2) == 2,
+              dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
+              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue else { _exit(126) }
+        _ = cshim_close_range(5, UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
+        // stdin and stdout are not the tile's.
         _ = Glibc.close(0)
         _ = Glibc.close(1)
         argv.withUnsafeBufferPointer { a in

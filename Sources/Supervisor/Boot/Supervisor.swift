@@ -109,13 +109,16 @@ final class Supervisor {
                                                                open("/proc/self/exe", O_RDONLY | CSHIM_O_CLOEXEC)))
         let (controlRead, controlWrite) = try FileDescriptor.pipe()
         let (reportRead, reportWrite) = try FileDescriptor.pipe()
+        let stderrPipes = try topology.tiles.map { _ in try FileDescriptor.pipe() }
+        let relay = LogRelay(names: topology.tiles.map(\.name), pipes: stderrPipes.map(\.read))
         let reaper = try spawnReaper(Reaper.Plan(
-            executable: executable, topologyFD: topologyFD, logFD: Log.fileDescriptor, tiles: topology.tiles, sandbox: sandbox,
-            haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
+            executable: executable, topologyFD: topologyFD, stderrPipes: stderrPipes.map(\.write), tiles: topology.tiles,
+            sandbox: sandbox, haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
             control: controlRead, report: reportWrite)
         executable.close()
         controlRead.close()
         reportWrite.close()
+        stderrPipes.forEach { $0.write.close() }
         defer { controlWrite.close(); reportRead.close() }
         Log.info("started \(topology.tiles.count) tiles (reaper pid \(reaper))")
 
@@ -129,7 +132,7 @@ final class Supervisor {
                 return 1
             }
         }
-        return wait(reaper: reaper, signals: signals, control: controlWrite, report: reportRead, started: started)
+        return wait(reaper: reaper, signals: signals, control: controlWrite, report: reportRead, relay: relay, started: started)
     }
 
     // MARK: steps
@@ -275,18 +278,27 @@ final class Supervisor {
 
     /// Waits for a signal or the reaper's report; returns the exit status.
     private func wait(reaper: pid_t, signals: Signals, control: FileDescriptor, report: FileDescriptor,
-                      started: Int64) -> Int32 {
+                      relay: LogRelay, started: Int64) -> Int32 {
         var fds = [pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: report.rawValue, events: Int16(POLLIN), revents: 0)]
         var stopping = false
         var booting = true
         var hostPids = [Int32](repeating: 0, count: topology.tiles.count)
         while true {
+            // The tiles' stderr pipes, those within their budget this second.
+            let now = Clock.monotonicNanos()
+            let tiles = relay.pollable(now: now)
+            fds.removeSubrange(2...)
+            for (_, fd) in tiles { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             fds[0].revents = 0
             fds[1].revents = 0
             // While booting, look at the tiles' status every 10 ms to say
-            // when all are up; afterwards only events wake the supervisor.
-            let n = cshim_ppoll(&fds, 2, booting ? 10_000_000 : -1)
+            // when all are up; a tile over its log budget is read again at
+            // the next second; otherwise only events wake the supervisor.
+            let throttled = tiles.count < topology.tiles.count
+            let timeout: Int64 = booting ? 10_000_000 : throttled ? 1_000_000_000 - now % 1_000_000_000 : -1
+            let n = cshim_ppoll(&fds, nfds_t(fds.count), timeout)
+            for (k, (slot, _)) in tiles.enumerated() where fds[2 + k].revents != 0 { relay.read(slot) }
             if n < 0 && errno != EINTR {
                 Log.error("\(SystemCallError("ppoll(supervisor)", errno: errno))")
                 kill(reaper, SIGKILL)
@@ -326,6 +338,8 @@ final class Supervisor {
                     continue
                 }
                 let status = reap(reaper)
+                // The tiles' last lines before what the supervisor says of them.
+                relay.drain()
                 guard got == ReaperReport.size, let event = ReaperReport.Event(rawValue: r.event),
                       event == .reaperFailed || Int(r.tileIndex) < topology.tiles.count else {
                     Log.error("the tiles' reaper (pid \(reaper)) \(status); every tile is stopped")

@@ -43,6 +43,7 @@ struct TileIdentities {
             throw RuntimeFailure("the tile uid locks: \(e)")
         }
         let busy = ProcessIdentities.scan()
+        let delegated = SubordinateIds.read()
         var users: [TileUser] = []
         var locks: [FileDescriptor] = []
         var candidate = start(for: topology.name)
@@ -57,9 +58,14 @@ struct TileIdentities {
             tried += 1
             let uid = candidate
             candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
-            guard !busy.contains(uid), getpwuid(uid) == nil, getgrgid(uid) == nil else { continue }
+            guard !busy.contains(uid), !delegated.contains(uid), getpwuid(uid) == nil, getgrgid(uid) == nil else { continue }
             guard let lock = try? dir.openChecked(String(uid), O_RDWR | O_CREAT, mode: 0o600) else { continue }
-            guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else {
+            // Locked, and still the file at that name: a run letting the
+            // uid go unlinks the file before it closes it, so a lock taken
+            // on the unlinked file holds nothing.
+            var held = stat()
+            guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0, fstat(lock.rawValue, &held) == 0,
+                  let named = dir.lstat(String(uid)), named.st_ino == held.st_ino, named.st_dev == held.st_dev else {
                 lock.close()
                 continue
             }
@@ -73,10 +79,13 @@ struct TileIdentities {
     /// The uids `reserve` would try first, for `check` (nothing is taken).
     static func preview(_ topology: Topology) -> [UInt32] {
         let busy = ProcessIdentities.scan()
+        let delegated = SubordinateIds.read()
         var out: [UInt32] = []
         var candidate = start(for: topology.name)
         while out.count < topology.tiles.count && out.count < range.count {
-            if !busy.contains(candidate) && getpwuid(candidate) == nil && getgrgid(candidate) == nil { out.append(candidate) }
+            if !busy.contains(candidate) && !delegated.contains(candidate) && getpwuid(candidate) == nil && getgrgid(candidate) == nil {
+                out.append(candidate)
+            }
             candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
         }
         return out
@@ -120,5 +129,28 @@ enum ProcessIdentities {
             }
         }
         return ids
+    }
+}
+
+/// uids and gids delegated to users for their own user namespaces
+/// (/etc/subuid, /etc/subgid: `user:first:count`): a user may run processes
+/// as any of them, so none is a tile's.
+enum SubordinateIds {
+    struct Ranges {
+        var ranges: [ClosedRange<UInt64>] = []
+        func contains(_ id: UInt32) -> Bool { ranges.contains { $0.contains(UInt64(id)) } }
+    }
+
+    static func read() -> Ranges {
+        var r = Ranges()
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            guard let text = try? Files.read(file) else { continue }
+            for line in text.split(separator: "\n") {
+                let f = line.split(separator: ":")
+                guard f.count == 3, let first = UInt64(f[1]), let count = UInt64(f[2]), count > 0 else { continue }
+                r.ranges.append(first...(first + count - 1))
+            }
+        }
+        return r
     }
 }

@@ -45,7 +45,7 @@ struct CheckCommand: ParsableCommand {
         let abi = cshim_landlock_abi_version()
         let landlock: Int32? = abi > 0 ? abi : nil
         out += "Landlock on this kernel: " + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
-        let uids = t.user == .dynamic ? TileIdentities.preview(t) : []
+        let uids = t.user == .dynamic && geteuid() == 0 ? TileIdentities.preview(t) : []
         var seen: [String] = []
         for tile in t.tiles where !seen.contains(tile.kind) {
             seen.append(tile.kind)
@@ -53,7 +53,13 @@ struct CheckCommand: ParsableCommand {
             let tiles = t.tiles(ofKind: tile.kind)
             let identity: ExposedIdentity
             let who: String
+            let me = geteuid()
             switch t.user {
+            case _ where me != 0:
+                identity = .invokingUser
+                let name = getpwuid(me).map { String(cString: $0.pointee.pw_name) } ?? "uid \(me)"
+                who = "\(name) (uid \(me)), the invoking user: without root tiles cannot switch users, and the invoking "
+                    + "user owns their user namespaces (it can ptrace and signal them)"
             case .dynamic:
                 identity = .own
                 who = tiles.map { x in
@@ -73,7 +79,8 @@ struct CheckCommand: ParsableCommand {
             out += "  root          an empty, read-only tmpfs (pivot_root); environment cleared and its exec-time block zeroed; new session\n"
             out += "  descriptors   " + p.descriptorList.map { "\($0.1.rawValue) \($0.0.name)" }.joined(separator: ", ") + "; nothing else\n"
             out += "  capabilities  none (effective, permitted, inheritable, bounding, ambient); securebits locked; "
-                + "no_new_privs; never dumpable (no ptrace, not even by its own uid); TracerPid checked before pivot_root\n"
+                + (me == 0 ? "no_new_privs; never dumpable (no ptrace, not even by its own uid); TracerPid checked before pivot_root\n"
+                           : "no_new_privs; not dumpable; TracerPid checked before pivot_root\n")
             out += "  landlock      no filesystem access, no TCP bind or connect, no signal or abstract socket outside the tile\n"
             out += "  rlimits\n"
             var rows: [[String]] = []

@@ -17,7 +17,6 @@ struct Run1Command: ParsableCommand {
     @Argument(help: "Index of the tile among tiles of its kind.") var kindId: Int
     @Option(help: "Descriptor of the sealed memfd holding the resolved topology.") var topologyFd: Int32
     @Option(help: "Descriptor of the pipe whose closing tells the supervisor this tile died.") var pipeFd: Int32
-    @Option(help: "Descriptor of the supervisor's log file, when the topology has one.") var logFd: Int32?
     @Flag(name: .customLong("no-sandbox"), help: "Do not enter the sandbox (debugging only).") var noSandbox = false
 
     func run() throws {
@@ -35,20 +34,13 @@ struct Run1Command: ParsableCommand {
             TileRunner.fatal("the topology has no tile \(name)")
         }
         do {
-            // The supervisor's own open log file, never a path: a tile
-            // opens no file by name (and, without root, could not check one).
-            try Log.configure(who: name, stderrLevel: topology.log.levelStderr,
-                              fileLevel: topology.log.levelLogfile, path: nil)
-            if let logFd {
-                guard topology.log.path != nil else { throw TileBootError("a log descriptor but no log file in the topology") }
-                Log.adoptFile(FileDescriptor(rawValue: logFd))
-                // Where its sandbox profile (and so its filter) expects it.
-                try Log.moveFile(to: SandboxProfile.logFile)
-            } else if topology.log.path != nil {
-                throw TileBootError("the topology has a log file but no log descriptor was passed")
-            }
+            // Every line goes to stderr, a pipe the supervisor reads: it
+            // writes each to the terminal and the log file by its level.
+            // A tile opens no file and holds no terminal.
+            let level = topology.log.path == nil ? topology.log.levelStderr : min(topology.log.levelStderr, topology.log.levelLogfile)
+            try Log.configure(who: name, stderrLevel: level, fileLevel: topology.log.levelLogfile, path: nil)
         } catch {
-            TileRunner.fatal("cannot open the log file: \(error)")
+            TileRunner.fatal("cannot set up logging: \(error)")
         }
         _ = cshim_prctl_set_name(name)
         if noSandbox { Log.warning("running WITHOUT a sandbox (--no-sandbox); never do this in production") }

@@ -44,14 +44,16 @@ final class MonitorSampler {
     /// Host pids of the run's tiles, from /proc: the children of the
     /// supervisor's children (the reaper). A tile's metrics are its own
     /// word; a pid shown to an operator, who may act on it, is checked.
-    private let tilePids: Set<UInt64>
+    private let tilePids: Set<Int32>
+    private let users: [TileUser]?
 
     init(_ run: RunDescriptor) throws {
         func children(_ pid: Int32) -> [Int32] {
             let text = (try? Files.read("/proc/\(pid)/task/\(pid)/children")) ?? ""
             return text.split(separator: " ").compactMap { Int32($0) }
         }
-        tilePids = Set(children(run.supervisorPid).flatMap(children).map { UInt64($0) })
+        tilePids = Set(children(run.supervisorPid).flatMap(children))
+        users = run.handoff.users
         topology = run.handoff.topology
         let layout = run.handoff.layout
         for tile in topology.tiles {
@@ -64,6 +66,18 @@ final class MonitorSampler {
 
     deinit { mappings.forEach { $0.leave() } }
 
+    /// Whether `claimed` is this tile's pid: a child of the run's reaper,
+    /// named after the tile (its comm, set before its sandbox and beyond
+    /// its reach after), running as the tile's uid when the run has them.
+    func verify(_ claimed: UInt64, is tile: TileSpec) -> Bool {
+        guard claimed <= UInt64(Int32.max), tilePids.contains(Int32(claimed)) else { return false }
+        let comm = (try? Files.read("/proc/\(claimed)/comm"))?.trimmingWhitespace
+        guard comm == tile.name else { return false }
+        guard let users, tile.index < users.count else { return true }
+        let status = (try? Files.read("/proc/\(claimed)/status")) ?? ""
+        return status.split(separator: "\n").contains { $0.hasPrefix("Uid:") && $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first == Substring(String(users[tile.index].uid)) }
+    }
+
     func sample() -> MonitorSample {
         let regimeOffset = CommonMetrics.schema.offset(of: CommonMetrics.regimeDuration)
         let tiles = zip(topology.tiles, readers).map { tile, r -> MonitorSample.Tile in
@@ -75,7 +89,7 @@ final class MonitorSampler {
                     lost: v(LinkMetrics.fragPollingOverrun) &+ v(LinkMetrics.fragReadingOverrun), slow: v(LinkMetrics.slow))
             }
             return MonitorSample.Tile(
-                pid: r.common(CommonMetrics.pid), pidVerified: tilePids.contains(r.common(CommonMetrics.pid)),
+                pid: r.common(CommonMetrics.pid), pidVerified: verify(r.common(CommonMetrics.pid), is: tile),
                 status: r.common(CommonMetrics.status),
                 heartbeat: r.common(CommonMetrics.heartbeat),
                 regimes: (0..<CommonMetrics.regimes.count).map { r.load(r.layout.commonOffset + regimeOffset + $0) },
