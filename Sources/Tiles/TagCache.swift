@@ -37,16 +37,17 @@ struct TagCache {
     /// Inserts `tag`; returns false (and changes nothing) if it is present.
     mutating func insert(_ tag: UInt64) -> Bool {
         let k = Self.key(tag)
-        var i = home(k)
-        while table[i] != 0 {
-            if table[i] == k { return false }
-            i = (i + 1) & mask
-        }
+        if contains(tag) { return false }
+        // Evict first, then probe: evicting shifts entries back and can
+        // open a hole before a slot found earlier, which would leave the new
+        // tag where no lookup reaches it.
         if count == capacity {
             remove(ring[head])
         } else {
             count += 1
         }
+        var i = home(k)
+        while table[i] != 0 { i = (i + 1) & mask }
         table[i] = k
         ring[head] = k
         head = (head + 1) % capacity
