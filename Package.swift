@@ -21,10 +21,11 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // TOML 1.0, parsed in Swift: bounded, positions for every key and value.
         .target(name: "TOML"),
         .target(name: "Shared", dependencies: ["CShim", "CSeccomp", "CCap", "TOML"]),
-        .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib"]),
+        .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib", "CDeflate"]),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
         // which tile kinds they know.

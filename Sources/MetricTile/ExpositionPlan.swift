@@ -68,7 +68,7 @@ public struct ExpositionPlan {
     private var building: (statics: [UInt8], ops: [Op]) = ([], [])
     /// The finished plan, in memory of its own: a scrape walks it with
     /// plain pointers (nothing retained, nothing allocated, even unoptimized).
-    private var storage = Storage([], [])
+    private(set) var storage = Storage([], [])
 
     final class Storage {
         let statics: UnsafeMutableRawBufferPointer
@@ -195,27 +195,35 @@ public struct ExpositionPlan {
         while i < count {
             let op = ops[i]
             i += 1
-            let n = Int(op.staticCount)
             // A value is at most 30 bytes ("18446744073.709551615\n").
-            guard at + max(n, 64) + 32 <= cap else { return nil }
-            Self.copy(base + at, stBase + Int(op.staticStart), n)
-            at += n
-            switch op.format {
-            case .none: continue
-            case .integer: at += Self.writeInteger(cshim_load_relaxed_u64(op.slot!), base + at)
-            case .seconds: at += Self.writeSeconds(cshim_load_relaxed_u64(op.slot!), base + at)
-            case .bucketFirst:
-                acc = cshim_load_relaxed_u64(op.slot!)
-                at += Self.writeInteger(acc, base + at)
-            case .bucketNext:
-                acc &+= cshim_load_relaxed_u64(op.slot!)
-                at += Self.writeInteger(acc, base + at)
-            case .accumulated: at += Self.writeInteger(acc, base + at)
-            }
-            base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: at, as: UInt8.self)
-            at += 1
+            guard at + max(Int(op.staticCount), 64) + 32 <= cap else { return nil }
+            at += Self.renderOp(op, stBase, base + at, &acc)
         }
         return at
+    }
+
+    /// One operation at `dst`: its static run, then its value and a newline
+    /// if it has one; returns the bytes written. `acc` carries a histogram's
+    /// cumulative count from one bucket to the next.
+    @inline(__always)
+    static func renderOp(_ op: Op, _ statics: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ acc: inout UInt64) -> Int {
+        let n = Int(op.staticCount)
+        copy(dst, statics + Int(op.staticStart), n)
+        var at = n
+        switch op.format {
+        case .none: return n
+        case .integer: at += writeInteger(cshim_load_relaxed_u64(op.slot!), dst + at)
+        case .seconds: at += writeSeconds(cshim_load_relaxed_u64(op.slot!), dst + at)
+        case .bucketFirst:
+            acc = cshim_load_relaxed_u64(op.slot!)
+            at += writeInteger(acc, dst + at)
+        case .bucketNext:
+            acc &+= cshim_load_relaxed_u64(op.slot!)
+            at += writeInteger(acc, dst + at)
+        case .accumulated: at += writeInteger(acc, dst + at)
+        }
+        dst.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: at, as: UInt8.self)
+        return at + 1
     }
 
     /// Upper bound of a scrape's size with every value at its widest (and

@@ -10,6 +10,10 @@ import Tiles
 // their real schemas), rendered into a buffer, no network. Values change
 // between renders as a live topology's would.
 //
+// Then the same for a gzip body: the metric tile's structure-aware
+// encoder (text and gzip in one pass) beside the text rendered and then
+// compressed by zlib at level 1, and the sizes each writes.
+//
 // Usage: tilectl-bench-render [--tiles 8,64,256,1024] [--renders 2000]
 
 var tileCounts = [8, 64, 256, 1024]
@@ -27,6 +31,18 @@ let kinds = TileKinds([TileKind(MetricTile.self), TileKind(SynthTile.self)])
 
 func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
 
+/// Best of 5 batches of `renders` calls, ns per call: this machine shares its CPUs.
+func best(_ renders: Int, _ body: (Int) -> Void) -> Int64 {
+    var best = Int64.max
+    for _ in 0..<5 {
+        let t0 = Clock.monotonicNanos()
+        for r in 0..<renders { body(r) }
+        best = min(best, (Clock.monotonicNanos() - t0) / Int64(renders))
+    }
+    return best
+}
+
+var gzipRows: [String] = []
 print("rendering the exposition of N tiles (metric + synth), \(renders) renders each, one core")
 print(pad("tiles", 6) + pad("samples", 9) + pad("body", 10) + pad("text ns", 10) + pad("ns/sample", 11)
       + pad("OpenMetrics ns", 16) + pad("ns/sample", 11))
@@ -53,21 +69,46 @@ for n in tileCounts {
         let plan = ExpositionPlan(sources: sources, format: format)
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.maxRenderedSize, alignment: 64)
         var bytes = 0
-        var best = Int64.max
-        // Best of 5 batches: this machine shares its CPUs.
-        for _ in 0..<5 {
-            let t0 = Clock.monotonicNanos()
-            for r in 0..<renders {
-                regions[r % n][r % 8] &+= 1
-                bytes = plan.render(into: out) ?? 0
-            }
-            best = min(best, (Clock.monotonicNanos() - t0) / Int64(renders))
+        let best = best(renders) { r in
+            regions[r % n][r % 8] &+= 1
+            bytes = plan.render(into: out) ?? 0
         }
         if k == 0 { row += pad(String(plan.seriesCount), 9) + pad("\(bytes / 1024) KiB", 10) }
         row += pad(String(best), k == 0 ? 10 : 16) + pad(String(format: Double(best) / Double(plan.seriesCount)), 11)
+        if k == 0 { gzipRows.append(gzipRow(n, plan, regions, bytes, max(20, renders / 4))) }
         out.deallocate()
     }
     print(row)
+}
+print("")
+print("gzip: the tile's encoder (text + gzip, one pass) beside text then zlib level 1")
+print(pad("tiles", 6) + pad("text ns", 10) + pad("encoder ns", 12) + pad("zlib -1 ns", 12) + pad("body", 10)
+      + pad("encoder", 10) + pad("zlib -1", 10) + pad("size/zlib", 11))
+gzipRows.forEach { print($0) }
+
+func gzipRow(_ n: Int, _ plan: ExpositionPlan, _ regions: [UnsafeMutablePointer<UInt64>], _ textBytes: Int, _ renders: Int) -> String {
+    let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.maxRenderedSize, alignment: 64)
+    let encoder = ExpositionGzip(plan: plan)
+    let gz = UnsafeMutableRawBufferPointer.allocate(byteCount: max(encoder.maxSize, plan.maxRenderedSize + 1024), alignment: 64)
+    defer { plain.deallocate(); gz.deallocate() }
+    let zlib = try! Gzip(level: 1)
+    var ours = 0, theirs = 0
+    let text = best(renders) { r in
+        regions[r % n][r % 8] &+= 1
+        _ = plan.render(into: plain)
+    }
+    let encoded = best(renders) { r in
+        regions[r % n][r % 8] &+= 1
+        ours = encoder.render(plain: plain, gz: gz)?.gz ?? 0
+    }
+    let compressed = best(renders) { r in
+        regions[r % n][r % 8] &+= 1
+        let m = plan.render(into: plain) ?? 0
+        theirs = zlib.compress(UnsafeRawBufferPointer(rebasing: plain[0..<m]), into: gz) ?? 0
+    }
+    return pad(String(n), 6) + pad(String(text), 10) + pad(String(encoded), 12) + pad(String(compressed), 12)
+        + pad("\(textBytes / 1024) KiB", 10) + pad("\(ours / 1024) KiB", 10) + pad("\(theirs / 1024) KiB", 10)
+        + pad(String(Double(ours * 100 / max(1, theirs)) / 100), 11)
 }
 
 extension String {
