@@ -54,8 +54,8 @@ public final class ExpositionGzip {
     private let digitPairs: UnsafeMutableBufferPointer<UInt64>
     /// Distance 1...32768 → its code and extra bits, packed the same way.
     private let distances: UnsafeMutableBufferPointer<UInt64>
-    /// The gzip header and the dynamic block's header, as bits.
-    private let header: [(bits: UInt64, count: Int)]
+    /// The dynamic block's header, as bits: bits in the low 32, count above.
+    private let header: UnsafeMutableBufferPointer<UInt64>
     /// The most a scrape's compressed body can take.
     public let maxSize: Int
 
@@ -97,6 +97,8 @@ public final class ExpositionGzip {
         var list: [Item] = []
         var starts: [Int32] = [0]
         var maxBits = 0
+        // A value and its newline: at most 22 of these bytes.
+        let valueBits = 22 * Array("0123456789.\n".utf8).map { Int(lit.lengths[Int($0)]) }.max()!
         for (k, tokens) in parse.enumerated() {
             var pending: UInt64 = 0, pendingCount = 0
             func push() {
@@ -132,8 +134,7 @@ public final class ExpositionGzip {
             }
             push()
             starts.append(Int32(list.count))
-            // Its value, at most 31 literals of at most 15 bits.
-            if ops[k].format != .none { maxBits += 31 * 15 }
+            if ops[k].format != .none { maxBits += valueBits }
         }
         items = .allocate(capacity: max(1, list.count))
         _ = items.initialize(from: list)
@@ -142,12 +143,15 @@ public final class ExpositionGzip {
         opStart = .allocate(capacity: max(1, ops.count))
         opStart.initialize(repeating: 0)
 
-        header = Self.blockHeader(lit, dist)
-        maxSize = 10 + header.reduce(0) { $0 + $1.count } / 8 + 1 + maxBits / 8 + 16 + 8
+        let blockHeader = Self.blockHeader(lit, dist)
+        header = .allocate(capacity: blockHeader.count)
+        _ = header.initialize(from: blockHeader.map { $0.bits | UInt64($0.count) << 32 })
+        maxSize = 10 + blockHeader.reduce(0) { $0 + $1.count } / 8 + 1 + maxBits / 8 + 16 + 8
     }
 
     deinit {
         items.deallocate()
+        header.deallocate()
         itemStart.deallocate()
         opStart.deallocate()
         literals.deallocate()
@@ -176,7 +180,11 @@ public final class ExpositionGzip {
         zBase.storeBytes(of: UInt64(0x0000_0000_0008_8B1F).littleEndian, as: UInt64.self)
         zBase.storeBytes(of: UInt16(0x0300).littleEndian, toByteOffset: 8, as: UInt16.self)
         var w = BitWriter(zBase + 10)
-        for h in header { w.put(h.bits, h.count) }
+        var h = 0
+        while h < header.count {
+            w.put(header[h] & 0xFFFF_FFFF, Int(header[h] >> 32))
+            h += 1
+        }
 
         let newline = literals[Int(UInt8(ascii: "\n"))]
         var at = 0

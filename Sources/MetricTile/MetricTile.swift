@@ -38,8 +38,10 @@ public struct MetricTile: Tile {
     static let bytesWritten = MetricFamily.counter("bytes_written", "Bytes written to HTTP clients.", unit: "bytes")
     static let responses = MetricFamily.enumCounter("responses", "HTTP responses sent, by status code.",
                                                     label: "status", variants: statusVariants)
-    static let connEvicted = MetricFamily.counter(
-        "conn_evicted", "Connections closed to make room for a new one, or because their response was overwritten.")
+    static let connEvicted = MetricFamily.counter("conn_evicted", "Connections closed to make room for a new one.")
+    static let connSlowReaderClosed = MetricFamily.counter(
+        "conn_slow_reader_closed",
+        "Connections closed because the response ring needed the bytes of a response they had not taken yet.")
     static let connTimedOut = MetricFamily.counter("conn_timed_out", "Connections closed after being idle too long.")
     static let renderDuration = MetricFamily.histogram(
         "render_duration_seconds", "Time to render one scrape of every tile's metrics.",
@@ -48,7 +50,8 @@ public struct MetricTile: Tile {
         unit: "seconds", converter: .nanosToSeconds)
 
     public static let schema = MetricSchema(prefix: kind, [
-        bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connTimedOut, renderDuration,
+        bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connSlowReaderClosed, connTimedOut,
+        renderDuration,
     ])
 
     // MARK: scratch
@@ -81,6 +84,7 @@ public struct MetricTile: Tile {
         let bytesWritten: CounterCell
         let responses: EnumCounterCell
         let connEvicted: CounterCell
+        let connSlowReaderClosed: CounterCell
         let connTimedOut: CounterCell
         let renderDuration: HistogramCell
     }
@@ -140,7 +144,7 @@ public struct MetricTile: Tile {
             bootTimestamp: w.gauge(Self.bootTimestamp), connActive: w.gauge(Self.connActive),
             bytesRead: w.counter(Self.bytesRead), bytesWritten: w.counter(Self.bytesWritten),
             responses: w.enumCounter(Self.responses), connEvicted: w.counter(Self.connEvicted),
-            connTimedOut: w.counter(Self.connTimedOut), renderDuration: w.histogram(Self.renderDuration))
+            connSlowReaderClosed: w.counter(Self.connSlowReaderClosed), connTimedOut: w.counter(Self.connTimedOut), renderDuration: w.histogram(Self.renderDuration))
     }
 
     /// A bound, non-blocking TCP socket for the tile's address and port.
@@ -204,6 +208,7 @@ public struct MetricTile: Tile {
         cells.bytesWritten.set(c.bytesWritten)
         for (i, v) in c.responses.enumerated() { cells.responses.set(i, v) }
         cells.connEvicted.set(c.evicted)
+        cells.connSlowReaderClosed.set(c.slowReaderClosed)
         cells.connTimedOut.set(c.timedOut)
         cells.renderDuration.publish(c.renderNanos)
     }
@@ -220,7 +225,8 @@ public struct MetricTile: Tile {
     /// The seed's policy: log writes, accept4 only on the listen socket,
     /// only non-blocking and without the peer's address, read/sendto/close
     /// on connections (any descriptor but stderr, the log file, the listen
-    /// socket and the death pipe), ppoll.
+    /// socket and the death pipe), ppoll; and shutdown of a connection's
+    /// write side, for the graceful close RFC 9112 §9.6 asks for.
     public static var seccompPolicy: SeccompPolicy {
         let connection: [ArgumentCondition] = [
             .arg(0, notEquals: .descriptor(.stderr)),
@@ -238,6 +244,8 @@ public struct MetricTile: Tile {
             SeccompRule("sendto", connection + [.arg(3, equals: .constant(UInt64(MSG_NOSIGNAL), "MSG_NOSIGNAL")), .arg(4, equals: .constant(0, "NULL")), .arg(5, equals: .constant(0, "0"))],
                         reason: "send HTTP responses to connections (no destination address: it is connected)"),
             SeccompRule("close", connection, reason: "close HTTP connections"),
+            SeccompRule("shutdown", connection + [.arg(1, equals: .constant(UInt64(SHUT_WR), "SHUT_WR"))],
+                        reason: "end a response with EOF, then drain the client's late bytes: a close with them unread would reset the connection"),
             SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
         ]) + RuntimePolicy.common
     }

@@ -10,20 +10,41 @@ import Shared
 /// response ring every rendered body is written into.
 ///
 /// Limits are the seed's: `maxConnections` slots (when full, a new client
-/// evicts a slow reader first, else a slot chosen round robin), request
-/// heads up to `maxRequestBytes` (431 beyond), responses up to the ring's
-/// size (a larger body is a 500 and a warning in the log). Connections are
-/// persistent unless the client says `Connection: close`; pipelined
-/// requests are answered in order; a connection that does not complete a
-/// request, or take its response, within the request timeout is closed.
+/// evicts a connection that is closing first, then a slow reader, else the
+/// longest idle), request heads up to `maxRequestBytes` (431 beyond),
+/// responses up to the ring's size (a larger body is a 500 and a warning in
+/// the log). Connections are persistent unless the client says
+/// `Connection: close`; pipelined requests are answered in order; a
+/// connection that does not complete a request, or take its response,
+/// within the request timeout is closed.
+///
+/// The response ring: every response (head and body) is written into it,
+/// after the last one, wrapping to the start when the next would not fit
+/// before the end. Before a single byte is written, the window the response
+/// may use (its largest possible size, known from the plan) is cleared:
+/// a connection whose unsent response lies in that window is closed, and
+/// counted (`conn_slow_reader_closed`). So no byte of a response is ever
+/// overwritten while it is queued: a slow reader gets its whole response
+/// as it was rendered, or its connection closes before the rest.
+///
+/// A connection the server ends (a `Connection: close` request, an error)
+/// is closed gracefully (RFC 9112 §9.6): once its response is sent, the
+/// write side is shut (the client reads the end of the response, then
+/// EOF), and what the client still sends is read and discarded, up to
+/// `drainBytes` or `drainNanos`, so the kernel does not answer it with a
+/// reset that could destroy the response before the client reads it.
 final class MetricsServer {
     static let maxConnections = 128
     static let maxRequestBytes = 8192
     static let responseRingBytes = 32 << 20
     /// Room reserved in front of each body for its status line and headers.
     static let headRoom = 256
+    /// After a response that ends the connection: how long, and how many
+    /// bytes, the client's late request bytes are read and discarded.
+    static let drainNanos: Int64 = 1_000_000_000
+    static let drainBytes = 64 << 10
 
-    enum State { case free, reading, writing }
+    enum State { case free, reading, writing, draining }
 
     struct Connection {
         var fd: Int32 = -1
@@ -39,8 +60,10 @@ final class MetricsServer {
         var closeAfterResponse = false
         /// When the connection became ready for its next request.
         var waitingSince: Int64 = 0
-        /// When the response last made progress.
+        /// When the response last made progress (draining: when it began).
         var lastProgress: Int64 = 0
+        /// Bytes read and discarded since draining began.
+        var drained = 0
     }
 
     /// What the server counts; the tile publishes it.
@@ -48,6 +71,7 @@ final class MetricsServer {
         var bytesRead: UInt64 = 0
         var bytesWritten: UInt64 = 0
         var evicted: UInt64 = 0
+        var slowReaderClosed: UInt64 = 0
         var timedOut: UInt64 = 0
         /// Parallel to `ResponseStatus.allCases`.
         var responses = [UInt64](repeating: 0, count: ResponseStatus.allCases.count)
@@ -58,7 +82,17 @@ final class MetricsServer {
     struct Content {
         let prometheus: ExpositionPlan
         let openMetrics: ExpositionPlan
+        let prometheusGzip: ExpositionGzip
+        let openMetricsGzip: ExpositionGzip
         let health: HealthCheck
+
+        init(prometheus: ExpositionPlan, openMetrics: ExpositionPlan, health: HealthCheck) {
+            self.prometheus = prometheus
+            self.openMetrics = openMetrics
+            prometheusGzip = ExpositionGzip(plan: prometheus)
+            openMetricsGzip = ExpositionGzip(plan: openMetrics)
+            self.health = health
+        }
     }
 
     let listenFD: Int32
@@ -76,10 +110,10 @@ final class MetricsServer {
     private var evictCursor = 0
     private let requestTimeoutNanos: Int64
     private var content: Content?
-    private let gzip: Gzip
     private(set) var counters: Counters
     private(set) var active = 0
     private let canned = CannedResponses()
+    private var date = HTTPDate()
 
     /// `requestBuffers` holds `maxConnections * maxRequestBytes` bytes,
     /// `ring` holds `ringBytes`; both stay owned by the caller.
@@ -94,7 +128,13 @@ final class MetricsServer {
         pollFDs = .allocate(capacity: Self.maxConnections + 1)
         pollSlots = [Int](repeating: -1, count: Self.maxConnections + 1)
         counters = Counters(renderNanos: LocalHistogram(MetricTile.renderDuration))
-        gzip = try Gzip()
+        precondition(canned.longestHead <= Self.headRoom, "a response head may not fit its head room")
+    }
+
+    deinit {
+        pollFDs.deallocate()
+        canned.keepAliveSuffix.deallocate()
+        canned.closeSuffix.deallocate()
     }
 
     /// Sets what the server answers (once every tile's region is joined).
@@ -109,7 +149,7 @@ final class MetricsServer {
         pollFDs[0] = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
         var n = 1
         for i in 0..<conns.count where conns[i].state != .free {
-            let events = conns[i].state == .writing ? POLLOUT : POLLIN
+            let events = conns[i].state == .writing ? POLLOUT : POLLIN  // reading, draining: POLLIN
             pollFDs[n] = pollfd(fd: conns[i].fd, events: Int16(events), revents: 0)
             pollSlots[n] = i
             n += 1
@@ -124,7 +164,11 @@ final class MetricsServer {
             // The slot may have been reused by an eviction in this pass.
             guard conns[slot].fd == pollFDs[k].fd, conns[slot].state != .free else { continue }
             if re & (POLLERR | POLLNVAL) != 0 { close(slot); continue }
-            if conns[slot].state == .writing { write(slot, now) } else { read(slot, now) }
+            switch conns[slot].state {
+            case .writing: write(slot, now)
+            case .draining: drain(slot)
+            default: read(slot, now)
+            }
         }
         if pollFDs[0].revents & Int16(POLLIN) != 0 { acceptAll(now) }
         return true
@@ -135,6 +179,10 @@ final class MetricsServer {
     /// connections, slow trickles of bytes, readers that stopped reading.
     func expire(now: Int64) {
         for i in 0..<conns.count where conns[i].state != .free {
+            if conns[i].state == .draining {
+                if now - conns[i].lastProgress > Self.drainNanos { close(i) }
+                continue
+            }
             let since = conns[i].state == .reading ? conns[i].waitingSince : conns[i].lastProgress
             if now - since > requestTimeoutNanos {
                 counters.timedOut &+= 1
@@ -165,12 +213,17 @@ final class MetricsServer {
 
     private func freeSlot() -> Int? { conns.firstIndex { $0.state == .free } }
 
-    /// Frees a slot for a new client: a slow reader (a response it has not
-    /// taken) first, round robin among them; else the connection that has
-    /// waited longest without completing a request (an idle keep-alive, a
-    /// slow trickle), so the newest clients are the last to go.
+    /// Frees a slot for a new client: a connection being drained (its
+    /// answer is sent) first; then a slow reader (a response it has not
+    /// taken), round robin among them; else the connection that has waited
+    /// longest without completing a request (an idle keep-alive, a slow
+    /// trickle), so the newest clients are the last to go.
     private func evict() -> Int {
         let n = conns.count
+        if let draining = conns.firstIndex(where: { $0.state == .draining }) {
+            close(draining)
+            return draining
+        }
         var victim = evictCursor
         if let k = (0..<n).first(where: { conns[(evictCursor + $0) % n].state == .writing }) {
             victim = (evictCursor + k) % n
@@ -218,13 +271,16 @@ final class MetricsServer {
     /// Answers the request at the front of the slot's buffer, if complete.
     private func handleBuffered(_ slot: Int, _ now: Int64) {
         let buf = UnsafeRawBufferPointer(start: buffer(slot), count: conns[slot].buffered)
+        // Even an error answer to HEAD has no body: the client would read it
+        // as the next response.
+        let bodyless = HTTPRequestParser.startsWithHead(buf)
         switch HTTPRequestParser.parse(buf) {
         case .incomplete:
-            if conns[slot].buffered == Self.maxRequestBytes { respond(slot, canned.tooLarge, .s431, close: true, now) }
+            if conns[slot].buffered == Self.maxRequestBytes { answer(slot, canned.tooLarge, bodyless: bodyless, close: true, now) }
         case .invalid:
-            respond(slot, canned.badRequest, .s400, close: true, now)
+            answer(slot, canned.badRequest, bodyless: bodyless, close: true, now)
         case .tooManyHeaders:
-            respond(slot, canned.tooLarge, .s431, close: true, now)
+            answer(slot, canned.tooLarge, bodyless: bodyless, close: true, now)
         case .complete(let head):
             // Decide from the path before the buffer is compacted over it.
             let path = UnsafeRawBufferPointer(rebasing: buf[head.path])
@@ -243,119 +299,117 @@ final class MetricsServer {
     private func answer(_ slot: Int, _ head: HTTPRequestHead, _ route: Route, _ now: Int64) {
         let close = !head.keepAlive
         let bodyless = head.method == .head
-        guard head.method != .other else { return respond(slot, canned.badRequest, .s400, close: true, now) }
+        guard head.method != .other else { return answer(slot, canned.badRequest, bodyless: false, close: true, now) }
         switch route {
         case .notFound:
-            respond(slot, bodyless ? canned.notFoundHead : canned.notFound, .s404, close: close, now)
+            answer(slot, canned.notFound, bodyless: bodyless, close: close, now)
         case .metrics:
-            renderMetrics(slot, format: head.wantsOpenMetrics ? .openMetrics : .prometheus, gzip: head.acceptsGzip,
-                          bodyless: bodyless, close: close, now)
-        case .health:
-            guard let content else { return respond(slot, canned.unavailable, .s500, close: true, now) }
-            let (healthy, text) = content.health.check(nowNanos: Clock.wallclockNanos())
-            var body = text
-            let placed = body.withUTF8 { bytes in
-                place(ringHead, gzip: false) { out in bytes.count <= out.count ? copyOut(bytes, out) : nil }
-                    ?? place(0, gzip: false) { out in bytes.count <= out.count ? copyOut(bytes, out) : nil }
+            guard let content else { return answer(slot, canned.unavailable, bodyless: bodyless, close: true, now) }
+            let format: ExpositionPlan.Format = head.wantsOpenMetrics ? .openMetrics : .prometheus
+            let plan = format == .openMetrics ? content.openMetrics : content.prometheus
+            let response = canned.metricsHead(format, gzip: head.acceptsGzip)
+            let t0 = Clock.monotonicNanos()
+            let queued: Bool
+            if head.acceptsGzip {
+                // The gzip body first, the plain text after it as scratch.
+                let encoder = format == .openMetrics ? content.openMetricsGzip : content.prometheusGzip
+                queued = queue(slot, response, .s200, maxBody: encoder.maxSize, scratch: plan.maxRenderedSize,
+                               bodyless: bodyless, close: close, now) { gz, plain in encoder.render(plain: plain, gz: gz)?.gz }
+            } else {
+                queued = queue(slot, response, .s200, maxBody: plan.maxRenderedSize, bodyless: bodyless, close: close, now) {
+                    body, _ in plan.render(into: body)
+                }
             }
-            guard let placed else { return respond(slot, canned.tooBig, .s500, close: true, now) }
-            queue(slot, placed, head: healthy ? canned.healthOKHead : canned.healthFailHead,
-                  status: healthy ? .s200 : .s503, bodyless: bodyless, close: close, now)
+            counters.renderNanos.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
+            if !queued {
+                Log.warning("the metrics body does not fit the \(formatBytes(ringBytes)) response buffer; answered 500")
+                answer(slot, canned.tooBig, bodyless: bodyless, close: true, now)
+            }
+        case .health:
+            guard let content else { return answer(slot, canned.unavailable, bodyless: bodyless, close: true, now) }
+            var (healthy, text) = content.health.check(nowNanos: Clock.wallclockNanos())
+            let queued = text.withUTF8 { bytes in
+                queue(slot, healthy ? canned.healthOKHead : canned.healthFailHead, healthy ? .s200 : .s503,
+                      maxBody: bytes.count, bodyless: bodyless, close: close, now) { out, _ in
+                    out.copyMemory(from: UnsafeRawBufferPointer(bytes))
+                    return bytes.count
+                }
+            }
+            if !queued { answer(slot, canned.tooBig, bodyless: bodyless, close: true, now) }
         }
     }
 
-    private func copyOut(_ bytes: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableRawBufferPointer) -> Int {
-        out.copyMemory(from: UnsafeRawBufferPointer(bytes))
-        return bytes.count
+    /// One of the answers whose body never changes.
+    private func answer(_ slot: Int, _ a: CannedResponses.Answer, bodyless: Bool, close: Bool, _ now: Int64) {
+        let queued = a.body.withUnsafeBytes { bytes in
+            queue(slot, a.head, a.status, maxBody: bytes.count, bodyless: bodyless, close: close, now) { out, _ in
+                out.copyMemory(from: bytes)
+                return bytes.count
+            }
+        }
+        // Only a ring smaller than an error page gets here: close, say nothing.
+        if !queued { self.close(slot) }
     }
 
-    private func respond(_ slot: Int, _ bytes: UnsafeRawBufferPointer, _ status: ResponseStatus, close: Bool, _ now: Int64) {
+    /// Writes a response into the ring and starts sending it. `body` writes
+    /// at most `maxBody` bytes into its first buffer (and may use its
+    /// second, `scratch` bytes, as it likes) and returns how many, or nil.
+    /// Returns false, with nothing queued, when the ring is too small or
+    /// `body` fails.
+    private func queue(_ slot: Int, _ head: CannedResponses.Head, _ status: ResponseStatus, maxBody: Int, scratch: Int = 0,
+                       bodyless: Bool, close: Bool, _ now: Int64,
+                       _ body: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?) -> Bool {
         precondition(conns[slot].ringRegion == nil, "a response is still queued on this connection")
-        counters.responses[status.rawValue] &+= 1
-        conns[slot].state = .writing
-        conns[slot].response = UnsafeRawPointer(bytes.baseAddress!)
-        conns[slot].responseLength = bytes.count
-        conns[slot].sent = 0
-        conns[slot].ringRegion = nil
-        conns[slot].closeAfterResponse = close
-        conns[slot].lastProgress = now
-        write(slot, now)
-    }
+        let scratchAt = Self.headRoom + alignUp(maxBody, 64)
+        guard let start = reserve(scratchAt + scratch) else { return false }
+        let bodyAt = start + Self.headRoom
+        guard let n = body(UnsafeMutableRawBufferPointer(start: ring + bodyAt, count: maxBody),
+                           UnsafeMutableRawBufferPointer(start: ring + start + scratchAt, count: scratch)) else { return false }
 
-    /// Renders every tile's metrics (gzipped if asked) into the ring and
-    /// queues the response.
-    private func renderMetrics(_ slot: Int, format: ExpositionPlan.Format, gzip wantsGzip: Bool, bodyless: Bool,
-                               close: Bool, _ now: Int64) {
-        guard let content else { return respond(slot, canned.unavailable, .s500, close: true, now) }
-        let plan = format == .openMetrics ? content.openMetrics : content.prometheus
-        let t0 = Clock.monotonicNanos()
-        let placed = place(ringHead, gzip: wantsGzip) { plan.render(into: $0) }
-            ?? (ringHead > 0 ? place(0, gzip: wantsGzip) { plan.render(into: $0) } : nil)
-        counters.renderNanos.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
-        guard let placed else {
-            Log.warning("the metrics body does not fit the \(formatBytes(ringBytes)) response buffer; answered 500")
-            return respond(slot, canned.tooBig, .s500, close: true, now)
-        }
-        queue(slot, placed, head: canned.metricsHead(format, gzip: wantsGzip), status: .s200, bodyless: bodyless,
-              close: close, now)
-    }
-
-    /// Where a body went in the ring: `[region)` is every byte it used.
-    struct Placed {
-        let region: Range<Int>
-        let bodyAt: Int
-        let bodyLength: Int
-    }
-
-    /// Writes a body at ring offset `start` (leaving head room in front),
-    /// gzipping it when asked; nil when it does not fit before the ring's end.
-    private func place(_ start: Int, gzip wantsGzip: Bool, _ write: (UnsafeMutableRawBufferPointer) -> Int?) -> Placed? {
-        let plainAt = start + Self.headRoom
-        guard plainAt < ringBytes,
-              let n = write(UnsafeMutableRawBufferPointer(start: ring + plainAt, count: ringBytes - plainAt)) else { return nil }
-        guard wantsGzip else { return Placed(region: start..<(plainAt + n), bodyAt: plainAt, bodyLength: n) }
-        let zAt = alignUp(plainAt + n, 64) + Self.headRoom
-        guard zAt < ringBytes,
-              let z = gzip.compress(UnsafeRawBufferPointer(start: ring + plainAt, count: n),
-                                    into: UnsafeMutableRawBufferPointer(start: ring + zAt, count: ringBytes - zAt)) else { return nil }
-        return Placed(region: start..<(zAt + z), bodyAt: zAt, bodyLength: z)
-    }
-
-    /// Writes the status line and headers right in front of a placed body
-    /// (nothing allocated), closes the slow readers whose queued responses
-    /// the new body overwrote, and starts sending.
-    private func queue(_ slot: Int, _ p: Placed, head: CannedResponses.Head, status: ResponseStatus, bodyless: Bool,
-                       close: Bool, _ now: Int64) {
+        // The head, right in front of the body.
+        canned.setDate(&date, wallclockNanos: Clock.wallclockNanos())
         let suffix = close ? canned.closeSuffix : canned.keepAliveSuffix
         var digits = 1
-        var x = p.bodyLength
+        var x = n
         while x >= 10 { x /= 10; digits += 1 }
         let headCount = head.prefix.count + digits + suffix.count
-        let headAt = p.bodyAt - headCount
+        let headAt = bodyAt - headCount
         var w = headAt
         head.prefix.withUnsafeBytes { (ring + w).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         w += head.prefix.count
-        w += ExpositionPlan.writeInteger(UInt64(p.bodyLength), ring + w)
-        suffix.withUnsafeBytes { (ring + w).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        // Any response still queued in the bytes just written is lost: its
-        // reader was too slow.
-        for i in 0..<conns.count where i != slot && conns[i].state == .writing {
-            if let r = conns[i].ringRegion, r.overlaps(p.region) {
-                counters.evicted &+= 1
-                self.close(i)
-            }
-        }
-        ringHead = alignUp(p.region.upperBound, 64)
+        w += ExpositionPlan.writeInteger(UInt64(n), ring + w)
+        (ring + w).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count)
+
+        ringHead = alignUp(bodyAt + n, 64)
         ringInFlight += 1
         counters.responses[status.rawValue] &+= 1
         conns[slot].state = .writing
         conns[slot].response = UnsafeRawPointer(ring + headAt)
-        conns[slot].responseLength = bodyless ? headCount : p.bodyAt + p.bodyLength - headAt
+        conns[slot].responseLength = bodyless ? headCount : bodyAt + n - headAt
         conns[slot].sent = 0
-        conns[slot].ringRegion = p.region
+        conns[slot].ringRegion = headAt..<(bodyAt + n)
         conns[slot].closeAfterResponse = close
         conns[slot].lastProgress = now
         write(slot, now)
+        return true
+    }
+
+    /// The ring offset where `need` bytes go: after the last response, or
+    /// at the start when they would not fit before the end. Every
+    /// connection whose unsent response lies in those bytes is closed
+    /// first: its reader is too slow, and none of its bytes may change
+    /// while it could still be sent. Nil when the ring is smaller than `need`.
+    private func reserve(_ need: Int) -> Int? {
+        guard need <= ringBytes else { return nil }
+        let start = ringHead + need <= ringBytes ? ringHead : 0
+        let window = start..<(start + need)
+        for i in 0..<conns.count where conns[i].state == .writing {
+            if let r = conns[i].ringRegion, r.overlaps(window) {
+                counters.slowReaderClosed &+= 1
+                close(i)
+            }
+        }
+        return start
     }
 
     private func write(_ slot: Int, _ now: Int64) {
@@ -371,78 +425,40 @@ final class MetricsServer {
             c.sent += n
             c.lastProgress = now
         }
-        if c.closeAfterResponse { close(slot); return }
         if c.ringRegion != nil { releaseRing() }
-        c.state = .reading
         c.response = nil
         c.ringRegion = nil
+        if c.closeAfterResponse {
+            conns[slot] = c
+            return closeGracefully(slot, now)
+        }
+        c.state = .reading
         c.waitingSince = now
         conns[slot] = c
         // A pipelined request may already be waiting.
         if c.buffered > 0 { handleBuffered(slot, now) }
     }
-}
 
-/// Status codes the tile answers with, in the order of its
-/// `metric_responses_total{status=…}` series.
-enum ResponseStatus: Int, CaseIterable {
-    case s200, s400, s404, s431, s500, s503
-    var code: String { ["200", "400", "404", "431", "500", "503"][rawValue] }
-}
-
-/// Responses and header prefixes that never change, built once.
-struct CannedResponses {
-    /// A status line and headers up to `Content-Length: `.
-    struct Head { let prefix: [UInt8] }
-
-    let badRequest: UnsafeRawBufferPointer
-    let notFound: UnsafeRawBufferPointer
-    let notFoundHead: UnsafeRawBufferPointer
-    let tooLarge: UnsafeRawBufferPointer
-    let tooBig: UnsafeRawBufferPointer
-    let unavailable: UnsafeRawBufferPointer
-    /// /metrics heads: [prometheus, openMetrics] × [identity, gzip].
-    let metricsHeads: [Head]
-    let healthOKHead: Head
-    let healthFailHead: Head
-    let keepAliveSuffix: [UInt8]
-    let closeSuffix: [UInt8]
-
-    init() {
-        func make(_ status: String, _ body: String, close: Bool, bodyless: Bool = false) -> UnsafeRawBufferPointer {
-            let text = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
-                + (close ? "Connection: close\r\n" : "") + "\r\n" + (bodyless ? "" : body)
-            let bytes = Array(text.utf8)
-            let p = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
-            p.copyBytes(from: bytes)
-            return UnsafeRawBufferPointer(p)
-        }
-        func head(_ status: String, _ contentType: String, gzip: Bool = false) -> Head {
-            Head(prefix: Array(("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\n"
-                + (gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "") + "Content-Length: ").utf8))
-        }
-        badRequest = make("400 Bad Request", "400 bad request: only GET or HEAD of /metrics or /healthz is served\n", close: true)
-        notFound = make("404 Not Found", "404 not found: metrics are at /metrics, health at /healthz\n", close: false)
-        notFoundHead = make("404 Not Found", "404 not found: metrics are at /metrics, health at /healthz\n", close: false,
-                            bodyless: true)
-        tooLarge = make("431 Request Header Fields Too Large",
-                        "431 request head larger than \(MetricsServer.maxRequestBytes) bytes, or too many header lines\n",
-                        close: true)
-        tooBig = make("500 Internal Server Error", "500 metrics body larger than the response buffer\n", close: true)
-        unavailable = make("500 Internal Server Error", "500 metrics not ready\n", close: true)
-        metricsHeads = [
-            head("200 OK", ExpositionPlan.Format.prometheus.contentType),
-            head("200 OK", ExpositionPlan.Format.prometheus.contentType, gzip: true),
-            head("200 OK", ExpositionPlan.Format.openMetrics.contentType),
-            head("200 OK", ExpositionPlan.Format.openMetrics.contentType, gzip: true),
-        ]
-        healthOKHead = head("200 OK", "text/plain; charset=utf-8")
-        healthFailHead = head("503 Service Unavailable", "text/plain; charset=utf-8")
-        keepAliveSuffix = Array("\r\n\r\n".utf8)
-        closeSuffix = Array("\r\nConnection: close\r\n\r\n".utf8)
+    /// Ends a connection whose response is sent: shuts the write side (the
+    /// client reads EOF after the response) and drains what it still sends.
+    private func closeGracefully(_ slot: Int, _ now: Int64) {
+        guard shutdown(conns[slot].fd, Int32(SHUT_WR)) == 0 else { return close(slot) }
+        conns[slot].state = .draining
+        conns[slot].buffered = 0
+        conns[slot].drained = 0
+        conns[slot].lastProgress = now
+        drain(slot)
     }
 
-    func metricsHead(_ format: ExpositionPlan.Format, gzip: Bool) -> Head {
-        metricsHeads[(format == .openMetrics ? 2 : 0) + (gzip ? 1 : 0)]
+    /// Reads and discards; closes at EOF, on error, or past `drainBytes`.
+    private func drain(_ slot: Int) {
+        while true {
+            let n = Glibc.read(conns[slot].fd, buffer(slot), Self.maxRequestBytes)
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            if n <= 0 { return close(slot) }
+            counters.bytesRead &+= UInt64(n)
+            conns[slot].drained += n
+            if conns[slot].drained >= Self.drainBytes { return close(slot) }
+        }
     }
 }

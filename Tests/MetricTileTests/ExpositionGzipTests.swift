@@ -61,6 +61,7 @@ struct ExpositionGzipTests {
         defer { plain.deallocate(); reference.deallocate(); gz.deallocate() }
         let sizes = try #require(gzip.render(plain: plain, gz: gz), sourceLocation: sourceLocation)
         let expected = try #require(plan.render(into: reference), sourceLocation: sourceLocation)
+        #expect(sizes.gz + 8 <= gzip.maxSize, "the bound holds, with the bit writer's 8 bytes of slack", sourceLocation: sourceLocation)
         #expect(Array(plain[0..<sizes.plain]) == Array(reference[0..<expected]), sourceLocation: sourceLocation)
         let inflated = try #require(gunzip(Array(gz[0..<sizes.gz])), "the body does not inflate", sourceLocation: sourceLocation)
         #expect(inflated == Array(reference[0..<expected]), sourceLocation: sourceLocation)

@@ -65,13 +65,29 @@ struct HTTPRequestParserTests {
         "GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n",          // two blanks
         " GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",           // leading blank
         "GET metrics HTTP/1.1\r\nHost: x\r\n\r\n",             // not an absolute path
-        "GET http://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",    // absolute form
+        "GET ftp://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",     // not an http URI
+        "GET http:///metrics HTTP/1.1\r\nHost: x\r\n\r\n",     // absolute form without a host
+        "GET http://u@x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // userinfo
+        "GET http://x:99999/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET * HTTP/1.1\r\nHost: x\r\n\r\n",
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",                   // HTTP/2 preface
         "GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n",
         "GET /metrics HTTP/1.2\r\nHost: x\r\n\r\n",
         "GET /metrics http/1.1\r\nHost: x\r\n\r\n",
-        "GET /metrics HTTP/1.1\nHost: x\r\n\r\n",             // bare LF
+        "GET /metrics HTTP/1.1\rHost: x\r\n\r\n",             // bare CR
+        "GET /metrics HTTP/1.1\r\nHost: x\ry\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: a, b\r\n\r\n",        // a list of hosts
+        "GET /metrics HTTP/1.1\r\nHost: a,b\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: user@x\r\n\r\n",      // userinfo
+        "GET /metrics HTTP/1.1\r\nHost: x/metrics\r\n\r\n",   // a path
+        "GET /metrics HTTP/1.1\r\nHost: x y\r\n\r\n",         // a blank
+        "GET /metrics HTTP/1.1\r\nHost: x:port\r\n\r\n",      // a bad port
+        "GET /metrics HTTP/1.1\r\nHost: x:65536\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: x:123456\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: :80\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: []\r\n\r\n",
+        "GET /metrics HTTP/1.1\r\nHost: x%zz\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",          // blank before colon
         "GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", // obs-fold
         "GET /metrics HTTP/1.1\r\nNoColon\r\n\r\n",
@@ -94,6 +110,66 @@ struct HTTPRequestParserTests {
             Issue.record("accepted: \(request.debugDescription)")
             return
         }
+    }
+
+    @Test func acceptsBareLFAsALineEnd() throws {
+        let lf = "GET /metrics HTTP/1.1\nHost: x\nAccept-Encoding: gzip\n\n"
+        let (h, path) = try head(lf + "GET /next")
+        #expect(h.method == .get && path == "/metrics" && h.acceptsGzip && h.length == lf.utf8.count)
+        // Mixed, as a hand-typed request may be.
+        let (mixed, _) = try head("GET /metrics HTTP/1.1\r\nHost: x\n\r\n")
+        #expect(mixed.length == 33)
+        #expect(parse("GET /metrics HTTP/1.1\nHost: x\n") == .incomplete)
+    }
+
+    @Test(arguments: [
+        ("GET http://127.0.0.1:7999/metrics HTTP/1.1\r\nHost: 127.0.0.1:7999\r\n\r\n", "/metrics"),
+        ("GET HTTPS://[::1]:7999/healthz?x=1 HTTP/1.1\r\nHost: [::1]:7999\r\n\r\n", "/healthz"),
+        ("GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", ""),
+        ("GET http://example.com?q HTTP/1.0\r\n\r\n", ""),
+    ])
+    func acceptsAbsoluteFormTargets(_ request: String, _ path: String) throws {
+        let (_, p) = try head(request)
+        #expect(p == path)
+    }
+
+    @Test(arguments: ["x", "127.0.0.1:7999", "[::1]", "[::1]:80", "my-host.example:8080", "x:", "a%41b", "h!$&'()*+;=", ""])
+    func acceptsHosts(_ host: String) throws {
+        #expect(try head("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n").0.method == .get)
+    }
+
+    @Test(arguments: [
+        ("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,"
+            + "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", true),
+        ("application/openmetrics-text", true),
+        ("application/openmetrics-text;q=0", false),
+        ("application/openmetrics-text; q=0.000", false),
+        ("application/openmetrics-text;q=0.5, text/plain", false),
+        ("text/plain;q=0.5, application/openmetrics-text;q=0.5", true),
+        ("text/plain;q=0, application/openmetrics-text;q=0.001", true),
+        ("*/*", false),
+        ("application/*", false),
+        ("application/openmetrics-text;q=2", false),      // malformed q: the element is ignored
+        ("application/openmetrics-text;q=1.5", false),
+        ("application/openmetrics-text;q=0.12345", false),
+        ("APPLICATION/OPENMETRICS-TEXT;Q=1.000", true),
+    ])
+    func honoursAcceptQValues(_ accept: String, _ openMetrics: Bool) throws {
+        #expect(try head("GET / HTTP/1.1\r\nHost: x\r\nAccept: \(accept)\r\n\r\n").0.wantsOpenMetrics == openMetrics)
+    }
+
+    @Test(arguments: [
+        ("gzip", true), ("gzip;q=0", false), ("x-gzip", true), ("*", true), ("*;q=0", false), ("identity", false),
+        ("*, gzip;q=0", false), ("br;q=1, *;q=0.1", true), ("gzip;q=0.001", true), ("gzip;q=x", false),
+    ])
+    func honoursAcceptEncodingQValues(_ encoding: String, _ gzip: Bool) throws {
+        #expect(try head("GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: \(encoding)\r\n\r\n").0.acceptsGzip == gzip)
+    }
+
+    @Test func knowsAHeadRequestBeforeItIsComplete() {
+        #expect(Array("HEAD /x".utf8).withUnsafeBytes { HTTPRequestParser.startsWithHead($0) })
+        #expect(!Array("HEADER /x".utf8).withUnsafeBytes { HTTPRequestParser.startsWithHead($0) })
+        #expect(!Array("GET /x".utf8).withUnsafeBytes { HTTPRequestParser.startsWithHead($0) })
     }
 
     @Test func limitsTheHeaderCount() {

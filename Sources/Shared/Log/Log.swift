@@ -131,7 +131,7 @@ public enum Log {
 
     /// Year, month, day of a count of days since 1970-01-01 (proleptic
     /// Gregorian; H. Hinnant's days_from_civil inverse).
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    public static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -55,6 +55,7 @@ public enum SyscallSignatures {
         "accept4": sig(("fd", .descriptor), ("addr", .int64), ("addrlen", .int64), ("flags", .int32)),
         "sendto": sig(("fd", .descriptor), ("buf", .int64), ("len", .int64), ("flags", .int32), ("dest_addr", .int64),
                       ("addrlen", .int32)),
+        "shutdown": sig(("fd", .descriptor), ("how", .int32)),
         // memory
         // fd is read as 32 bits (fget), and ignored for MAP_ANONYMOUS.
         "mmap": sig(("addr", .int64), ("length", .int64), ("prot", .int64), ("flags", .int64), ("fd", .int32),
