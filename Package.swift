@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared", "CZlib", "MallocCounter"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),
         // Boots real topologies as root and talks to them as a user does.
-        .testTarget(name: "IntegrationTests", dependencies: ["Shared"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Shared", "CZlib"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,8 +23,9 @@ root="$(dirname "$here")"
 if [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 command -v swift >/dev/null || { echo "run.sh: swift is not on PATH" >&2; exit 2; }
 
-# harness name : seed corpus directory (fuzz/corpus/<dir>) : dictionary (fuzz/dict/<name>)
-harnesses=("FuzzHTTP:http:http.dict" "FuzzTOML:toml:topology.dict" "FuzzTopology:topology:topology.dict")
+# harness name : seed corpus directory (fuzz/corpus/<dir>) : dictionary (fuzz/dict/<name>, or - for none)
+harnesses=("FuzzHTTP:http:http.dict" "FuzzTOML:toml:topology.dict" "FuzzTopology:topology:topology.dict"
+           "FuzzDeflate:deflate:-")
 scratch="$here/.build-fuzz"
 crashes="$here/crashes"
 mkdir -p "$crashes"
@@ -98,12 +99,15 @@ for entry in "${harnesses[@]}"; do
     corpus="$work/corpus-$name"
     mkdir -p "$corpus"
     log="$work/$name.log"
+    # FuzzDeflate's bytes are choices, not text: no dictionary.
+    dict_arg=()
+    if [[ "$dict" != - ]]; then dict_arg=(-dict="$here/dict/$dict"); fi
     echo "== fuzzing $name for ${seconds} s (seeds: fuzz/corpus/$seeds)"
     t0=$SECONDS
     rc=0
     "$bin" -max_total_time="$seconds" -print_final_stats=1 \
         -artifact_prefix="$crashes/$name-" -timeout=10 -rss_limit_mb=2048 \
-        -dict="$here/dict/$dict" \
+        ${dict_arg[@]+"${dict_arg[@]}"} \
         "$corpus" "$here/corpus/$seeds" >"$log" 2>&1 || rc=$?
     elapsed=$((SECONDS - t0))
 

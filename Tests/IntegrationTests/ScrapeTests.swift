@@ -25,26 +25,61 @@ extension Integration {
 @Suite struct ScrapeTests {
     static let parser = Binary.packageRoot + "/Tests/Scripts/parse-exposition.py"
 
-    @Test func bothFormatsParseWithPromtoolAndPrometheusClient() throws {
+    /// Runs `body` against the validator topology, unthrottled (its source
+    /// as fast as it goes), and stops it after.
+    static func withSaturatedValidator(_ body: (Fixture) throws -> Void) throws {
         let fx = try Fixture("validator.toml", pageSize: "normal", edit: LinkFlowTests.validator(limit: 0))
         defer { fx.tearDown() }
         let run = try fx.boot(timeout: 60)
         defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
+        try body(fx)
+    }
 
-        let text = try fx.scrape()
-        #expect(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        let samplesInText = text.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.count
-        #expect(try promtool(text.body) == 0)
-        let (rc, parsed) = try runScript(Self.parser, ["text"], input: Data(text.body.utf8))
-        #expect(rc == 0, "\(parsed)")
-        #expect(Int(parsed.trimmingCharacters(in: .whitespacesAndNewlines)) == samplesInText)
+    @Test func bothFormatsParseWithPromtoolAndPrometheusClient() throws {
+        try Self.withSaturatedValidator { fx in
+            let text = try fx.scrape()
+            #expect(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+            let samplesInText = text.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.count
+            #expect(try promtool(text.body) == 0)
+            let (rc, parsed) = try runScript(Self.parser, ["text"], input: Data(text.body.utf8))
+            #expect(rc == 0, "\(parsed)")
+            #expect(Int(parsed.trimmingCharacters(in: .whitespacesAndNewlines)) == samplesInText)
 
-        let om = try HTTPClient.request(port: fx.port, headers: ["Accept: application/openmetrics-text; version=1.0.0"])
-        #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        #expect(om.body.hasSuffix("# EOF\n"))
-        let (rc2, parsed2) = try runScript(Self.parser, ["openmetrics"], input: Data(om.body.utf8))
-        #expect(rc2 == 0, "\(parsed2)")
-        #expect(Int(parsed2.trimmingCharacters(in: .whitespacesAndNewlines)) == samplesInText)
+            let om = try HTTPClient.request(port: fx.port, headers: ["Accept: application/openmetrics-text; version=1.0.0"])
+            #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+            #expect(om.body.hasSuffix("# EOF\n"))
+            let (rc2, parsed2) = try runScript(Self.parser, ["openmetrics"], input: Data(om.body.utf8))
+            #expect(rc2 == 0, "\(parsed2)")
+            #expect(Int(parsed2.trimmingCharacters(in: .whitespacesAndNewlines)) == samplesInText)
+        }
+    }
+
+    static let consistency = Binary.packageRoot + "/Tests/Scripts/scrape-consistency.py"
+
+    /// 1,000 scrapes of the saturated validator with Prometheus's own
+    /// request (OpenMetrics preferred, gzip), every body inflated by
+    /// Python's gzip and parsed by prometheus_client's strict OpenMetrics
+    /// parser: histograms cumulative, +Inf equal to _count, no counter
+    /// decreasing. Then curl --compressed, another inflater.
+    @Test func aThousandPrometheusScrapesOfTheSaturatedValidatorAreConsistent() throws {
+        try Self.withSaturatedValidator { fx in
+            let before = total(samples(try fx.scrape().body), "source_transactions_total")
+
+            let p = try LiveProcess(Self.consistency, ["--port", String(fx.port), "--scrapes", "1000"])
+            #expect(p.waitForExit(timeout: 600))
+            #expect(p.exitStatus == 0, "\(p.stdout) \(p.stderr)")
+            print("consistency: \(p.stdout.trimmingCharacters(in: .newlines))")
+            let after = total(samples(try fx.scrape().body), "source_transactions_total")
+            #expect(after > before + 10_000, "saturated: the source sent \(after - before) transactions meanwhile")
+
+            let curl = try LiveProcess("/usr/bin/curl", ["--silent", "--show-error", "--fail", "--compressed",
+                                                         "-H", "Accept: application/openmetrics-text;version=1.0.0",
+                                                         "http://127.0.0.1:\(fx.port)/metrics"])
+            #expect(curl.waitForExit(timeout: 30))
+            #expect(curl.exitStatus == 0, "\(curl.stderr)")
+            let (rc, parsed) = try runScript(Self.parser, ["openmetrics"], input: Data(curl.stdout.utf8))
+            #expect(rc == 0 && (Int(parsed.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 100, "\(parsed)")
+        }
     }
 
     @Test func gzipIsServedWhenAccepted() throws {

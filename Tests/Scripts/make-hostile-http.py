@@ -2,8 +2,14 @@
 """Writes Tests/Corpus/http-hostile/: malformed and hostile HTTP requests.
 
 Every one must get a 4xx or have its connection closed by the metric tile;
-the integration tests send each to a booted topology. Deterministic: run it
-again and the same files come out. Names say what each one is."""
+the integration tests send each to a booted topology. Those with a
+`.expect` file beside them (NNN-name.expect) must get exactly its bytes
+back, then the end it implies: EOF (never a reset) when the last response
+says `Connection: close`, else an open, quiet connection. In a `.expect`
+file `{date}` stands for an IMF-fixdate and `{digits}` for a decimal
+number (a HEAD /metrics Content-Length); every other byte is literal.
+Deterministic: run it again and the same files come out. Names say what
+each one is."""
 import os
 import random
 import shutil
@@ -15,13 +21,42 @@ rng = random.Random(20261124)
 n = 0
 
 
-def put(name, data):
+def put(name, data, expect=None):
     global n
     if isinstance(data, str):
         data = data.encode("latin-1")
     n += 1
     with open(os.path.join(OUT, f"{n:03d}-{name}.bin"), "wb") as f:
         f.write(data)
+    if expect is not None:
+        with open(os.path.join(OUT, f"{n:03d}-{name}.expect"), "wb") as f:
+            f.write(expect.encode("latin-1"))
+
+
+# The metric tile's answers, byte for byte (MetricTile/HTTPResponses.swift).
+TEXT = "text/plain; charset=utf-8"
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+BODY_400 = "400 bad request: only GET or HEAD of /metrics or /healthz is served\n"
+BODY_404 = "404 not found: metrics are at /metrics, health at /healthz\n"
+BODY_431 = "431 request head larger than 8192 bytes, or too many header lines\n"
+
+
+def response(status, body, close=False, head=False, content_type=TEXT, gzip=False):
+    """One response as the tile writes it; `body` None: a HEAD /metrics one."""
+    length = "{digits}" if body is None else str(len(body))
+    return (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+            + ("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" if gzip else "")
+            + f"Content-Length: {length}\r\nDate: {{date}}\r\n"
+            + ("Connection: close\r\n" if close else "") + "\r\n" + ("" if head or body is None else body))
+
+
+def bad_request(head=False):
+    return response("400 Bad Request", BODY_400, close=True, head=head)
+
+
+def metrics_head(content_type=PROMETHEUS, gzip=False):
+    return response("200 OK", None, content_type=content_type, gzip=gzip)
 
 
 GOOD = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
@@ -88,8 +123,6 @@ smuggling = {
     "te-obs-fold": "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
     "cl-obs-fold": "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 5\r\n\r\nhello",
     "header-obs-fold": "GET /metrics HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
-    "bare-lf-line-ends": "GET /metrics HTTP/1.1\nHost: x\n\n",
-    "bare-lf-in-header": "GET /metrics HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n",
     "bare-cr-in-header": "GET /metrics HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n",
     "nul-in-header": "GET /metrics HTTP/1.1\r\nHost: x\x00evil\r\n\r\n",
     "nul-in-path": "GET /metrics\x00.txt HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -121,10 +154,55 @@ smuggling = {
 for name, text in smuggling.items():
     put(name, text)
 
-# Absolute URIs and other request targets.
-for target in ["http://127.0.0.1/metrics", "https://127.0.0.1/metrics", "http://evil.example/metrics",
-               "*", "127.0.0.1:7999", "metrics", "", "?metrics", "#metrics", "%2Fmetrics"]:
-    put(f"target-{target.replace('/', '_').replace(':', '_').replace('?', 'q').replace('#', 'h').replace('%', 'pct').replace('*', 'star') or 'empty'}",
+# Framing, with the exact bytes expected back.
+# A bare LF ends a line (RFC 9112 §2.2); a bare CR is a 400.
+put("bare-lf-line-ends", "HEAD /metrics HTTP/1.1\nHost: x\n\n", metrics_head())
+put("bare-lf-in-header", "HEAD /metrics HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", metrics_head())
+put("bare-lf-get-404-close", "GET /nope HTTP/1.1\nHost: x\nConnection: close\n\n",
+    response("404 Not Found", BODY_404, close=True))
+put("bare-cr-ends-line", "GET /metrics HTTP/1.1\rHost: x\r\n\r\n", bad_request())
+# No response to HEAD has a body, whatever its status (RFC 9110 §9.3.2): else
+# the client reads it as the next response.
+put("head-404-then-get-404", "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    response("404 Not Found", BODY_404, head=True) + response("404 Not Found", BODY_404, close=True))
+put("head-400-other-version", "HEAD /metrics HTTP/1.7\r\nHost: x\r\n\r\n", bad_request(head=True))
+put("head-400-with-body", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", bad_request(head=True))
+put("head-431-head-too-large", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + "p" * 9000 + "\r\n\r\n",
+    response("431 Request Header Fields Too Large", BODY_431, close=True, head=True))
+put("head-431-too-many-headers", "HEAD /metrics HTTP/1.1\r\nHost: x\r\n" + "X-A: b\r\n" * 70 + "\r\n",
+    response("431 Request Header Fields Too Large", BODY_431, close=True, head=True))
+# A head over the limit, and more bytes behind it: the 431, then EOF (the
+# rest drained), never a reset that could destroy the 431 (RFC 9112 §9.6).
+put("get-431-then-20-kib-more", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + "q" * 28000,
+    response("431 Request Header Fields Too Large", BODY_431, close=True))
+# Absolute-form targets, which a server MUST accept (RFC 9112 §3.2.2).
+put("absolute-form-head-metrics", "HEAD http://127.0.0.1:7999/metrics HTTP/1.1\r\nHost: 127.0.0.1:7999\r\n\r\n", metrics_head())
+put("absolute-form-https-query", "HEAD HTTPS://[::1]/metrics?x=1 HTTP/1.1\r\nHost: [::1]\r\n\r\n", metrics_head())
+put("absolute-form-no-path-404", "GET http://127.0.0.1:7999 HTTP/1.1\r\nHost: x\r\n\r\n", response("404 Not Found", BODY_404))
+put("absolute-form-userinfo", "GET http://u:p@127.0.0.1/metrics HTTP/1.1\r\nHost: x\r\n\r\n", bad_request())
+put("absolute-form-bad-port", "GET http://127.0.0.1:7a/metrics HTTP/1.1\r\nHost: x\r\n\r\n", bad_request())
+# A Host that is not uri-host[:port] is a 400 (RFC 9112 §3.2).
+for name, host in [("comma-list", "a.example, b.example"), ("comma-no-space", "a,b"), ("userinfo", "user@127.0.0.1"),
+                   ("path", "127.0.0.1/metrics"), ("space", "127.0.0.1 7999"), ("port-letters", "127.0.0.1:http"),
+                   ("port-too-big", "127.0.0.1:65536"), ("port-6-digits", "127.0.0.1:000080"), ("no-host", ":7999"),
+                   ("open-bracket", "[::1"), ("bad-pct", "a%zz")]:
+    put(f"host-{name}", f"GET /metrics HTTP/1.1\r\nHost: {host}\r\n\r\n", bad_request())
+put("host-ipv6-literal-ok", "HEAD /metrics HTTP/1.1\r\nHost: [::1]:7999\r\n\r\n", metrics_head())
+put("host-empty-ok", "HEAD /metrics HTTP/1.1\r\nHost:\r\n\r\n", metrics_head())
+# q-values: q=0 means not acceptable (RFC 9110 §12.4.2).
+put("accept-openmetrics-q0", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;q=0\r\n\r\n", metrics_head())
+put("accept-text-preferred", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;q=0.3, text/plain;q=0.9\r\n\r\n",
+    metrics_head())
+put("accept-prometheus-3", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;"
+    "q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2\r\nAccept-Encoding: gzip\r\n\r\n", metrics_head(OPENMETRICS, gzip=True))
+put("accept-encoding-gzip-q0", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, *;q=0.5\r\n\r\n", metrics_head())
+put("accept-encoding-star", "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: *\r\n\r\n", metrics_head(gzip=True))
+
+# Other request targets.
+for target in ["*", "127.0.0.1:7999", "metrics", "", "?metrics", "#metrics", "%2Fmetrics", "ftp://127.0.0.1/metrics",
+               "http:/metrics", "http//127.0.0.1/metrics"]:
+    put(f"target-{target.replace('/', '_').replace(':', '_').replace('?', 'q').replace('#', 'h').replace('%', 'pct').replace('*', 'star').replace('.', '_') or 'empty'}",
         f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n")
 put("connect-method", "CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n")
 put("options-star", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")

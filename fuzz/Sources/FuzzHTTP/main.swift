@@ -5,13 +5,18 @@
 // Properties (any violation aborts, a crash for libFuzzer):
 //  - no crash, no trap, no read outside the buffer (AddressSanitizer; the
 //    parser always gets an allocation of exactly the buffer's size);
-//  - .complete(head): 4 <= head.length <= buf.count, the head ends at the
-//    first CRLFCRLF; head.path is a non-empty range inside 0..<head.length
-//    whose first byte is "/"; minorVersion is 0 or 1;
-//  - .incomplete exactly when the buffer holds no CRLFCRLF;
-//  - the result depends only on the bytes through the first CRLFCRLF (the
-//    answer must not depend on how TCP split the stream): parsing just those
-//    bytes gives the same result;
+//  - .complete(head): head.length <= buf.count, the head ends at the
+//    first empty line (lines end in LF, a CR before it optional: the first
+//    LF LF or LF CR LF); head.path is a range inside 0..<head.length whose
+//    first byte is "/", or empty only for an absolute-form target (one
+//    that starts with "http"); minorVersion is 0 or 1;
+//  - .incomplete exactly when the buffer holds no empty line;
+//  - the result depends only on the bytes through the first empty line
+//    (the answer must not depend on how TCP split the stream): parsing just
+//    those bytes gives the same result;
+//  - CRLF and bare LF are the same line end: a head whose line ends are all
+//    CRLF (no bare CR or LF anywhere) parses, with every CRLF made LF, to
+//    the same outcome, method, path, version, keep-alive and negotiation;
 //  - after a complete head, the rest of the buffer (the next pipelined
 //    request) is parsed the same way, as the server does.
 #if canImport(Glibc)
@@ -20,14 +25,49 @@ import Glibc
 import FuzzSupport
 import MetricTile
 
-/// Index just past the first CRLFCRLF, or nil: the harness's own, simple
-/// statement of where a head ends.
+/// Index just past the first empty line, or nil: the harness's own, simple
+/// statement of where a head ends (an LF, then an optional CR, then an LF).
 func firstBlankLineEnd(_ b: UnsafeRawBufferPointer) -> Int? {
-    guard b.count >= 4 else { return nil }
-    for i in 0...(b.count - 4) where b[i] == 0x0D && b[i + 1] == 0x0A && b[i + 2] == 0x0D && b[i + 3] == 0x0A {
-        return i + 4
+    var i = 0
+    while i < b.count {
+        if b[i] == 0x0A {
+            if i + 1 < b.count && b[i + 1] == 0x0A { return i + 2 }
+            if i + 2 < b.count && b[i + 1] == 0x0D && b[i + 2] == 0x0A { return i + 3 }
+        }
+        i += 1
     }
     return nil
+}
+
+/// The head with every CRLF made LF, when every CR and LF in it is part
+/// of a CRLF; else nil.
+func crlfToLF(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
+    var out: [UInt8] = []
+    var i = 0
+    while i < b.count {
+        if b[i] == 0x0D {
+            guard i + 1 < b.count, b[i + 1] == 0x0A else { return nil }
+            out.append(0x0A)
+            i += 2
+            continue
+        }
+        if b[i] == 0x0A { return nil }
+        out.append(b[i])
+        i += 1
+    }
+    return out
+}
+
+/// What a parse decided, without byte offsets.
+func outcome(_ r: HTTPParseResult, _ b: UnsafeRawBufferPointer) -> String {
+    switch r {
+    case .incomplete: return "incomplete"
+    case .invalid: return "invalid"
+    case .tooManyHeaders: return "tooManyHeaders"
+    case .complete(let h):
+        return "complete \(h.method) \(Array(b[h.path])) 1.\(h.minorVersion) keepAlive \(h.keepAlive) "
+            + "openMetrics \(h.wantsOpenMetrics) gzip \(h.acceptsGzip)"
+    }
 }
 
 func describe(_ r: HTTPParseResult) -> String {
@@ -49,16 +89,28 @@ func checkOne(_ buf: UnsafeRawBufferPointer) -> HTTPRequestHead? {
         require(end == nil, "incomplete although the buffer holds a CRLFCRLF ending at \(end ?? -1): \(input())")
         return nil
     }
-    guard let end else { fuzzFailure("a result other than incomplete without any CRLFCRLF: \(input())") }
+    guard let end else { fuzzFailure("a result other than incomplete without any empty line: \(input())") }
 
     if case .complete(let head) = result {
         require(head.length <= buf.count, "head.length \(head.length) > buf.count \(buf.count): \(input())")
-        require(head.length == end, "head.length \(head.length) is not the end of the first CRLFCRLF (\(end)): \(input())")
-        require(!head.path.isEmpty, "empty path range: \(input())")
+        require(head.length == end, "head.length \(head.length) is not the end of the first empty line (\(end)): \(input())")
         require(head.path.lowerBound >= 0 && head.path.upperBound <= head.length,
                 "path range \(head.path) not inside 0..<\(head.length): \(input())")
-        require(buf[head.path.lowerBound] == UInt8(ascii: "/"), "path does not start with \"/\": \(input())")
+        if head.path.isEmpty {
+            let target = buf.firstIndex(of: 0x20).map { $0 + 1 } ?? 0
+            require(target + 4 <= buf.count && (buf[target] | 0x20) == UInt8(ascii: "h"),
+                    "empty path for a target that is not absolute-form: \(input())")
+        } else {
+            require(buf[head.path.lowerBound] == UInt8(ascii: "/"), "path does not start with \"/\": \(input())")
+        }
         require(head.minorVersion == 0 || head.minorVersion == 1, "minorVersion \(head.minorVersion): \(input())")
+    }
+
+    // CRLF and LF are the same line end.
+    if let lf = crlfToLF(UnsafeRawBufferPointer(rebasing: buf[0..<end])) {
+        let viaLF = lf.withUnsafeBytes { withExactCopy($0) { b in outcome(HTTPRequestParser.parse(b), b) } }
+        let direct = outcome(result, buf)
+        require(viaLF == direct, "with CRLF made LF the head gives \(viaLF), not \(direct): \(input())")
     }
 
     // Only the head counts: the same bytes without what follows parse alike.
