@@ -8,8 +8,8 @@
 #     Prometheus text, identity);
 #   - nginx gzip_static serving a `gzip -9` copy of the identical OpenMetrics
 #     body (the floor: no compression per request);
-#   - nginx compressing that identical body on the fly at level 1 (the level
-#     the tile uses), asked with the same headers;
+#   - nginx compressing that identical body on the fly at level 1 (zlib's
+#     fastest: what a general-purpose server pays), asked with the same headers;
 #   - the tile's gzip size beside `gzip -1` of the same text;
 #   - the metric tile's CPU time per scrape (utime + stime of its process from
 #     /proc/<pid>/stat around each wrk run, over the requests wrk completed;

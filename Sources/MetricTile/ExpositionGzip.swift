@@ -12,8 +12,8 @@ import Shared
 /// vary in width), and writes the values as literals. The Huffman tables
 /// are built once, from a scrape's symbol counts, and sent as one dynamic
 /// block. The CRC-32 is libdeflate's (carry-less multiplication), over
-/// the plain text rendered in the same pass. Nothing is allocated, nothing is searched, and no syscall is made
-/// per scrape.
+/// the plain text rendered in the same pass. Nothing is allocated, nothing
+/// is searched, and no syscall is made per scrape.
 ///
 /// The body inflates, with any inflater, to exactly the plain exposition
 /// rendered at the same instant: tested against zlib on every scrape of the

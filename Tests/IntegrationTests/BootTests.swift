@@ -17,7 +17,7 @@ extension Integration {
         let ok = try fx.scrape()
         #expect(ok.status == 200)
         #expect(ok.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(ok.headers["content-length"] == String(ok.body.utf8.count))
+        #expect(ok.headers["content-length"] == String(ok.wireBodyBytes))
         let first = samples(ok.body)
         for tile in ["kind=\"metric\",kind_id=\"0\"", "kind=\"synth\",kind_id=\"0\"", "kind=\"synth\",kind_id=\"1\""] {
             #expect(first["tile_status{\(tile)}"] == "1", "\(tile) running")

@@ -84,16 +84,19 @@ func parseIMFFixdate(_ s: String) -> Date? {
         #expect(end == .eof, "a 400 ends the connection, cleanly")
     }
 
-    @Test(arguments: [
-        "HEAD /metrics HTTP/1.1\r\nHost: t\r\nX-Filler: " + String(repeating: "a", count: 9000),  // 431
-        "HEAD /metrics HTTP/1.1\r\nHost: x y\r\n\r\n",                                          // 400
-        "HEAD /metrics HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",              // 400
-    ])
-    func anErrorAnswerToHeadHasNoBody(_ request: String) throws {
+    /// HEAD requests that get an error, by the answer they get.
+    static let erroneousHeads = [
+        "431, a head too large": "HEAD /metrics HTTP/1.1\r\nHost: t\r\nX-Filler: " + String(repeating: "a", count: 9000),
+        "400, a Host with a blank": "HEAD /metrics HTTP/1.1\r\nHost: x y\r\n\r\n",
+        "400, Transfer-Encoding": "HEAD /metrics HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ]
+
+    @Test(arguments: erroneousHeads.keys.sorted())
+    func anErrorAnswerToHeadHasNoBody(_ answer: String) throws {
         let h = try ServerHarness()
         let c = try h.connect()
         defer { close(c) }
-        h.send(c, request)
+        h.send(c, Self.erroneousHeads[answer]!)
         let (bytes, end) = h.receiveToEnd(c)
         let r = try #require(splitResponses(bytes, bodies: [false]), "\(String(decoding: bytes, as: UTF8.self))")
         #expect(r[0].status.hasPrefix("HTTP/1.1 4"))

@@ -8,7 +8,10 @@ import Foundation
 struct HTTPResponse {
     let status: Int
     let headers: [String: String]  // lowercased names
+    /// The body as the client reads it: inflated when it came gzipped.
     let body: String
+    /// How many body bytes came over the wire (what Content-Length counts).
+    let wireBodyBytes: Int
 }
 
 enum HTTPClient {
@@ -86,11 +89,13 @@ enum HTTPClient {
             headers[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
         }
         var body = Array(bytes[(split + 4)...])
+        let wireBodyBytes = body.count
         if headers["content-encoding"] == "gzip" && !body.isEmpty {
             guard let plain = gunzip(body) else { throw TestFailure("a gzip body (\(body.count) bytes) that zlib does not inflate whole") }
             body = plain
         }
-        return HTTPResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
+        return HTTPResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self),
+                            wireBodyBytes: wireBodyBytes)
     }
 
     /// zlib's inflate of a whole gzip member (CRC-32 and length checked);
