@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
                           path: "bench/RenderBench"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], exclude: ["toml-test"]),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "MallocCounter"]),
         // Counts each thread's heap allocations (interposed malloc), for the
         // test that a scrape allocates nothing.
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),

@@ -29,7 +29,10 @@ public enum HTTPParseResult: Equatable, Sendable {
     /// No blank line yet: read more.
     case incomplete
     case complete(HTTPRequestHead)
-    /// Answer 400 and close, for the reason given (logged at debug level).
+    /// Answer 400 and close. The reason is for tests and the fuzz harness;
+    /// the server does not log it: any client could fill the log with them,
+    /// and the tile's log lines are rate-limited by the supervisor, so a
+    /// flood of them would stall the tile itself.
     case invalid(String)
     /// Answer 431 and close: too many header lines.
     case tooManyHeaders

@@ -154,10 +154,17 @@ public struct MetricTile: Tile {
         let fd = try Sys.check("socket(AF_INET, SOCK_STREAM)",
                                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
         var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        // Accepted connections inherit it: a response's last partial segment
-        // goes out at once instead of waiting for the client's ACK (Nagle).
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Accepted connections inherit TCP_NODELAY: a response's last partial
+        // segment goes out at once instead of waiting for the client's ACK
+        // (Nagle). Neither can fail on a fresh TCP socket; if one did, the
+        // tile would serve slowly or not rebind after a restart, so say so.
+        for (level, option, name) in [(SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"), (Int32(IPPROTO_TCP), TCP_NODELAY, "TCP_NODELAY")] {
+            if setsockopt(fd, level, option, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                let e = errno
+                Glibc.close(fd)
+                throw SystemCallError("setsockopt(\(name), 1)", errno: e)
+            }
+        }
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -170,9 +177,12 @@ public struct MetricTile: Tile {
         if rc != 0 {
             let e = errno
             Glibc.close(fd)
-            let fix = e == EADDRINUSE
-                ? "stop what listens there or choose another [tiles.metric] prometheus_listen_port"
-                : "choose a local address for [tiles.metric] prometheus_listen_address"
+            let fix = switch e {
+            case EADDRINUSE: "stop what listens there or choose another [tiles.metric] prometheus_listen_port"
+            case EACCES: "a port below net.ipv4.ip_unprivileged_port_start needs root: run as root, or choose "
+                + "[tiles.metric] prometheus_listen_port at or above it (1024 by default)"
+            default: "choose a local address for [tiles.metric] prometheus_listen_address"
+            }
             throw SystemCallError("bind(\(address):\(port))", errno: e).with(fix: fix)
         }
         return fd

@@ -440,6 +440,31 @@ extension Integration {
         #expect(text.contains("metric:0: halted by the supervisor"), "the tiles wrote the log through the supervisor's descriptor")
     }
 
+    /// Without root, a port below the kernel's unprivileged start is refused
+    /// by bind: one line that names the cause and both ways out.
+    @Test func withoutRootAPrivilegedPortIsOneLineNamingTheFix() throws {
+        let start = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
+        try #require(start > 81, "this kernel lets anyone bind port 81")
+        let fx = try Fixture(pageSize: "normal")
+        defer { fx.tearDown() }
+        let text = try String(contentsOfFile: fx.config, encoding: .utf8)
+        try text.replacingOccurrences(of: "prometheus_listen_port = \(fx.port)", with: "prometheus_listen_port = 81")
+            .write(toFile: fx.config, atomically: false, encoding: .utf8)
+        chmod(fx.dir, 0o755)
+        chmod(fx.config, 0o644)
+        let r = try LiveProcess("/usr/bin/setpriv", ["--reuid=4242", "--regid=4242", "--clear-groups",
+                                                     Binary.tilectl, "run", "--config", fx.config],
+                                environment: ["PATH": "/usr/bin:/bin"])
+        #expect(r.waitForExit(timeout: 30))
+        #expect(r.exitStatus == 1)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("tilectl: error:") }
+        #expect(errors.count == 1, "\(r.stderr)")
+        #expect(errors.first?.contains("tile metric:0: bind(127.0.0.1:81) failed: EACCES") == true, "\(r.stderr)")
+        #expect(errors.first?.contains("ip_unprivileged_port_start needs root: run as root, or choose [tiles.metric] prometheus_listen_port") == true)
+        #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
+    }
+
     // MARK: the binary
 
     /// The binary at the path `run` was started from is replaced while the

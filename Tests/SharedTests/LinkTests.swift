@@ -1,3 +1,4 @@
+import MallocCounter
 import Testing
 
 @testable import Shared
@@ -123,6 +124,21 @@ struct LinkTests {
         #expect(link.producer.credits == 3)
         link.producer.countSlow(0)
         #expect(link.reader.slowCount == 1)
+    }
+
+    /// The stem refreshes credits on every backpressured iteration: that
+    /// must not touch the heap.
+    @Test func aBackpressuredRefreshAllocatesNothing() {
+        let link = TestLink(depth: 8, mtu: 64)
+        for _ in 0..<8 { link.publish(size: 1) }
+        var named = 0
+        let before = malloc_counter_thread_allocations()
+        for _ in 0..<1000 {
+            for slot in link.producer.refreshCredits() { named += slot + 1 }
+        }
+        let allocations = malloc_counter_thread_allocations() - before
+        #expect(allocations == 0, "\(allocations) allocations in 1,000 backpressured refreshes")
+        #expect(named == 1000, "slot 0 named each time")
     }
 
     @Test func unreliableConsumersNeverHoldTheProducer() {

@@ -75,21 +75,24 @@ public struct LinkProducer {
 
     /// Re-reads every reliable consumer's fseq. Returns the slots of the
     /// consumers that hold the producer at zero credits (empty otherwise).
+    /// Called on every backpressured iteration: allocates nothing.
     @discardableResult
-    public mutating func refreshCredits() -> [Int] {
-        guard !fseqs.isEmpty else { return [] }
+    public mutating func refreshCredits() -> ConsumerSlots {
         var least = Int.max
-        var slow: [Int] = []
-        for (fseq, slot) in fseqs {
+        var slow = ConsumerSlots()
+        // By index: iterating an array of tuples allocates in a debug build.
+        for i in 0..<fseqs.count {
+            let (fseq, slot) = fseqs[i]
             let consumed = cshim_load_acquire_u64(fseq)
             // A consumer can only be behind; anything else is garbage from a
             // misbehaving consumer, which then gets no say.
             let inFlight = Int(truncatingIfNeeded: seq &- consumed)
             let c = inFlight < 0 || inFlight > depth ? depth : depth - inFlight
-            if c < least { least = c; slow = [slot] } else if c == least { slow.append(slot) }
+            if c < least { least = c; slow = ConsumerSlots() }
+            if c == least { slow.insert(slot) }
         }
-        credits = least
-        return least == 0 ? slow : []
+        if !fseqs.isEmpty { credits = least }
+        return least == 0 ? slow : ConsumerSlots()
     }
 
     /// Counts one more time `slot` held the producer back.
@@ -101,5 +104,35 @@ public struct LinkProducer {
     /// Publishes how many fragments went out (for monitors).
     public func writeHeader() {
         cshim_store_relaxed_u64(base.assumingMemoryBound(to: UInt64.self) + LinkHeader.publishedSlot, seq)
+    }
+}
+
+/// A set of consumer slots (0 ..< `LinkHeader.maxConsumers`) in one word.
+public struct ConsumerSlots: Equatable, Sequence, ExpressibleByArrayLiteral, Sendable {
+    private var bits: UInt64 = 0
+
+    public init() {}
+
+    public init(arrayLiteral slots: Int...) {
+        for slot in slots { insert(slot) }
+    }
+
+    public mutating func insert(_ slot: Int) {
+        precondition((0..<LinkHeader.maxConsumers).contains(slot), "consumer slot \(slot) out of range")
+        bits |= 1 << UInt64(slot)
+    }
+
+    public var isEmpty: Bool { bits == 0 }
+
+    public func makeIterator() -> Iterator { Iterator(bits: bits) }
+
+    public struct Iterator: IteratorProtocol {
+        var bits: UInt64
+        public mutating func next() -> Int? {
+            guard bits != 0 else { return nil }
+            let slot = bits.trailingZeroBitCount
+            bits &= bits - 1
+            return slot
+        }
     }
 }

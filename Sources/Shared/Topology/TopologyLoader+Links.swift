@@ -4,7 +4,7 @@ import TOML
 /// that connect them.
 extension Resolver {
     /// Consumers one link instance may have (per-consumer counters in its header).
-    static let maxConsumers = 64
+    static let maxConsumers = LinkHeader.maxConsumers
 
     func resolveLinkSpecs(_ table: TOMLTable) throws -> [LinkSpec] {
         let names = table.keys

@@ -120,8 +120,15 @@ struct TopologyLock {
             text += try JSONEncoder().encode(handoff)
             text.append(0x0A)
         }
-        _ = ftruncate(fd.rawValue, 0)
-        _ = text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
+        // `monitor` and the next run read this file: a short write would
+        // describe a run that is not this one.
+        let path = "\(directory.path)/\(Self.file)"
+        try Sys.check("ftruncate(\(path), 0)", ftruncate(fd.rawValue, 0))
+        let written = try Sys.retry("pwrite(\(path), \(text.count) bytes)",
+                                    text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) })
+        guard written == text.count else {
+            throw SystemCallError("pwrite(\(path), \(text.count) bytes) wrote \(written)", errno: ENOSPC)
+        }
     }
 
     /// Unlinks the file, drops the lock, and removes the topology's
