@@ -39,10 +39,12 @@ let package = Package(
         .executableTarget(name: "tilectl", dependencies: ["Supervisor"]),
         // tilectl plus a test-only tile kind that tries to escape its
         // sandbox. Built for the integration tests; never part of `tilectl`.
-        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "MetricTile", "CShim"],
+        .target(name: "TestbedShim", path: "Tests/TestbedShim"),
+        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "MetricTile", "CShim", "TestbedShim"],
                           path: "Tests/Testbed"),
         // Benchmarks: they print tables; see bench/README.md.
-        .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim"], path: "bench/LinkBench"),
+        .target(name: "BenchShim", path: "bench/BenchShim"),
+        .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim", "BenchShim"], path: "bench/LinkBench"),
         .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
                           path: "bench/RenderBench"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], exclude: ["toml-test"]),

@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -24,12 +23,6 @@ int cshim_setns(int fd, int nstype) { return setns(fd, nstype); }
 int cshim_prctl_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
 int cshim_prctl_set_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 int cshim_prctl_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
-int cshim_prctl_get_no_new_privs(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
-int cshim_prctl_set_securebits(unsigned long bits) { return prctl(PR_SET_SECUREBITS, bits, 0, 0, 0); }
-int cshim_prctl_cap_ambient_clear_all(void) {
-    return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-}
-int cshim_prctl_capbset_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
 int cshim_prctl_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
 // glibc has no pivot_root wrapper.
 int cshim_pivot_root(const char *new_root, const char *put_old) {
@@ -39,7 +32,6 @@ int cshim_pivot_root(const char *new_root, const char *put_old) {
 int cshim_close_range(unsigned int first, unsigned int last, unsigned int flags) {
     return (int)syscall(SYS_close_range, first, last, flags);
 }
-pid_t cshim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int cshim_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int cshim_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
@@ -174,7 +166,6 @@ const unsigned int CSHIM_CLOSE_RANGE_CLOEXEC = 4; /* CLOSE_RANGE_CLOEXEC, Linux 
 // Credentials, namespaces and keyrings: GNU-only or without a glibc wrapper.
 int cshim_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
 int cshim_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
-int cshim_getresuid(uid_t *r, uid_t *e, uid_t *s) { return getresuid(r, e, s); }
 // A fresh anonymous session keyring, so nothing the launcher's keyring
 // holds is reachable from the tile.
 int cshim_keyctl_join_session_keyring(void) { return (int)syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL); }
@@ -207,9 +198,7 @@ const int CSHIM_O_CLOEXEC = O_CLOEXEC;
 const int CSHIM_O_DIRECTORY = O_DIRECTORY;
 const int CSHIM_O_NOFOLLOW = O_NOFOLLOW;
 const int CSHIM_O_PATH = O_PATH;
-const int CSHIM_AT_EMPTY_PATH = AT_EMPTY_PATH;
 const int CSHIM_AT_REMOVEDIR = AT_REMOVEDIR;
-const int CSHIM_MAP_HUGETLB = MAP_HUGETLB;
 
 // fallocate(2) is GNU-only in glibc; posix_fallocate would fall back to
 // writing zeros, which hugetlbfs refuses.
@@ -223,26 +212,10 @@ int cshim_setrlimit(int resource, uint64_t value) {
     struct rlimit r = { .rlim_cur = value, .rlim_max = value };
     return setrlimit(resource, &r);
 }
-uint64_t cshim_getrlimit_max(int resource) {
-    struct rlimit r;
-    if (getrlimit(resource, &r) != 0) return 0;
-    return r.rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)r.rlim_max;
-}
 const int CSHIM_RLIMIT_NOFILE = RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC = RLIMIT_NPROC, CSHIM_RLIMIT_CORE = RLIMIT_CORE,
     CSHIM_RLIMIT_MEMLOCK = RLIMIT_MEMLOCK, CSHIM_RLIMIT_MSGQUEUE = RLIMIT_MSGQUEUE, CSHIM_RLIMIT_NICE = RLIMIT_NICE,
     CSHIM_RLIMIT_RTPRIO = RLIMIT_RTPRIO, CSHIM_RLIMIT_RTTIME = RLIMIT_RTTIME, CSHIM_RLIMIT_SIGPENDING = RLIMIT_SIGPENDING,
     CSHIM_RLIMIT_LOCKS = RLIMIT_LOCKS, CSHIM_RLIMIT_FSIZE = RLIMIT_FSIZE, CSHIM_RLIMIT_AS = RLIMIT_AS,
     CSHIM_RLIMIT_DATA = RLIMIT_DATA, CSHIM_RLIMIT_STACK = RLIMIT_STACK, CSHIM_RLIMIT_CPU = RLIMIT_CPU;
 
-// ptrace(2) is variadic in glibc. Only the test-only escape tile calls it.
-long cshim_test_ptrace_attach(pid_t pid) { return ptrace(PTRACE_ATTACH, pid, NULL, NULL); }
-long cshim_test_syscall(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f) {
-    return syscall(nr, a, b, c, d, e, f);
-}
 
-int cshim_pin_to_cpu(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof(set), &set);
-}

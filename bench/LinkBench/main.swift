@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchShim
 import CShim
 import Shared
 
@@ -67,7 +68,7 @@ enum Mode { case throughput, latency }
 func spawnConsumer(_ arena: Arena, mode: Mode, expected: Int, size: Int) -> pid_t {
     let pid = fork()
     if pid != 0 { return pid }
-    _ = cshim_pin_to_cpu(1)
+    _ = bench_pin_to_cpu(1)
     var reader = LinkReader(base: UnsafeRawPointer(arena.link), layout: arena.layout, fseq: arena.fseq, slot: 0)
     let copy = UnsafeMutableRawPointer.allocate(byteCount: arena.layout.mtu, alignment: 64)
     let r = arena.results
@@ -155,7 +156,7 @@ func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
 
 func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
 
-_ = cshim_pin_to_cpu(0)
+_ = bench_pin_to_cpu(0)
 let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
 let mem = (try? Files.read("/proc/meminfo"))?.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map { Int($0) ?? 0 } ?? 0
 var uts = utsname()

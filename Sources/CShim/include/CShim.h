@@ -34,10 +34,8 @@ static inline uint64_t cshim_load_acquire_u64(const uint64_t *p) {
 static inline void cshim_store_release_u64(uint64_t *p, uint64_t v) {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
-static inline void cshim_fence_seq_cst(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void cshim_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
 static inline void cshim_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
-static inline void cshim_compiler_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 
 // MARK: process and namespaces
 int cshim_unshare(int flags);
@@ -45,14 +43,9 @@ int cshim_setns(int fd, int nstype);
 int cshim_prctl_set_pdeathsig(int sig);
 int cshim_prctl_set_name(const char *name);
 int cshim_prctl_set_no_new_privs(void);
-int cshim_prctl_get_no_new_privs(void);
-int cshim_prctl_set_securebits(unsigned long bits);
-int cshim_prctl_cap_ambient_clear_all(void);
-int cshim_prctl_capbset_drop(int cap);
 int cshim_prctl_set_dumpable(int on);
 int cshim_pivot_root(const char *new_root, const char *put_old);
 int cshim_close_range(unsigned int first, unsigned int last, unsigned int flags);
-pid_t cshim_gettid(void);
 
 // MARK: descriptors
 int cshim_memfd_create(const char *name, unsigned int flags);
@@ -97,15 +90,12 @@ extern const unsigned int CSHIM_CLOSE_RANGE_CLOEXEC;
 // MARK: credentials and keyrings
 int cshim_setresuid(uid_t uid);
 int cshim_setresgid(gid_t gid);
-int cshim_getresuid(uid_t *r, uid_t *e, uid_t *s);
 int cshim_keyctl_join_session_keyring(void);
 extern const unsigned int CSHIM_SECUREBITS_LOCKED_DOWN;
 
 // MARK: resource limits (the Linux-only ones are hidden from Swift)
 // Sets both the soft and the hard limit of `resource` to `value`.
 int cshim_setrlimit(int resource, uint64_t value);
-// The hard limit of `resource` (RLIM_INFINITY as UINT64_MAX).
-uint64_t cshim_getrlimit_max(int resource);
 extern const int CSHIM_RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC, CSHIM_RLIMIT_CORE, CSHIM_RLIMIT_MEMLOCK,
     CSHIM_RLIMIT_MSGQUEUE, CSHIM_RLIMIT_NICE, CSHIM_RLIMIT_RTPRIO, CSHIM_RLIMIT_RTTIME, CSHIM_RLIMIT_SIGPENDING,
     CSHIM_RLIMIT_LOCKS, CSHIM_RLIMIT_FSIZE, CSHIM_RLIMIT_AS, CSHIM_RLIMIT_DATA, CSHIM_RLIMIT_STACK, CSHIM_RLIMIT_CPU;
@@ -132,9 +122,7 @@ extern const int CSHIM_O_CLOEXEC;
 extern const int CSHIM_O_DIRECTORY;
 extern const int CSHIM_O_NOFOLLOW;
 extern const int CSHIM_O_PATH;
-extern const int CSHIM_AT_EMPTY_PATH;
 extern const int CSHIM_AT_REMOVEDIR;
-extern const int CSHIM_MAP_HUGETLB;
 
 
 
@@ -147,16 +135,6 @@ int cshim_signalfd(const sigset_t *signals);
 // The signal number in a struct signalfd_siginfo read from it.
 uint32_t cshim_signalfd_signo(const void *info);
 extern const int CSHIM_SIGNALFD_INFO_SIZE;
-
-// MARK: scheduling (benchmarks)
-// Pins the calling thread to one CPU; -1 with errno on failure.
-int cshim_pin_to_cpu(int cpu);
-
-// MARK: for the test-only escape tiles
-long cshim_test_ptrace_attach(pid_t pid);
-// A raw system call with full 64-bit arguments (the upper halves of int
-// arguments included): -1 with errno on failure.
-long cshim_test_syscall(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);
 
 // MARK: files
 int cshim_fallocate(int fd, int64_t offset, int64_t length);
