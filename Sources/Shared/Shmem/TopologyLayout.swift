@@ -1,16 +1,3 @@
-/// The header at offset 0 of every tile workspace, formatted by the
-/// supervisor. Slots are UInt64 words.
-public enum TileHeader {
-    public static let size = 64
-    /// Slot 0: identifies a formatted tile workspace.
-    public static let magicSlot = 0
-    public static let magic: UInt64 = 0x3130_4C54_4345_4C49  // "ILECTL01", little-endian
-    /// Slot 1: set to 1 by the supervisor to ask the tile for an orderly stop.
-    public static let haltSlot = 1
-    /// Slot 2: the tile's index in the topology, for consistency checks.
-    public static let tileIndexSlot = 2
-}
-
 /// One named mapping: a file on hugetlbfs or in /dev/shm.
 public struct WorkspaceSpec: Codable, Sendable, Equatable {
     /// `metric.0`: unique within the topology.
@@ -22,26 +9,6 @@ public struct WorkspaceSpec: Codable, Sendable, Equatable {
     public var footprint: Int
 
     public var pageCount: Int { footprint / pageSize.bytes }
-}
-
-/// Where a tile's objects live inside its workspace:
-///
-///     [header 64 B][metrics region][fseq per in-link, 64 B each]   padded to a page:
-///                                           the part others map read-only
-///     [scratch]                             page-aligned; only the tile maps it
-public struct TileMemory: Codable, Sendable, Equatable {
-    /// Index into `TopologyLayout.workspaces`.
-    public var workspace: Int
-    public var metrics: MetricsLayout
-    public var metricsOffset: Int
-    /// The flow-control word of in-link i is at `fseqOffset + 64 * i`, each
-    /// on its own cache line (the producer polls it).
-    public var fseqOffset: Int
-    /// Bytes from offset 0 covering the header and the metrics region,
-    /// rounded to the page size: the span the metric tile maps read-only.
-    public var metricsSpan: Int
-    public var scratchOffset: Int
-    public var scratchSize: Int
 }
 
 /// Where a link instance lives: a workspace of its own.
@@ -85,18 +52,8 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
             guard let kind = kinds[spec.kind] else { preconditionFailure("unknown kind \(spec.kind) after validation") }
             let metrics = MetricsLayout(inLinkCount: spec.inLinks.count, kindSchema: kind.schema)
             let scratch = kind.scratchFootprint(spec)
-            func place(_ page: PageSize) -> (TileMemory, Int) {
-                var l = LayoutBuilder()
-                _ = l.append(TileHeader.size, align: 64)
-                let metricsOffset = l.append(metrics.footprint, align: 64)
-                let fseqOffset = l.append(spec.inLinks.count * 64, align: 64)
-                let span = alignUp(l.end, page.bytes)
-                let scratchOffset = scratch > 0 ? l.append(scratch, align: page.bytes) : span
-                let footprint = alignUp(max(l.end, span), page.bytes)
-                let memory = TileMemory(
-                    workspace: -1, metrics: metrics, metricsOffset: metricsOffset, fseqOffset: fseqOffset,
-                    metricsSpan: span, scratchOffset: scratchOffset, scratchSize: scratch)
-                return (memory, footprint)
+            func place(_ page: PageSize) -> (TileMemory, footprint: Int) {
+                TileMemory.place(metrics: metrics, inLinks: spec.inLinks.count, scratch: scratch, page: page)
             }
             let index = add("\(spec.kind).\(spec.kindId)") { place($0).1 }
             var memory = place(workspaces[index].pageSize).0

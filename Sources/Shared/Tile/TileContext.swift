@@ -14,7 +14,7 @@ public struct TileContext {
     /// without root and the tile stays the invoking user.
     public let identity: TileUser?
     /// The tile's own workspace, mapped read-write.
-    public let workspace: WorkspaceMapping
+    public let workspace: TileWorkspace
     public let metrics: MetricsWriter
     /// The death pipe's write end, inherited from the supervisor.
     public let deathPipe: FileDescriptor
@@ -32,33 +32,24 @@ public struct TileContext {
     public init(topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
                 deathPipe: FileDescriptor, sandboxed: Bool) throws {
         guard let kind = kinds[tile.kind] else { throw TileBootError("this binary has no tile kind \(tile.kind)") }
-        let memory = layout.tiles[tile.index]
-        let spec = layout.workspaces[memory.workspace]
-        let mapping = try Workspace.join(spec, writable: true)
-        let header = mapping.slots(at: 0)
-        guard header[TileHeader.magicSlot] == TileHeader.magic, header[TileHeader.tileIndexSlot] == UInt64(tile.index) else {
-            mapping.leave()
-            throw TileBootError("workspace \(spec.path) is not formatted for tile \(tile.name)")
-        }
+        let workspace = try TileWorkspace.join(layout, tile: tile.index, name: tile.name)
         self.topology = topology
         self.layout = layout
         self.kinds = kinds
         self.tile = tile
         self.identity = identity
-        self.workspace = mapping
-        self.metrics = MetricsWriter(base: mapping.slots(at: memory.metricsOffset), layout: memory.metrics,
-                                     kindSchema: kind.schema)
+        self.workspace = workspace
+        self.metrics = workspace.metricsWriter(kindSchema: kind.schema)
         self.deathPipe = deathPipe
         self.sandboxed = sandboxed
-        (inputs, outputs) = try Self.joinLinks(topology, layout, tile, mapping)
+        (inputs, outputs) = try Self.joinLinks(topology, layout, tile, workspace)
     }
 
     /// Maps every link the tile touches: what it consumes read-only (its
     /// fseqs are in its own workspace), what it produces read-write, with
     /// each reliable consumer's fseq mapped read-only.
     static func joinLinks(_ topology: Topology, _ layout: TopologyLayout, _ tile: TileSpec,
-                          _ own: WorkspaceMapping) throws -> ([LinkReader], [LinkProducer]) {
-        let memory = layout.tiles[tile.index]
+                          _ own: TileWorkspace) throws -> ([LinkReader], [LinkProducer]) {
         var inputs: [LinkReader] = []
         for (i, index) in tile.inLinks.enumerated() {
             let link = topology.links[index]
@@ -67,11 +58,11 @@ public struct TileContext {
             guard let me = link.consumers.first(where: { $0.tile == tile.index && $0.inIndex == i }) else {
                 throw TileBootError("link \(link.label) does not list \(tile.name) as a consumer")
             }
-            let fseq = me.reliable ? (own.base + memory.fseqOffset + 64 * i).assumingMemoryBound(to: UInt64.self) : nil
+            let fseq = me.reliable ? own.fseq(in: i) : nil
             inputs.append(LinkReader(base: UnsafeRawPointer(mapping.base), layout: lm.layout, fseq: fseq, slot: me.slot))
         }
         var outputs: [LinkProducer] = []
-        var consumerSpans: [Int: WorkspaceMapping] = [:]
+        var consumerSpans: [Int: TileWorkspace] = [:]
         for index in tile.outLinks {
             let link = topology.links[index]
             let lm = layout.links[index]
@@ -81,15 +72,14 @@ public struct TileContext {
             }
             var fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)] = []
             for c in link.consumers where c.reliable {
-                let cm = layout.tiles[c.tile]
-                let span: WorkspaceMapping
+                let span: TileWorkspace
                 if let m = consumerSpans[c.tile] {
                     span = m
                 } else {
-                    span = try Workspace.join(layout.workspaces[cm.workspace], offset: 0, length: cm.metricsSpan, writable: false)
+                    span = try TileWorkspace.joinMetrics(layout, tile: c.tile)
                     consumerSpans[c.tile] = span
                 }
-                fseqs.append((UnsafePointer((span.base + cm.fseqOffset + 64 * c.inIndex).assumingMemoryBound(to: UInt64.self)), c.slot))
+                fseqs.append((UnsafePointer(span.fseq(in: c.inIndex)), c.slot))
             }
             outputs.append(LinkProducer(base: mapping.base, layout: lm.layout, fseqs: fseqs))
         }
@@ -110,7 +100,7 @@ public struct TileContext {
     }
 
     /// The halt word the supervisor sets for an orderly stop.
-    var haltSlot: UnsafeMutablePointer<UInt64> { workspace.slots(at: 0) + TileHeader.haltSlot }
+    var haltSlot: UnsafeMutablePointer<UInt64> { workspace.haltWord }
 
     /// The tile's scratch parts, placed by the same code that computed the
     /// footprint; a layout that outgrew its footprint stops the boot.
@@ -120,16 +110,14 @@ public struct TileContext {
         guard l.footprint() <= memory.scratchSize else {
             throw TileBootError("scratch overflow: \(T.kind) needs \(l.footprint()) bytes, has \(memory.scratchSize)")
         }
-        return (workspace.base + memory.scratchOffset, parts)
+        return (workspace.scratch.base, parts)
     }
 
     /// Maps `other`'s header and metrics region read-only: a write through
     /// it faults.
     public func joinMetricsReadOnly(of other: TileSpec) throws -> (mapping: WorkspaceMapping, reader: MetricsReader) {
-        let m = layout.tiles[other.index]
-        let mapping = try Workspace.join(layout.workspaces[m.workspace], offset: 0, length: m.metricsSpan, writable: false)
-        let base = UnsafePointer(mapping.slots(at: m.metricsOffset))
-        return (mapping, MetricsReader(base: base, layout: m.metrics))
+        let w = try TileWorkspace.joinMetrics(layout, tile: other.index)
+        return (w.mapping, w.metricsReader)
     }
 }
 

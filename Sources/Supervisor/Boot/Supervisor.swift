@@ -29,6 +29,8 @@ final class Supervisor {
     private var plan: ShmemPlan?
     /// Tile workspaces, parallel to `topology.tiles`.
     private var created: [(WorkspaceSpec, WorkspaceMapping)] = []
+    /// The tiles' workspaces (their mappings are in `created`), by tile index.
+    private var tileWorkspaces: [TileWorkspace] = []
     private var linkWorkspaces: [(WorkspaceSpec, WorkspaceMapping)] = []
 
     init(topology: Topology, configPath: String, sandbox: Bool) {
@@ -144,11 +146,9 @@ final class Supervisor {
             let mapping = try createWorkspace(spec)
             created.append((spec, mapping))
             Log.debug("workspace \(spec.path): \(spec.pageCount) × \(spec.pageSize.label) for tile \(tile.name)")
-            let header = mapping.slots(at: 0)
-            header[TileHeader.tileIndexSlot] = UInt64(tile.index)
-            header[memory.metricsOffset / 8 + memory.metrics.inLinkCountSlot] = UInt64(memory.metrics.inLinkCount)
-            // The magic goes last: a tile trusts a workspace only once it is whole.
-            cshim_store_release_u64(header + TileHeader.magicSlot, TileHeader.magic)
+            let workspace = TileWorkspace(mapping, memory)
+            workspace.format(tileIndex: tile.index)
+            tileWorkspaces.append(workspace)
         }
         for i in topology.links.indices {
             let spec = layout.workspaces[layout.links[i].workspace]
@@ -382,21 +382,14 @@ final class Supervisor {
 
     /// Asks every tile for an orderly stop through its header.
     private func requestHalt() {
-        for (_, mapping) in created {
-            cshim_store_release_u64(mapping.slots(at: 0) + TileHeader.haltSlot, 1)
-        }
+        for workspace in tileWorkspaces { workspace.halt() }
     }
 
     /// Whether every tile says it runs (its status word: enough to say when
     /// the topology is up; its pid comes from the reaper).
     private func allRunning() -> Bool {
-        guard let layout = plan?.layout else { return false }
-        for (i, (_, mapping)) in created.enumerated() {
-            let memory = layout.tiles[i]
-            let reader = MetricsReader(base: UnsafePointer(mapping.slots(at: memory.metricsOffset)), layout: memory.metrics)
-            if reader.common(CommonMetrics.status) != TileStatus.running.rawValue { return false }
-        }
-        return true
+        guard !tileWorkspaces.isEmpty else { return false }
+        return tileWorkspaces.allSatisfy { $0.metricsReader.common(CommonMetrics.status) == TileStatus.running.rawValue }
     }
 
     /// Every exit path: workspaces, reserved pages, lock.
@@ -406,6 +399,7 @@ final class Supervisor {
             Workspace.delete(spec)
         }
         created = []
+        tileWorkspaces = []
         linkWorkspaces = []
         runDirectory?.remove()
         runDirectory = nil

@@ -57,10 +57,9 @@ final class MonitorSampler {
         topology = run.handoff.topology
         let layout = run.handoff.layout
         for tile in topology.tiles {
-            let m = layout.tiles[tile.index]
-            let mapping = try Workspace.join(layout.workspaces[m.workspace], offset: 0, length: m.metricsSpan, writable: false)
-            mappings.append(mapping)
-            readers.append(MetricsReader(base: UnsafePointer(mapping.slots(at: m.metricsOffset)), layout: m.metrics))
+            let w = try TileWorkspace.joinMetrics(layout, tile: tile.index)
+            mappings.append(w.mapping)
+            readers.append(w.metricsReader)
         }
     }
 
