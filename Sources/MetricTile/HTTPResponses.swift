@@ -1,8 +1,12 @@
+import Shared
+
 /// Status codes the tile answers with, in the order of its
 /// `metric_responses_total{status=…}` series.
-enum ResponseStatus: Int, CaseIterable {
+enum ResponseStatus: Int, MetricLabel {
     case s200, s400, s404, s431, s500, s503
-    var code: String { ["200", "400", "404", "431", "500", "503"][rawValue] }
+    /// The status code: the case's name without its `s`.
+    var code: String { String(String(describing: self).dropFirst()) }
+    var labelValue: String { code }
 }
 
 /// The parts of every response that never change, built once. A response

@@ -31,13 +31,12 @@ public struct MetricTile: Tile {
 
     // MARK: metrics
 
-    static let statusVariants = ResponseStatus.allCases.map(\.code)
     static let bootTimestamp = MetricFamily.gauge("boot_timestamp_nanos", "The UNIX timestamp in nanoseconds at which the metric tile booted.")
     static let connActive = MetricFamily.gauge("conn_active", "Open HTTP connections.")
     static let bytesRead = MetricFamily.counter("bytes_read", "Bytes read from HTTP clients.", unit: "bytes")
     static let bytesWritten = MetricFamily.counter("bytes_written", "Bytes written to HTTP clients.", unit: "bytes")
     static let responses = MetricFamily.enumCounter("responses", "HTTP responses sent, by status code.",
-                                                    label: "status", variants: statusVariants)
+                                                    label: "status", ResponseStatus.self)
     static let connEvicted = MetricFamily.counter("conn_evicted", "Connections closed to make room for a new one.")
     static let connSlowReaderClosed = MetricFamily.counter(
         "conn_slow_reader_closed",
@@ -82,7 +81,7 @@ public struct MetricTile: Tile {
         let connActive: GaugeCell
         let bytesRead: CounterCell
         let bytesWritten: CounterCell
-        let responses: EnumCounterCell
+        let responses: LabelledCounterCell<ResponseStatus>
         let connEvicted: CounterCell
         let connSlowReaderClosed: CounterCell
         let connTimedOut: CounterCell
@@ -143,7 +142,7 @@ public struct MetricTile: Tile {
         cells = Cells(
             bootTimestamp: w.gauge(Self.bootTimestamp), connActive: w.gauge(Self.connActive),
             bytesRead: w.counter(Self.bytesRead), bytesWritten: w.counter(Self.bytesWritten),
-            responses: w.enumCounter(Self.responses), connEvicted: w.counter(Self.connEvicted),
+            responses: w.enumCounter(Self.responses, ResponseStatus.self), connEvicted: w.counter(Self.connEvicted),
             connSlowReaderClosed: w.counter(Self.connSlowReaderClosed), connTimedOut: w.counter(Self.connTimedOut), renderDuration: w.histogram(Self.renderDuration))
     }
 
@@ -216,7 +215,7 @@ public struct MetricTile: Tile {
         cells.connActive.set(UInt64(server.active))
         cells.bytesRead.set(c.bytesRead)
         cells.bytesWritten.set(c.bytesWritten)
-        for (i, v) in c.responses.enumerated() { cells.responses.set(i, v) }
+        cells.responses.publish(c.responses)
         cells.connEvicted.set(c.evicted)
         cells.connSlowReaderClosed.set(c.slowReaderClosed)
         cells.connTimedOut.set(c.timedOut)

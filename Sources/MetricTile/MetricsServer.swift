@@ -73,8 +73,7 @@ final class MetricsServer {
         var evicted: UInt64 = 0
         var slowReaderClosed: UInt64 = 0
         var timedOut: UInt64 = 0
-        /// Parallel to `ResponseStatus.allCases`.
-        var responses = [UInt64](repeating: 0, count: ResponseStatus.allCases.count)
+        var responses = VariantCounts<ResponseStatus>()
         var renderNanos: LocalHistogram
     }
 
@@ -382,7 +381,7 @@ final class MetricsServer {
 
         ringHead = alignUp(bodyAt + n, 64)
         ringInFlight += 1
-        counters.responses[status.rawValue] &+= 1
+        counters.responses[status] &+= 1
         conns[slot].state = .writing
         conns[slot].response = UnsafeRawPointer(ring + headAt)
         conns[slot].responseLength = bodyless ? headCount : bodyAt + n - headAt

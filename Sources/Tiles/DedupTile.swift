@@ -22,10 +22,11 @@ public struct DedupTile: Tile {
 
     // MARK: metrics
 
-    static let results = ["unique", "duplicate"]
+    /// Whether the tag cache had seen a transaction.
+    enum Result: Int, MetricLabel { case unique, duplicate }
     static let transactions = MetricFamily.enumCounter(
         "transactions", "Transactions checked against the tag cache, by outcome; only unique ones are forwarded.",
-        label: "result", variants: results)
+        label: "result", Result.self)
     public static let schema = MetricSchema(prefix: kind, [transactions])
 
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
@@ -70,13 +71,13 @@ public struct DedupTile: Tile {
     var cache: TagCache
     let buffer: UnsafeMutableRawPointer
     var size = 0
-    var counts = [UInt64](repeating: 0, count: 2)
-    let countsCell: EnumCounterCell
+    var counts = VariantCounts<Result>()
+    let countsCell: LabelledCounterCell<Result>
 
     public init(privileged ctx: TileContext) throws {
         cache = TagCache(capacity: ctx.tile.int("cache_size"))
         buffer = .allocate(byteCount: ctx.inputs.map(\.mtu).max() ?? 0, alignment: 64)
-        countsCell = ctx.metrics.enumCounter(Self.transactions)
+        countsCell = ctx.metrics.enumCounter(Self.transactions, Result.self)
     }
 
     // MARK: loop callbacks
@@ -87,14 +88,14 @@ public struct DedupTile: Tile {
     }
 
     public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
-        guard cache.insert(meta.sig) else { counts[1] &+= 1; return }
-        counts[0] &+= 1
+        guard cache.insert(meta.sig) else { counts[.duplicate] &+= 1; return }
+        counts[.unique] &+= 1
         stem.buffer(0).copyMemory(from: buffer, byteCount: size)
         stem.publish(0, sig: meta.sig, size: size, tsorig: meta.tsorig)
     }
 
     public mutating func writeMetrics() {
-        for i in 0..<2 { countsCell.set(i, counts[i]) }
+        countsCell.publish(counts)
     }
 
     // MARK: seccomp

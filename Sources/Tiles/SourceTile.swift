@@ -37,9 +37,10 @@ public struct SourceTile: Tile {
 
     // MARK: metrics
 
-    static let kinds = ["valid", "duplicate", "bad_signature"]
+    /// What a published transaction is.
+    enum TxKind: Int, MetricLabel { case valid, duplicate, badSignature }
     static let transactions = MetricFamily.enumCounter(
-        "transactions", "Transactions published, by what they are.", label: "tx_kind", variants: kinds)
+        "transactions", "Transactions published, by what they are.", label: "tx_kind", TxKind.self)
     static let backlog = MetricFamily.gauge("backlog", "Transactions due by the configured rate but not published yet.")
     public static let schema = MetricSchema(prefix: kind, [transactions, backlog])
 
@@ -75,10 +76,10 @@ public struct SourceTile: Tile {
     var recent = [Int](repeating: 0, count: SourceTile.duplicateWindow)
     var recentCount = 0
     var published: Int64 = 0
-    var counts = [UInt64](repeating: 0, count: 3)
+    var counts = VariantCounts<TxKind>()
     var lastBacklog: Int64 = 0
 
-    let countsCell: EnumCounterCell
+    let countsCell: LabelledCounterCell<TxKind>
     let backlogCell: GaugeCell
 
     public init(privileged ctx: TileContext) throws {
@@ -91,7 +92,7 @@ public struct SourceTile: Tile {
         badThreshold = UInt64(ctx.tile.double("bad_signature_fraction") * Double(UInt64.max >> 11)) << 11
         pacer = RatePacer(rate: ctx.tile.int("rate"))
         rng = SplitMix64(seed: 0x50_0C3 &+ UInt64(ctx.tile.kindId))
-        countsCell = ctx.metrics.enumCounter(Self.transactions)
+        countsCell = ctx.metrics.enumCounter(Self.transactions, TxKind.self)
         backlogCell = ctx.metrics.gauge(Self.backlog)
         try signPool(kindId: ctx.tile.kindId)
     }
@@ -135,23 +136,23 @@ public struct SourceTile: Tile {
         guard lastBacklog > 0 else { return false }
         let out = stem.buffer(0)
         let roll = rng.next()
-        let kind: Int
+        let kind: TxKind
         if roll < duplicateThreshold && recentCount > 0 {
             // Re-send one of the last valid transactions.
             let index = recent[Int(rng.next() % UInt64(min(recentCount, recent.count)))]
             out.copyMemory(from: pool + index * txBytes, byteCount: txBytes)
-            kind = 1
+            kind = .duplicate
         } else {
             out.copyMemory(from: pool + next * txBytes, byteCount: txBytes)
             if roll &- duplicateThreshold < badThreshold {
                 // Corrupt one signature byte: verification must fail.
                 let b = out.load(fromByteOffset: 17, as: UInt8.self)
                 out.storeBytes(of: b ^ 0x5A, toByteOffset: 17, as: UInt8.self)
-                kind = 2
+                kind = .badSignature
             } else {
                 recent[recentCount % recent.count] = next
                 recentCount += 1
-                kind = 0
+                kind = .valid
             }
             next = (next + 1) % poolSize
         }
@@ -169,7 +170,7 @@ public struct SourceTile: Tile {
     }
 
     public mutating func writeMetrics() {
-        for i in 0..<3 { countsCell.set(i, counts[i]) }
+        countsCell.publish(counts)
         backlogCell.set(UInt64(lastBacklog))
     }
 

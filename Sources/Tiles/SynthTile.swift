@@ -24,9 +24,10 @@ public struct SynthTile: Tile {
 
     // MARK: metrics
 
-    static let sizeClasses = ["small", "medium", "large"]
+    /// A work item's size: 64 bytes, a quarter of `work_bytes`, or all of it.
+    enum SizeClass: Int, MetricLabel { case small, medium, large }
     static let workItems = MetricFamily.enumCounter(
-        "work_items", "Work items done, by size class.", label: "size_class", variants: sizeClasses)
+        "work_items", "Work items done, by size class.", label: "size_class", SizeClass.self)
     static let bytesHashed = MetricFamily.counter("bytes_hashed", "Bytes hashed by all work items.", unit: "bytes")
     static let backlog = MetricFamily.gauge("backlog", "Work items due by the configured rate but not done yet.")
     static let workDuration = MetricFamily.histogram(
@@ -50,13 +51,13 @@ public struct SynthTile: Tile {
     let workBytes: Int
     var pacer: RatePacer
     var rng: SplitMix64
-    var items = [UInt64](repeating: 0, count: 3)
+    var items = VariantCounts<SizeClass>()
     var hashed: UInt64 = 0
     var digest: UInt64 = 0
     var durations: LocalHistogram
     var lastBacklog: Int64 = 0
 
-    let itemsCell: EnumCounterCell
+    let itemsCell: LabelledCounterCell<SizeClass>
     let hashedCell: CounterCell
     let backlogCell: GaugeCell
     let durationCell: HistogramCell
@@ -69,7 +70,7 @@ public struct SynthTile: Tile {
         rng = SplitMix64(seed: 0x5EED_0000 &+ UInt64(ctx.tile.kindId))
         for i in 0..<workBytes { buffer[i] = UInt8(truncatingIfNeeded: rng.next()) }
         durations = LocalHistogram(Self.workDuration)
-        itemsCell = ctx.metrics.enumCounter(Self.workItems)
+        itemsCell = ctx.metrics.enumCounter(Self.workItems, SizeClass.self)
         hashedCell = ctx.metrics.counter(Self.bytesHashed)
         backlogCell = ctx.metrics.gauge(Self.backlog)
         durationCell = ctx.metrics.histogram(Self.workDuration)
@@ -92,12 +93,12 @@ public struct SynthTile: Tile {
 
     mutating func work() {
         let r = rng.next()
-        let cls = Int(r % 3)
+        let cls = SizeClass(rawValue: Int(r % 3))!
         let length: Int
         switch cls {
-        case 0: length = 64
-        case 1: length = max(64, workBytes / 4)
-        default: length = workBytes
+        case .small: length = 64
+        case .medium: length = max(64, workBytes / 4)
+        case .large: length = workBytes
         }
         let offset = Int((r >> 8) % UInt64(workBytes - length + 1))
         let t0 = Clock.monotonicNanos()
@@ -117,7 +118,7 @@ public struct SynthTile: Tile {
     }
 
     public mutating func writeMetrics() {
-        for i in 0..<3 { itemsCell.set(i, items[i]) }
+        itemsCell.publish(items)
         hashedCell.set(hashed)
         backlogCell.set(UInt64(lastBacklog))
         durationCell.publish(durations)

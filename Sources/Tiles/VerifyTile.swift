@@ -20,10 +20,11 @@ public struct VerifyTile: Tile {
 
     // MARK: metrics
 
-    static let results = ["verified", "bad_signature", "malformed"]
+    /// What checking a transaction found.
+    enum Result: Int, MetricLabel { case verified, badSignature, malformed }
     static let transactions = MetricFamily.enumCounter(
         "transactions", "Transactions this tile checked, by outcome; only verified ones are forwarded.",
-        label: "result", variants: results)
+        label: "result", Result.self)
     static let duration = MetricFamily.histogram(
         "verify_duration_seconds", "Time to verify one signature.",
         buckets: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 75_000, 100_000, 250_000, 1_000_000],
@@ -42,10 +43,10 @@ public struct VerifyTile: Tile {
     let bufferBytes: Int
     var size = 0
     var keys: [PublicKeyBytes: Curve25519.Signing.PublicKey] = [:]
-    var counts = [UInt64](repeating: 0, count: 3)
+    var counts = VariantCounts<Result>()
     var durations: LocalHistogram
 
-    let countsCell: EnumCounterCell
+    let countsCell: LabelledCounterCell<Result>
     let durationCell: HistogramCell
 
     public init(privileged ctx: TileContext) throws {
@@ -54,7 +55,7 @@ public struct VerifyTile: Tile {
         bufferBytes = ctx.inputs[0].mtu
         buffer = .allocate(byteCount: bufferBytes, alignment: 64)
         durations = LocalHistogram(Self.duration)
-        countsCell = ctx.metrics.enumCounter(Self.transactions)
+        countsCell = ctx.metrics.enumCounter(Self.transactions, Result.self)
         durationCell = ctx.metrics.histogram(Self.duration)
         keys.reserveCapacity(Self.keyCacheSize)
     }
@@ -74,12 +75,12 @@ public struct VerifyTile: Tile {
     }
 
     public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
-        guard size >= Transaction.minimumBytes, size <= stem.mtu(0) else { counts[2] &+= 1; return }
+        guard size >= Transaction.minimumBytes, size <= stem.mtu(0) else { counts[.malformed] &+= 1; return }
         let t0 = Clock.monotonicNanos()
         let ok = verify()
         durations.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
-        guard ok else { counts[1] &+= 1; return }
-        counts[0] &+= 1
+        guard ok else { counts[.badSignature] &+= 1; return }
+        counts[.verified] &+= 1
         stem.buffer(0).copyMemory(from: buffer, byteCount: size)
         stem.publish(0, sig: meta.sig, size: size, tsorig: meta.tsorig)
     }
@@ -103,7 +104,7 @@ public struct VerifyTile: Tile {
     }
 
     public mutating func writeMetrics() {
-        for i in 0..<3 { countsCell.set(i, counts[i]) }
+        countsCell.publish(counts)
         durationCell.publish(durations)
     }
 

@@ -19,14 +19,11 @@ public enum CommonMetrics {
         "in_backpressure", "Whether the tile is currently backpressured (1) or not (0).")
     public static let backpressure = MetricFamily.counter(
         "backpressure", "Times the tile had to wait for one or more consumers to catch up before publishing.")
-    /// Every nanosecond of the stem's loop goes to exactly one regime.
-    public static let regimes = ["caught_up_housekeeping", "processing_housekeeping", "backpressured_housekeeping",
-                                 "caught_up", "processing", "backpressured"]
     public static let regimeDuration = MetricFamily.enumCounter(
         "regime_duration_nanos",
         "Mutually exclusive and exhaustive time the tile spent in each regime: caught up (nothing to do), processing, "
             + "or backpressured, each with or without housekeeping.",
-        label: "tile_regime", variants: regimes, unit: "nanoseconds")
+        label: "tile_regime", Regime.self, unit: "nanoseconds")
     public static let loopDuration = MetricFamily.histogram(
         "loop_duration_seconds", "Time of one iteration of the tile's loop, without idle sleep.",
         buckets: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
@@ -37,6 +34,36 @@ public enum CommonMetrics {
         pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor,
         inBackpressure, backpressure, regimeDuration, loopDuration,
     ])
+}
+
+/// What one iteration of the stem's loop did.
+public enum Activity: Int, CaseIterable, Sendable {
+    /// Nothing to do.
+    case caughtUp
+    case processing
+    /// Out of credits: a reliable consumer held it back.
+    case backpressured
+
+    /// In words: `caught up`.
+    public var words: String { snakeCased(String(describing: self)).split(separator: "_").joined(separator: " ") }
+}
+
+/// Every nanosecond of the stem's loop goes to exactly one regime: an
+/// activity, with or without housekeeping (`tile_regime` label values).
+public enum Regime: Int, MetricLabel {
+    case caughtUpHousekeeping, processingHousekeeping, backpressuredHousekeeping
+    case caughtUp, processing, backpressured
+
+    public init(_ activity: Activity, housekeeping: Bool) {
+        switch (activity, housekeeping) {
+        case (.caughtUp, true): self = .caughtUpHousekeeping
+        case (.processing, true): self = .processingHousekeeping
+        case (.backpressured, true): self = .backpressuredHousekeeping
+        case (.caughtUp, false): self = .caughtUp
+        case (.processing, false): self = .processing
+        case (.backpressured, false): self = .backpressured
+        }
+    }
 }
 
 /// `tile_status` values.

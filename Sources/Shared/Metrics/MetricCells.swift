@@ -87,6 +87,12 @@ public struct MetricsWriter {
         precondition(f.label != nil, "\(f.name) has no enum label")
         return EnumCounterCell(slots: slots(f, .counter), count: f.variants.count)
     }
+    /// Link family `f` (a one-slot counter) of in-link `link`.
+    public func linkCounter(_ f: MetricFamily, in link: Int) -> CounterCell {
+        precondition(f.type == .counter && f.label == nil, "\(f.name) is not a plain counter")
+        precondition(link >= 0 && link < layout.inLinkCount, "in-link \(link) of \(layout.inLinkCount)")
+        return CounterCell(slot: base + layout.linkOffset(link) + LinkMetrics.schema.offset(of: f))
+    }
     public func histogram(_ f: MetricFamily) -> HistogramCell {
         HistogramCell(slots: slots(f, .histogram), bucketCount: f.buckets.count + 1)
     }
@@ -106,5 +112,10 @@ public struct MetricsReader {
 
     public func common(_ f: MetricFamily) -> UInt64 {
         load(layout.commonOffset + CommonMetrics.schema.offset(of: f))
+    }
+
+    /// Link family `f` of in-link `link`.
+    public func link(_ f: MetricFamily, in link: Int) -> UInt64 {
+        load(layout.linkOffset(link) + LinkMetrics.schema.offset(of: f))
     }
 }

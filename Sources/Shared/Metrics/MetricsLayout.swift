@@ -2,8 +2,9 @@
 ///
 ///     [in-link count][per-in-link metrics x in-link count][common tile metrics][tile-kind metrics]
 ///
-/// Only the owning tile writes it (relaxed atomic stores); everyone else
-/// maps it read-only.
+/// The supervisor writes the in-link count when it formats the workspace
+/// (`TileWorkspace.format`); after that only the owning tile writes it
+/// (relaxed atomic stores), and everyone else maps it read-only.
 public struct MetricsLayout: Codable, Sendable, Equatable {
     public let inLinkCount: Int
     public let linkSlots: Int

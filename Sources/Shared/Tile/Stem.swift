@@ -96,9 +96,9 @@ enum Stem {
 
             // 5. Account, then idle.
             let t2 = Clock.monotonicNanos()
-            let regime = backpressured ? 2 : busy ? 1 : 0
-            s.regimes[regime] &+= UInt64(t1 - t0)          // with housekeeping
-            s.regimes[3 + regime] &+= UInt64(t2 - t1)      // without
+            let activity: Activity = backpressured ? .backpressured : busy ? .processing : .caughtUp
+            s.regimes[Regime(activity, housekeeping: true)] &+= UInt64(t1 - t0)
+            s.regimes[Regime(activity, housekeeping: false)] &+= UInt64(t2 - t1)
             s.loop.sample(UInt64(t2 - t0))
             var t3 = t2
             if busy {
@@ -107,7 +107,7 @@ enum Stem {
                 idleNanos = min(max(idleNanos * 2, 1000), interval)
                 tile.idle(until: min(nextHousekeeping, t2 + idleNanos))
                 t3 = Clock.monotonicNanos()
-                s.regimes[3 + regime] &+= UInt64(t3 - t2)
+                s.regimes[Regime(activity, housekeeping: false)] &+= UInt64(t3 - t2)
             }
             t0 = t3
         }
@@ -180,14 +180,14 @@ enum Stem {
 struct StemState {
     var inBackpressure = false
     var backpressureCount: UInt64 = 0
-    /// Nanoseconds per regime, in `CommonMetrics.regimes` order.
-    var regimes = [UInt64](repeating: 0, count: 6)
+    /// Nanoseconds per regime.
+    var regimes = VariantCounts<Regime>()
     var loop = LocalHistogram(CommonMetrics.loopDuration)
 
     func publish(_ c: CommonCells) {
         c.inBackpressure.set(inBackpressure ? 1 : 0)
         c.backpressure.set(backpressureCount)
-        for i in 0..<6 { c.regimes.set(i, regimes[i]) }
+        c.regimes.publish(regimes)
         c.loop.publish(loop)
     }
 }
@@ -204,26 +204,34 @@ struct LinkCounts {
     var readingOverrunFrags: UInt64 = 0
 }
 
-/// One input's slots in the tile's metrics region, in the order of
-/// `LinkMetrics.schema` (every link family is one slot).
+/// One input's `link_*` cells in the tile's metrics region, bound by family.
 struct LinkCells {
-    let slots: UnsafeMutablePointer<UInt64>
+    let consumed, consumedBytes, filtered, filteredBytes: CounterCell
+    let pollingOverrun, fragPollingOverrun, readingOverrun, fragReadingOverrun, slow: CounterCell
 
     init(_ w: MetricsWriter, in index: Int) {
-        slots = w.base + w.layout.linkOffset(index)
-        precondition(LinkMetrics.schema.offsets == Array(0..<9), "link families are one slot each, in this order")
+        func bind(_ f: MetricFamily) -> CounterCell { w.linkCounter(f, in: index) }
+        consumed = bind(LinkMetrics.consumed)
+        consumedBytes = bind(LinkMetrics.consumedBytes)
+        filtered = bind(LinkMetrics.filtered)
+        filteredBytes = bind(LinkMetrics.filteredBytes)
+        pollingOverrun = bind(LinkMetrics.pollingOverrun)
+        fragPollingOverrun = bind(LinkMetrics.fragPollingOverrun)
+        readingOverrun = bind(LinkMetrics.readingOverrun)
+        fragReadingOverrun = bind(LinkMetrics.fragReadingOverrun)
+        slow = bind(LinkMetrics.slow)
     }
 
-    func publish(_ c: LinkCounts, slow: UInt64) {
-        cshim_store_relaxed_u64(slots + 0, c.consumed)
-        cshim_store_relaxed_u64(slots + 1, c.consumedBytes)
-        cshim_store_relaxed_u64(slots + 2, c.filtered)
-        cshim_store_relaxed_u64(slots + 3, c.filteredBytes)
-        cshim_store_relaxed_u64(slots + 4, c.pollingOverruns)
-        cshim_store_relaxed_u64(slots + 5, c.pollingOverrunFrags)
-        cshim_store_relaxed_u64(slots + 6, c.readingOverruns)
-        cshim_store_relaxed_u64(slots + 7, c.readingOverrunFrags)
-        cshim_store_relaxed_u64(slots + 8, slow)
+    func publish(_ c: LinkCounts, slow slowCount: UInt64) {
+        consumed.set(c.consumed)
+        consumedBytes.set(c.consumedBytes)
+        filtered.set(c.filtered)
+        filteredBytes.set(c.filteredBytes)
+        pollingOverrun.set(c.pollingOverruns)
+        fragPollingOverrun.set(c.pollingOverrunFrags)
+        readingOverrun.set(c.readingOverruns)
+        fragReadingOverrun.set(c.readingOverrunFrags)
+        slow.set(slowCount)
     }
 }
 
@@ -238,7 +246,7 @@ struct CommonCells {
     let minorFaults: CounterCell
     let inBackpressure: GaugeCell
     let backpressure: CounterCell
-    let regimes: EnumCounterCell
+    let regimes: LabelledCounterCell<Regime>
     let loop: HistogramCell
 
     init(_ w: MetricsWriter) {
@@ -251,7 +259,7 @@ struct CommonCells {
         minorFaults = w.counter(CommonMetrics.pageFaultMinor)
         inBackpressure = w.gauge(CommonMetrics.inBackpressure)
         backpressure = w.counter(CommonMetrics.backpressure)
-        regimes = w.enumCounter(CommonMetrics.regimeDuration)
+        regimes = w.enumCounter(CommonMetrics.regimeDuration, Regime.self)
         loop = w.histogram(CommonMetrics.loopDuration)
     }
 

@@ -13,8 +13,8 @@ struct MonitorSample {
         var status: UInt64
         /// Wall-clock nanoseconds of the last heartbeat.
         var heartbeat: UInt64
-        /// Nanoseconds per regime, in `CommonMetrics.regimes` order.
-        var regimes: [UInt64]
+        /// Nanoseconds per regime.
+        var regimes: VariantCounts<Regime>
         var inBackpressure: Bool
         var backpressureEvents: UInt64
         var links: [Link]
@@ -78,11 +78,9 @@ final class MonitorSampler {
     }
 
     func sample() -> MonitorSample {
-        let regimeOffset = CommonMetrics.schema.offset(of: CommonMetrics.regimeDuration)
         let tiles = zip(topology.tiles, readers).map { tile, r -> MonitorSample.Tile in
             let links = (0..<tile.inLinks.count).map { i -> MonitorSample.Link in
-                let base = r.layout.linkOffset(i)
-                func v(_ f: MetricFamily) -> UInt64 { r.load(base + LinkMetrics.schema.offset(of: f)) }
+                func v(_ f: MetricFamily) -> UInt64 { r.link(f, in: i) }
                 return MonitorSample.Link(
                     consumed: v(LinkMetrics.consumed), consumedBytes: v(LinkMetrics.consumedBytes), filtered: v(LinkMetrics.filtered),
                     lost: v(LinkMetrics.fragPollingOverrun) &+ v(LinkMetrics.fragReadingOverrun), slow: v(LinkMetrics.slow))
@@ -91,7 +89,7 @@ final class MonitorSampler {
                 pid: r.common(CommonMetrics.pid), pidVerified: verify(r.common(CommonMetrics.pid), is: tile),
                 status: r.common(CommonMetrics.status),
                 heartbeat: r.common(CommonMetrics.heartbeat),
-                regimes: (0..<CommonMetrics.regimes.count).map { r.load(r.layout.commonOffset + regimeOffset + $0) },
+                regimes: r.values(CommonMetrics.regimeDuration, in: CommonMetrics.schema, at: r.layout.commonOffset, Regime.self),
                 inBackpressure: r.common(CommonMetrics.inBackpressure) != 0,
                 backpressureEvents: r.common(CommonMetrics.backpressure), links: links)
         }

@@ -27,9 +27,11 @@ struct MonitorView {
         let dt = max(1e-9, Double(b.monotonic - a.monotonic) / 1e9)
         // Tile rows share one set of columns, link rows (under their
         // consumer) another.
-        var tileRows: [([String], [Tone])] = [(["TILE", "PID", "STATUS", "HEARTBEAT", "CAUGHT UP", "PROCESSING",
-                                                "BACKPRESSURED", "HOUSEKEEPING", "BACKPRESSURE EVENTS"],
-                                               Array(repeating: .dim, count: 9))]
+        // The regimes' columns: one per activity, then housekeeping (which
+        // overlaps them), from the declaration the stem counts with.
+        let head = ["TILE", "PID", "STATUS", "HEARTBEAT"] + Activity.allCases.map { $0.words.uppercased() }
+            + ["HOUSEKEEPING", "BACKPRESSURE EVENTS"]
+        var tileRows: [([String], [Tone])] = [(head, Array(repeating: .dim, count: head.count))]
         var linkRows: [Int: [([String], [Tone])]] = [:]
         for (i, tile) in topology.tiles.enumerated() {
             let x = a.tiles[i], y = b.tiles[i]
@@ -43,17 +45,19 @@ struct MonitorView {
             // arithmetic only, never a trap on a hostile value.
             let age = max(0, b.wallclock &- Int64(truncatingIfNeeded: y.heartbeat))
             let ageTone: Tone = age > 1_000_000_000 ? .bad : age > 100_000_000 ? .warn : .plain
-            let deltas = (0..<6).map { Double(y.regimes[$0] &- x.regimes[$0]) }
-            let total = max(1, deltas.reduce(0, +))
+            func delta(_ r: Regime) -> Double { Double(y.regimes[r] &- x.regimes[r]) }
+            func spent(_ a: Activity) -> Double { delta(Regime(a, housekeeping: true)) + delta(Regime(a, housekeeping: false)) }
+            let total = max(1, Activity.allCases.reduce(0) { $0 + spent($1) })
             func share(_ v: Double) -> String { "\(Int((v / total * 100).rounded()))%" }
-            let caughtUp = deltas[0] + deltas[3], processing = deltas[1] + deltas[4]
-            let backpressured = deltas[2] + deltas[5], housekeeping = deltas[0] + deltas[1] + deltas[2]
+            let housekeeping = Activity.allCases.reduce(0) { $0 + delta(Regime($1, housekeeping: true)) }
             let bpEvents = Double(y.backpressureEvents &- x.backpressureEvents) / dt
-            tileRows.append(([tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age), share(caughtUp), share(processing),
-                              share(backpressured), share(housekeeping),
-                              "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
-                             [.plain, .plain, status.1, ageTone, .plain, .plain,
-                              backpressured / total > 0.5 ? .warn : .plain, .plain, y.inBackpressure ? .warn : .plain]))
+            tileRows.append((
+                [tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age)]
+                    + Activity.allCases.map { share(spent($0)) }
+                    + [share(housekeeping), "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
+                [.plain, .plain, status.1, ageTone]
+                    + Activity.allCases.map { $0 == .backpressured && spent($0) / total > 0.5 ? .warn : .plain }
+                    + [.plain, y.inBackpressure ? .warn : .plain]))
             for (j, link) in topology.inLinks(of: tile).enumerated() {
                 let l = y.links[j], k = x.links[j]
                 let lost = Double(l.lost &- k.lost) / dt
