@@ -18,15 +18,25 @@ public struct MetricTile: Tile {
     /// One per connection slot, and one spare for an accept racing a close.
     public static let openedInSandbox = MetricsServer.maxConnections + 1
 
+    public static let prometheusListenAddress = OptionKey<String>("prometheus_listen_address", .ipv4Address, default: "127.0.0.1",
+        help: "Address the HTTP server binds; 0.0.0.0 serves every interface.")
+    public static let prometheusListenPort = OptionKey<Int>("prometheus_listen_port", 1...65535, default: 7999,
+        help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics.")
+    public static let requestTimeoutMs = OptionKey<Int>("request_timeout_ms", 100...3_600_000, default: 10_000,
+        help: "A connection that takes longer to send a whole request, or to take any of its response, is closed.")
+    public static let healthzMaxHeartbeatAgeMs = OptionKey<Int>("healthz_max_heartbeat_age_ms", 10...3_600_000, default: 2_000,
+        help: "/healthz answers 503 when a tile's heartbeat is older than this.")
+
+    /// Without it nothing of the topology can be scraped.
+    public static let requiredBecause: String? = "(prometheus_listen_port = 7999) so its counters can be scraped"
+
+    public static func graphLabel(_ tile: TileSpec) -> String? {
+        "reads every tile's metrics\nhttp://\(tile[prometheusListenAddress]):\(tile[prometheusListenPort])/metrics"
+    }
+
     public static let options = [
-        TileOption("prometheus_listen_address", .ipv4Address, default: .string("127.0.0.1"),
-                   help: "Address the HTTP server binds; 0.0.0.0 serves every interface."),
-        TileOption("prometheus_listen_port", .integer(1...65535), default: .integer(7999),
-                   help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics."),
-        TileOption("request_timeout_ms", .integer(100...3_600_000), default: .integer(10_000),
-                   help: "A connection that takes longer to send a whole request, or to take any of its response, is closed."),
-        TileOption("healthz_max_heartbeat_age_ms", .integer(10...3_600_000), default: .integer(2_000),
-                   help: "/healthz answers 503 when a tile's heartbeat is older than this."),
+        prometheusListenAddress.declaration, prometheusListenPort.declaration, requestTimeoutMs.declaration,
+        healthzMaxHeartbeatAgeMs.declaration,
     ]
 
     // MARK: metrics
@@ -42,11 +52,8 @@ public struct MetricTile: Tile {
         "conn_slow_reader_closed",
         "Connections closed because the response ring needed the bytes of a response they had not taken yet.")
     static let connTimedOut = MetricFamily.counter("conn_timed_out", "Connections closed after being idle too long.")
-    static let renderDuration = MetricFamily.histogram(
-        "render_duration_seconds", "Time to render one scrape of every tile's metrics.",
-        buckets: [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
-                  25_000_000, 50_000_000],
-        unit: "seconds", converter: .nanosToSeconds)
+    /// Measured by the server, which declares it.
+    static let renderDuration = MetricsServer.renderDuration
 
     public static let schema = MetricSchema(prefix: kind, [
         bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connSlowReaderClosed, connTimedOut,
@@ -91,10 +98,10 @@ public struct MetricTile: Tile {
     /// A heartbeat comes once per housekeeping pass (up to 1.5 intervals
     /// apart): /healthz must allow more than that.
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
-        let age = Int64(tile.int("healthz_max_heartbeat_age_ms")) * 1_000_000
+        let age = Int64(tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000
         let interval = topology.layout.housekeepingIntervalNanos
         guard age >= 4 * interval else {
-            return TopologyIssue(path: ["tiles", kind, "healthz_max_heartbeat_age_ms"],
+            return TopologyIssue(path: ["tiles", kind, healthzMaxHeartbeatAgeMs.key],
                                  "healthz_max_heartbeat_age_ms = \(age / 1_000_000) is too close to the housekeeping interval "
                                      + "(\(interval / 1000) µs, when heartbeats happen); use at least \(max(1, 4 * interval / 1_000_000))")
         }
@@ -109,8 +116,8 @@ public struct MetricTile: Tile {
     }
 
     public init(privileged ctx: TileContext) throws {
-        address = ctx.tile.string("prometheus_listen_address")
-        port = ctx.tile.int("prometheus_listen_port")
+        address = ctx.tile[Self.prometheusListenAddress]
+        port = ctx.tile[Self.prometheusListenPort]
         // Bound here, before the sandbox takes the tile into a network
         // namespace of its own: the socket keeps the host's and accepts on.
         let fd = try ctx.keep(try Self.listenSocket(ctx.tile), as: Self.listenSocketRole).rawValue
@@ -121,7 +128,7 @@ public struct MetricTile: Tile {
         let (scratchBase, parts) = try ctx.scratch(Self.self)
         server = try MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
                                    ring: scratchBase + parts.responseRing,
-                                   requestTimeoutNanos: Int64(ctx.tile.int("request_timeout_ms")) * 1_000_000)
+                                   requestTimeoutNanos: Int64(ctx.tile[Self.requestTimeoutMs]) * 1_000_000)
 
         var regions: [WorkspaceMapping] = []
         var sources: [RenderSource] = []
@@ -136,7 +143,7 @@ public struct MetricTile: Tile {
             prometheus: ExpositionPlan(sources: sources, format: .prometheus),
             openMetrics: ExpositionPlan(sources: sources, format: .openMetrics),
             health: HealthCheck(tiles: sources.map { ($0.tile, $0.reader) },
-                                maxAgeNanos: Int64(ctx.tile.int("healthz_max_heartbeat_age_ms")) * 1_000_000)))
+                                maxAgeNanos: Int64(ctx.tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000)))
 
         let w = ctx.metrics
         cells = Cells(
@@ -148,8 +155,8 @@ public struct MetricTile: Tile {
 
     /// A bound, non-blocking TCP socket for the tile's address and port.
     static func listenSocket(_ tile: TileSpec) throws -> Int32 {
-        let address = tile.string("prometheus_listen_address")
-        let port = tile.int("prometheus_listen_port")
+        let address = tile[Self.prometheusListenAddress]
+        let port = tile[Self.prometheusListenPort]
         let fd = try Sys.check("socket(AF_INET, SOCK_STREAM)",
                                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
         var one: Int32 = 1

@@ -114,6 +114,14 @@ final class MetricsServer {
     private let canned = CannedResponses()
     private var date = HTTPDate()
 
+    /// What a scrape's rendering took: the server measures it, the metric
+    /// tile exports it as `metric_render_duration_seconds`.
+    static let renderDuration = MetricFamily.histogram(
+        "render_duration_seconds", "Time to render one scrape of every tile's metrics.",
+        buckets: [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+                  25_000_000, 50_000_000],
+        unit: "seconds", converter: .nanosToSeconds)
+
     /// `requestBuffers` holds `maxConnections * maxRequestBytes` bytes,
     /// `ring` holds `ringBytes`; both stay owned by the caller.
     init(listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, ring: UnsafeMutableRawPointer,
@@ -126,7 +134,7 @@ final class MetricsServer {
         conns = [Connection](repeating: Connection(), count: Self.maxConnections)
         pollFDs = .allocate(capacity: Self.maxConnections + 1)
         pollSlots = [Int](repeating: -1, count: Self.maxConnections + 1)
-        counters = Counters(renderNanos: LocalHistogram(MetricTile.renderDuration))
+        counters = Counters(renderNanos: LocalHistogram(Self.renderDuration))
         precondition(canned.longestHead <= Self.headRoom, "a response head may not fit its head room")
     }
 

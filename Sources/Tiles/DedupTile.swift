@@ -15,10 +15,10 @@ public struct DedupTile: Tile {
     public static let inputs = 1...256
     public static let outputs = 1...1
 
-    public static let options = [
-        TileOption("cache_size", .integer(16...16_777_216), default: .integer(4096),
-                   help: "Signature tags remembered; older ones are forgotten first."),
-    ]
+    public static let cacheSize = OptionKey<Int>("cache_size", 16...16_777_216, default: 4096,
+        help: "Signature tags remembered; older ones are forgotten first.")
+
+    public static let options = [cacheSize.declaration]
 
     // MARK: metrics
 
@@ -50,17 +50,17 @@ public struct DedupTile: Tile {
     static func sourceIssue(_ tile: TileSpec, _ topology: Topology) -> TopologyIssue? {
         let sources = topology.tiles(ofKind: SourceTile.kind)
         guard !sources.isEmpty else { return nil }
-        let cache = tile.int("cache_size")
+        let cache = tile[Self.cacheSize]
         let bound = reorderBound(tile, topology)
         let need = SourceTile.duplicateWindow * 2 + bound
         if cache < need {
-            return TopologyIssue(path: ["tiles", kind, "cache_size"],
+            return TopologyIssue(path: ["tiles", kind, Self.cacheSize.key],
                                  "cache_size = \(cache) cannot catch every duplicate: transactions can arrive up to \(bound) fragments "
                                      + "out of order (the depths of the links upstream); use at least \(need), or smaller link depths")
         }
-        for source in sources where source.int("pool_size") <= cache + bound {
-            return TopologyIssue(path: ["tiles", SourceTile.kind, "pool_size"],
-                                 "pool_size = \(source.int("pool_size")) would make the pool's next round count as duplicates "
+        for source in sources where source[SourceTile.poolSize] <= cache + bound {
+            return TopologyIssue(path: ["tiles", SourceTile.kind, SourceTile.poolSize.key],
+                                 "pool_size = \(source[SourceTile.poolSize]) would make the pool's next round count as duplicates "
                                      + "(dedup remembers \(cache) tags, up to \(bound) more arrive out of order); use more than \(cache + bound)")
         }
         return nil
@@ -75,7 +75,7 @@ public struct DedupTile: Tile {
     let countsCell: LabelledCounterCell<Result>
 
     public init(privileged ctx: TileContext) throws {
-        cache = TagCache(capacity: ctx.tile.int("cache_size"))
+        cache = TagCache(capacity: ctx.tile[Self.cacheSize])
         buffer = .allocate(byteCount: ctx.inputs.map(\.mtu).max() ?? 0, alignment: 64)
         countsCell = ctx.metrics.enumCounter(Self.transactions, Result.self)
     }

@@ -14,10 +14,10 @@ public struct SinkTile: Tile {
     public static let maxCount = 64
     public static let inputs = 1...256
 
-    public static let options = [
-        TileOption("delay_ns", .integer(0...1_000_000_000), default: .integer(0),
-                   help: "Busy time spent on each fragment: a deliberately slow consumer."),
-    ]
+    public static let delayNs = OptionKey<Int>("delay_ns", 0...1_000_000_000, default: 0,
+        help: "Busy time spent on each fragment: a deliberately slow consumer.")
+
+    public static let options = [delayNs.declaration]
 
     // MARK: metrics
 
@@ -41,7 +41,7 @@ public struct SinkTile: Tile {
     let latencyCell: HistogramCell
 
     public init(privileged ctx: TileContext) throws {
-        delay = Int64(ctx.tile.int("delay_ns"))
+        delay = Int64(ctx.tile[Self.delayNs])
         latencies = LocalHistogram(Self.latency)
         countCell = ctx.metrics.counter(Self.transactions)
         bytesCell = ctx.metrics.counter(Self.bytes)

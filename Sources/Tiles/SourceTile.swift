@@ -17,19 +17,22 @@ public struct SourceTile: Tile {
     public static let outputs = 1...1
     /// stderr, the log file, the death pipe.
 
+    public static let rate = OptionKey<Int>("rate", 0...10_000_000, default: 10_000,
+        help: "Transactions per second; 0 publishes as fast as the link takes them.")
+    public static let limit = OptionKey<Int>("limit", 0...Int(Int64.max), default: 0,
+        help: "Stop publishing after this many transactions; 0 never stops.")
+    public static let poolSize = OptionKey<Int>("pool_size", 64...1_048_576, default: 8192,
+        help: "Distinct transactions signed at boot and sent in turn.")
+    public static let bodyBytes = OptionKey<Int>("body_bytes", 8...65_000, default: 200,
+        help: "Bytes of each transaction's message (the payload adds 96 bytes of signature and key).")
+    public static let duplicateFraction = OptionKey<Double>("duplicate_fraction", 0...0.9, default: 0.05,
+        help: "Fraction of transactions that re-send one of the last 64 valid ones.")
+    public static let badSignatureFraction = OptionKey<Double>("bad_signature_fraction", 0...0.9, default: 0.02,
+        help: "Fraction of transactions whose signature is corrupted.")
+
     public static let options = [
-        TileOption("rate", .integer(0...10_000_000), default: .integer(10_000),
-                   help: "Transactions per second; 0 publishes as fast as the link takes them."),
-        TileOption("limit", .integer(0...Int(Int64.max)), default: .integer(0),
-                   help: "Stop publishing after this many transactions; 0 never stops."),
-        TileOption("pool_size", .integer(64...1_048_576), default: .integer(8192),
-                   help: "Distinct transactions signed at boot and sent in turn."),
-        TileOption("body_bytes", .integer(8...65_000), default: .integer(200),
-                   help: "Bytes of each transaction's message (the payload adds 96 bytes of signature and key)."),
-        TileOption("duplicate_fraction", .number(0...0.9), default: .float(0.05),
-                   help: "Fraction of transactions that re-send one of the last 64 valid ones."),
-        TileOption("bad_signature_fraction", .number(0...0.9), default: .float(0.02),
-                   help: "Fraction of transactions whose signature is corrupted."),
+        rate.declaration, limit.declaration, poolSize.declaration, bodyBytes.declaration,
+        duplicateFraction.declaration, badSignatureFraction.declaration,
     ]
 
     /// How far back a duplicate reaches: dedup's cache must remember more.
@@ -45,7 +48,7 @@ public struct SourceTile: Tile {
     public static let schema = MetricSchema(prefix: kind, [transactions, backlog])
 
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
-        let size = Transaction.messageOffset + tile.int("body_bytes")
+        let size = Transaction.messageOffset + tile[Self.bodyBytes]
         for link in topology.outLinks(of: tile) where link.mtu < size {
             return TopologyIssue(path: ["links", link.name, "mtu"],
                                  "mtu = \(link.mtu) is smaller than the \(size)-byte transactions [tiles.source] publishes; raise it to at least \(size)")
@@ -58,7 +61,7 @@ public struct SourceTile: Tile {
     public struct Scratch { let pool: Int }
 
     public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
-        Scratch(pool: l.append(tile.int("pool_size") * (Transaction.messageOffset + tile.int("body_bytes")), align: 64))
+        Scratch(pool: l.append(tile[Self.poolSize] * (Transaction.messageOffset + tile[Self.bodyBytes]), align: 64))
     }
 
     // MARK: privileged init
@@ -84,13 +87,13 @@ public struct SourceTile: Tile {
 
     public init(privileged ctx: TileContext) throws {
         let (base, parts) = try ctx.scratch(Self.self)
-        poolSize = ctx.tile.int("pool_size")
-        txBytes = Transaction.messageOffset + ctx.tile.int("body_bytes")
+        poolSize = ctx.tile[Self.poolSize]
+        txBytes = Transaction.messageOffset + ctx.tile[Self.bodyBytes]
         pool = base + parts.pool
-        limit = Int64(ctx.tile.int("limit"))
-        duplicateThreshold = UInt64(ctx.tile.double("duplicate_fraction") * Double(UInt64.max >> 11)) << 11
-        badThreshold = UInt64(ctx.tile.double("bad_signature_fraction") * Double(UInt64.max >> 11)) << 11
-        pacer = RatePacer(rate: ctx.tile.int("rate"))
+        limit = Int64(ctx.tile[Self.limit])
+        duplicateThreshold = UInt64(ctx.tile[Self.duplicateFraction] * Double(UInt64.max >> 11)) << 11
+        badThreshold = UInt64(ctx.tile[Self.badSignatureFraction] * Double(UInt64.max >> 11)) << 11
+        pacer = RatePacer(rate: ctx.tile[Self.rate])
         rng = SplitMix64(seed: 0x50_0C3 &+ UInt64(ctx.tile.kindId))
         countsCell = ctx.metrics.enumCounter(Self.transactions, TxKind.self)
         backlogCell = ctx.metrics.gauge(Self.backlog)

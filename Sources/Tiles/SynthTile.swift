@@ -15,12 +15,12 @@ public struct SynthTile: Tile {
     public static let maxCount = 512
     /// stderr, the log file, the death pipe.
 
-    public static let options = [
-        TileOption("rate", .integer(0...100_000_000), default: .integer(1000),
-                   help: "Work items per second; 0 works as fast as the tile can."),
-        TileOption("work_bytes", .integer(64...(16 << 20)), default: .integer(4096),
-                   help: "Bytes hashed by a large work item (medium: a quarter, small: 64)."),
-    ]
+    public static let rate = OptionKey<Int>("rate", 0...100_000_000, default: 1000,
+        help: "Work items per second; 0 works as fast as the tile can.")
+    public static let workBytes = OptionKey<Int>("work_bytes", 64...(16 << 20), default: 4096,
+        help: "Bytes hashed by a large work item (medium: a quarter, small: 64).")
+
+    public static let options = [rate.declaration, workBytes.declaration]
 
     // MARK: metrics
 
@@ -42,7 +42,7 @@ public struct SynthTile: Tile {
     public struct Scratch { let buffer: Int }
 
     public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
-        Scratch(buffer: l.append(tile.int("work_bytes"), align: 64))
+        Scratch(buffer: l.append(tile[Self.workBytes], align: 64))
     }
 
     // MARK: state and privileged init
@@ -64,8 +64,8 @@ public struct SynthTile: Tile {
 
     public init(privileged ctx: TileContext) throws {
         let (base, parts) = try ctx.scratch(Self.self)
-        workBytes = ctx.tile.int("work_bytes")
-        pacer = RatePacer(rate: ctx.tile.int("rate"))
+        workBytes = ctx.tile[Self.workBytes]
+        pacer = RatePacer(rate: ctx.tile[Self.rate])
         buffer = (base + parts.buffer).bindMemory(to: UInt8.self, capacity: workBytes)
         rng = SplitMix64(seed: 0x5EED_0000 &+ UInt64(ctx.tile.kindId))
         for i in 0..<workBytes { buffer[i] = UInt8(truncatingIfNeeded: rng.next()) }

@@ -1,4 +1,6 @@
+import MetricTile
 import Shared
+import Tiles
 import Testing
 
 @testable import Supervisor
@@ -172,9 +174,9 @@ struct ConfigValidationTests {
         #expect(t.shmem.hugetlbfsMount == "/mnt/.tilectl")
         #expect(t.layout.idle == .sleep)
         #expect(t.log.path == nil && t.log.levelStderr == .notice && t.log.levelLogfile == .info)
-        #expect(t.tiles[2].string("prometheus_listen_address") == "127.0.0.1")
-        #expect(t.tiles[2].int("prometheus_listen_port") == 7999)
-        #expect(t.tiles[0].int("rate") == 1000)
+        #expect(t.tiles[2][MetricTile.prometheusListenAddress] == "127.0.0.1")
+        #expect(t.tiles[2][MetricTile.prometheusListenPort] == 7999)
+        #expect(t.tiles[0][SynthTile.rate] == 1000)
     }
 
     @Test func connectsLinksToTheirProducersAndConsumers() throws {

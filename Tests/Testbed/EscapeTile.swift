@@ -86,12 +86,17 @@ extension EscapeAttempts {
     static var summary: String { "test only: tries to escape its sandbox" }
     static var schema: MetricSchema { MetricSchema(prefix: kind, []) }
     static var options: [TileOption] {
-        [TileOption("attempt", .choice(Attempt.allCases.map(\.rawValue)), default: .string("open_file"),
-                    help: "What to try once inside the sandbox."),
-         TileOption("target_port", .integer(1...65535), default: .integer(7999), help: "TCP port to connect to."),
-         TileOption("target_pid", .integer(1...4_194_304), default: .integer(2),
-                    help: "PID (in the topology's namespace) of the tile to attack.")]
+        [EscapeOptions.attempt.declaration, EscapeOptions.targetPort.declaration, EscapeOptions.targetPid.declaration]
     }
+}
+
+/// The options every escape tile kind takes.
+enum EscapeOptions {
+    static let attempt = OptionKey<String>("attempt", .choice(Attempt.allCases.map(\.rawValue)), default: "open_file",
+                                           help: "What to try once inside the sandbox.")
+    static let targetPort = OptionKey<Int>("target_port", 1...65535, default: 7999, help: "TCP port to connect to.")
+    static let targetPid = OptionKey<Int>("target_pid", 1...4_194_304, default: 2,
+                                          help: "PID (in the topology's namespace) of the tile to attack.")
 }
 
 /// The state every escape tile keeps: what to try, and a read-only view of
@@ -130,9 +135,9 @@ extension MetricEscapeTile {
 
 extension EscapeState {
     init(_ ctx: TileContext) throws {
-        attempt = Attempt(rawValue: ctx.tile.string("attempt"))!
-        port = ctx.tile.int("target_port")
-        pid = Int32(ctx.tile.int("target_pid"))
+        attempt = Attempt(rawValue: ctx.tile[EscapeOptions.attempt])!
+        port = ctx.tile[EscapeOptions.targetPort]
+        pid = Int32(ctx.tile[EscapeOptions.targetPid])
         // Tile 0's metrics, mapped read-only as the metric tile maps them.
         (foreignMetrics, foreignReader) = try ctx.joinMetricsReadOnly(of: ctx.topology.tiles[0])
         heartbeat = ctx.metrics.gauge(CommonMetrics.heartbeat)

@@ -43,6 +43,14 @@ public protocol Tile {
     /// hands it to `TileContext.keep(_:as:)`, which moves it there.
     static var descriptorRoles: [DescriptorRole] { get }
 
+    /// Why every topology must have a tile of this kind, as the end of the
+    /// loader's error when it has none ("… add a [tiles.<kind>] table
+    /// <this>"); nil for a kind a topology may leave out.
+    static var requiredBecause: String? { get }
+    /// Lines the topology graph shows under the tile's name (where it
+    /// serves, what it reads); nil for none.
+    static func graphLabel(_ tile: TileSpec) -> String?
+
     /// Places the tile's scratch parts; called once to compute the
     /// footprint and again at init to find the parts (same code, same result).
     static func layoutScratch(_ tile: TileSpec, _ layout: inout LayoutBuilder) -> Scratch
@@ -106,6 +114,8 @@ extension Tile {
     public static var memoryAllowance: Int { 32 << 20 }
     public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
+    public static var requiredBecause: String? { nil }
+    public static func graphLabel(_ tile: TileSpec) -> String? { nil }
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }
     public mutating func unprivilegedInit(_ ctx: TileContext) throws {}
     public mutating func beforeCredit(_ stem: inout StemContext) -> Bool { false }

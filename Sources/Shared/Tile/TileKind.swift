@@ -1,43 +1,38 @@
 /// A tile kind with its type erased: what the loader, the layout, `check`
 /// and the supervisor need to know about a kind without naming its type.
+/// It stores the type and nothing else; every property and call goes to
+/// the type's own declaration (see `Tile` for what each means).
 public struct TileKind: Sendable {
-    public let kind: String
-    public let summary: String
-    public let options: [TileOption]
-    public let maxCount: Int
-    public let inputs: ClosedRange<Int>
-    public let outputs: ClosedRange<Int>
-    public let burst: Int
-    public let schema: MetricSchema
-    public let openedInSandbox: Int
-    public let memoryAllowance: Int
-    public let seccompPolicy: SeccompPolicy
-    public let descriptorRoles: [DescriptorRole]
-    public let scratchFootprint: @Sendable (TileSpec) -> Int
-    public let preflight: @Sendable (TileSpec, Topology) throws -> Void
-    public let validate: @Sendable (TileSpec, Topology) -> TopologyIssue?
-    /// Runs a tile of this kind in the current process; never returns.
-    public let boot: @Sendable (TileContext) -> Never
+    public let type: any Tile.Type
+    /// The one call that needs the concrete type (the runner is generic
+    /// over it, for the stem's specialised loop).
+    private let run: @Sendable (TileContext) -> Never
 
     public init<T: Tile>(_ type: T.Type) {
-        kind = T.kind
-        summary = T.summary
-        options = T.options
-        maxCount = T.maxCount
-        inputs = T.inputs
-        outputs = T.outputs
-        burst = T.burst
-        schema = T.schema
-        openedInSandbox = T.openedInSandbox
-        memoryAllowance = T.memoryAllowance
-        seccompPolicy = T.seccompPolicy
-        descriptorRoles = T.descriptorRoles
-        scratchFootprint = { T.scratchFootprint($0) }
-        preflight = { try T.preflight($0, in: $1) }
-        validate = { T.validate($0, in: $1) }
-        boot = { TileRunner.run(T.self, $0) }
-        precondition(schema.prefix == kind, "\(kind): its metric schema must use the kind as prefix")
+        self.type = type
+        run = { TileRunner.run(T.self, $0) }
+        precondition(T.schema.prefix == T.kind, "\(T.kind): its metric schema must use the kind as prefix")
     }
+
+    public var kind: String { type.kind }
+    public var summary: String { type.summary }
+    public var options: [TileOption] { type.options }
+    public var maxCount: Int { type.maxCount }
+    public var inputs: ClosedRange<Int> { type.inputs }
+    public var outputs: ClosedRange<Int> { type.outputs }
+    public var burst: Int { type.burst }
+    public var schema: MetricSchema { type.schema }
+    public var openedInSandbox: Int { type.openedInSandbox }
+    public var memoryAllowance: Int { type.memoryAllowance }
+    public var seccompPolicy: SeccompPolicy { type.seccompPolicy }
+    public var descriptorRoles: [DescriptorRole] { type.descriptorRoles }
+    public var requiredBecause: String? { type.requiredBecause }
+    public func graphLabel(_ tile: TileSpec) -> String? { type.graphLabel(tile) }
+    public func scratchFootprint(_ tile: TileSpec) -> Int { type.scratchFootprint(tile) }
+    public func preflight(_ tile: TileSpec, _ topology: Topology) throws { try type.preflight(tile, in: topology) }
+    public func validate(_ tile: TileSpec, _ topology: Topology) -> TopologyIssue? { type.validate(tile, in: topology) }
+    /// Runs a tile of this kind in the current process; never returns.
+    public func boot(_ ctx: TileContext) -> Never { run(ctx) }
 }
 
 /// Every tile kind the binary knows, by name.

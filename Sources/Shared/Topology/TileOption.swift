@@ -84,3 +84,75 @@ public func parseIPv4(_ s: String) -> [UInt8]? {
     }
     return out
 }
+
+/// A tile kind's option as a typed key: declared once, as a static of the
+/// kind, and read as `tile[Self.port]`. A misspelt key is a compile error,
+/// and the Swift type cannot disagree with the declared one (each
+/// initializer takes only the value types that read as `Value`).
+public struct OptionKey<Value: Sendable>: Sendable {
+    /// What the loader validates against, `check` and the reference print.
+    public let declaration: TileOption
+    let read: @Sendable (OptionValue) -> Value?
+
+    init(_ declaration: TileOption, _ read: @escaping @Sendable (OptionValue) -> Value?) {
+        self.declaration = declaration
+        self.read = read
+    }
+
+    public var key: String { declaration.key }
+}
+
+extension OptionKey where Value == Int {
+    public init(_ key: String, _ range: ClosedRange<Int>, default d: Int, help: String) {
+        self.init(TileOption(key, .integer(range), default: .integer(d), help: help)) {
+            if case .integer(let v) = $0 { v } else { nil }
+        }
+    }
+}
+
+extension OptionKey where Value == Double {
+    /// A number; an integer in the file is accepted and widened.
+    public init(_ key: String, _ range: ClosedRange<Double>, default d: Double, help: String) {
+        self.init(TileOption(key, .number(range), default: .float(d), help: help)) {
+            switch $0 {
+            case .float(let v): v
+            case .integer(let v): Double(v)
+            default: nil
+            }
+        }
+    }
+}
+
+extension OptionKey where Value == Bool {
+    public init(_ key: String, default d: Bool, help: String) {
+        self.init(TileOption(key, .boolean, default: .boolean(d), help: help)) {
+            if case .boolean(let v) = $0 { v } else { nil }
+        }
+    }
+}
+
+extension OptionKey where Value == String {
+    /// A string of the form `type` checks: `.ipv4Address`, `.choice`, `.text`.
+    public init(_ key: String, _ type: TileOption.ValueType, default d: String, help: String) {
+        switch type {
+        case .ipv4Address, .choice, .text: break
+        default: preconditionFailure("option \(key): \(type) does not read as a string")
+        }
+        self.init(TileOption(key, type, default: .string(d), help: help)) {
+            if case .string(let v) = $0 { v } else { nil }
+        }
+    }
+}
+
+extension TileSpec {
+    /// The value of a declared option. The loader validated every option
+    /// against its declaration before this value existed, so a missing or
+    /// mistyped one is a programming error (an option read by a kind that
+    /// did not declare it).
+    public subscript<V>(_ option: OptionKey<V>) -> V {
+        guard let raw = options[option.key], let v = option.read(raw) else {
+            preconditionFailure("\(name): option \(option.key) is not declared by kind \(kind)")
+        }
+        return v
+    }
+}

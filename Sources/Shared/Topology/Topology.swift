@@ -143,26 +143,4 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
 
     /// `kind:kind_id`, how every message names a tile.
     public var name: String { "\(kind):\(kindId)" }
-
-    // Options were validated against the kind's declared options before this
-    // value existed, so a missing or mistyped one is a programming error.
-    public func int(_ key: String) -> Int {
-        guard case .integer(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not an integer") }
-        return v
-    }
-    public func string(_ key: String) -> String {
-        guard case .string(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not a string") }
-        return v
-    }
-    public func double(_ key: String) -> Double {
-        switch options[key] {
-        case .float(let v)?: return v
-        case .integer(let v)?: return Double(v)
-        default: preconditionFailure("\(name): option \(key) is not a number")
-        }
-    }
-    public func bool(_ key: String) -> Bool {
-        guard case .boolean(let v)? = options[key] else { preconditionFailure("\(name): option \(key) is not a boolean") }
-        return v
-    }
 }

@@ -201,9 +201,10 @@ struct Resolver {
                 tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options))
             }
         }
-        guard tiles.contains(where: { $0.kind == "metric" }) else {
+        for kind in kinds.all {
+            guard let because = kind.requiredBecause, !tiles.contains(where: { $0.kind == kind.kind }) else { continue }
             let pos = table.keys.isEmpty ? doc.end : doc.keyPosition(["tiles"])
-            throw fail(pos, "the topology has no metric tile; add a [tiles.metric] table (prometheus_listen_port = 7999) so its counters can be scraped")
+            throw fail(pos, "the topology has no \(kind.kind) tile; add a [tiles.\(kind.kind)] table \(because)")
         }
         return (tiles, groups)
     }

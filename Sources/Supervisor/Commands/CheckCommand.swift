@@ -27,7 +27,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let topology = try config.load()
         if graph || graphSVG != nil {
-            let dot = TopologyGraph.dot(topology)
+            let dot = TopologyGraph.dot(topology, kinds: tileKinds)
             if let graphSVG { try TopologyGraph.renderSVG(dot, to: graphSVG) } else { print(dot, terminator: "") }
             return
         }

@@ -36,7 +36,10 @@ struct ReferenceCommand: ParsableCommand {
         section("`[layout]`", nil, TopologyKeys.layout)
         section("`[links.<name>]`", "One table per link; the name is 1 to 32 of a-z, 0-9, `_`, starting with a letter.",
                 TopologyKeys.link)
-        section("`[tiles.<kind>]`, every kind", "One table per tile kind; `[tiles.metric]` is required.", TopologyKeys.tile)
+        let required = tileKinds.all.filter { $0.requiredBecause != nil }.map { "`[tiles.\($0.kind)]`" }
+        section("`[tiles.<kind>]`, every kind",
+                "One table per tile kind" + (required.isEmpty ? "." : "; \(required.joined(separator: ", ")) is required."),
+                TopologyKeys.tile)
         for kind in tileKinds.all {
             func range(_ r: ClosedRange<Int>) -> String {
                 r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"

@@ -8,7 +8,7 @@ import Shared
 /// instance and consumer, labelled with the link's depth and mtu
 /// (unreliable links dashed).
 enum TopologyGraph {
-    static func dot(_ t: Topology) -> String {
+    static func dot(_ t: Topology, kinds: TileKinds) -> String {
         func quote(_ s: String) -> String { "\"" + s.replacing("\"", with: "\\\"") + "\"" }
         var out = "digraph \(quote(t.name)) {\n"
         out += "  rankdir=LR;\n"
@@ -16,9 +16,9 @@ enum TopologyGraph {
         out += "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#e8eef8\", color=\"#5b6b86\", fontname=\"Helvetica\"];\n"
         out += "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#5b6b86\"];\n"
         for tile in t.tiles {
-            if tile.kind == "metric" {
-                let url = "\(tile.string("prometheus_listen_address")):\(tile.int("prometheus_listen_port"))"
-                out += "  \(quote(tile.name)) [fillcolor=\"#fbefd9\", label=\(quote("\(tile.name)\\nreads every tile's metrics\\nhttp://\(url)/metrics"))];\n"
+            if let label = kinds[tile.kind]?.graphLabel(tile) {
+                let lines = label.split(separator: "\n").joined(separator: "\\n")
+                out += "  \(quote(tile.name)) [fillcolor=\"#fbefd9\", label=\(quote("\(tile.name)\\n\(lines)"))];\n"
             } else {
                 out += "  \(quote(tile.name));\n"
             }
