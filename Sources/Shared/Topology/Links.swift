@@ -33,14 +33,15 @@ public struct LinkInstance: Codable, Sendable, Equatable {
     public var reliable: Bool
     /// Tile index of the one producer.
     public var producer: Int
-    public var consumers: [LinkConsumer]
+    public var consumers: [LinkInstanceConsumer]
 
     /// `source_verify:0`, how messages name an instance.
     public var label: String { "\(name):\(kindId)" }
 }
 
-/// A tile reading a link instance.
-public struct LinkConsumer: Codable, Sendable, Equatable {
+/// A tile reading a link instance (the topology's record; the reading
+/// itself is `LinkReader`).
+public struct LinkInstanceConsumer: Codable, Sendable, Equatable {
     /// Tile index of the consumer.
     public var tile: Int
     /// Position of this link among the consumer's inputs.

@@ -86,7 +86,7 @@ extension Resolver {
             for t in g.first..<(g.first + g.count) {
                 for name in g.inputs {
                     for i in links.indices where links[i].name == name {
-                        links[i].consumers.append(LinkConsumer(tile: t, inIndex: tiles[t].inLinks.count,
+                        links[i].consumers.append(LinkInstanceConsumer(tile: t, inIndex: tiles[t].inLinks.count,
                                                                slot: links[i].consumers.count, reliable: links[i].reliable))
                         tiles[t].inLinks.append(i)
                     }

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The common `tile_*` metrics, bound once.
+struct CommonCells {
+    let pid: GaugeCell
+    let status: GaugeCell
+    let heartbeat: GaugeCell
+    let voluntary: CounterCell
+    let involuntary: CounterCell
+    let majorFaults: CounterCell
+    let minorFaults: CounterCell
+    let inBackpressure: GaugeCell
+    let backpressure: CounterCell
+    let regimes: LabelledCounterCell<Regime>
+    let loop: HistogramCell
+
+    init(_ w: MetricsWriter) {
+        pid = w.gauge(CommonMetrics.pid)
+        status = w.gauge(CommonMetrics.status)
+        heartbeat = w.gauge(CommonMetrics.heartbeat)
+        voluntary = w.counter(CommonMetrics.contextSwitchVoluntary)
+        involuntary = w.counter(CommonMetrics.contextSwitchInvoluntary)
+        majorFaults = w.counter(CommonMetrics.pageFaultMajor)
+        minorFaults = w.counter(CommonMetrics.pageFaultMinor)
+        inBackpressure = w.gauge(CommonMetrics.inBackpressure)
+        backpressure = w.counter(CommonMetrics.backpressure)
+        regimes = w.enumCounter(CommonMetrics.regimeDuration, Regime.self)
+        loop = w.histogram(CommonMetrics.loopDuration)
+    }
+
+    /// Heartbeat and resource usage; one getrusage(2) per call.
+    func refresh() {
+        heartbeat.set(UInt64(Clock.wallclockNanos()))
+        var ru = rusage()
+        if getrusage(RUSAGE_SELF.rawValue, &ru) == 0 {
+            voluntary.set(UInt64(ru.ru_nvcsw))
+            involuntary.set(UInt64(ru.ru_nivcsw))
+            majorFaults.set(UInt64(ru.ru_majflt))
+            minorFaults.set(UInt64(ru.ru_minflt))
+        }
+    }
+}

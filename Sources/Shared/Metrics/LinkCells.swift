@@ -1,0 +1,42 @@
+/// One input's counters, kept locally.
+struct LinkCounts {
+    var consumed: UInt64 = 0
+    var consumedBytes: UInt64 = 0
+    var filtered: UInt64 = 0
+    var filteredBytes: UInt64 = 0
+    var pollingOverruns: UInt64 = 0
+    var pollingOverrunFrags: UInt64 = 0
+    var readingOverruns: UInt64 = 0
+    var readingOverrunFrags: UInt64 = 0
+}
+
+/// One input's `link_*` cells in the tile's metrics region, bound by family.
+struct LinkCells {
+    let consumed, consumedBytes, filtered, filteredBytes: CounterCell
+    let pollingOverrun, fragPollingOverrun, readingOverrun, fragReadingOverrun, slow: CounterCell
+
+    init(_ w: MetricsWriter, in index: Int) {
+        func bind(_ f: MetricFamily) -> CounterCell { w.linkCounter(f, in: index) }
+        consumed = bind(LinkMetrics.consumed)
+        consumedBytes = bind(LinkMetrics.consumedBytes)
+        filtered = bind(LinkMetrics.filtered)
+        filteredBytes = bind(LinkMetrics.filteredBytes)
+        pollingOverrun = bind(LinkMetrics.pollingOverrun)
+        fragPollingOverrun = bind(LinkMetrics.fragPollingOverrun)
+        readingOverrun = bind(LinkMetrics.readingOverrun)
+        fragReadingOverrun = bind(LinkMetrics.fragReadingOverrun)
+        slow = bind(LinkMetrics.slow)
+    }
+
+    func publish(_ c: LinkCounts, slow slowCount: UInt64) {
+        consumed.set(c.consumed)
+        consumedBytes.set(c.consumedBytes)
+        filtered.set(c.filtered)
+        filteredBytes.set(c.filteredBytes)
+        pollingOverrun.set(c.pollingOverruns)
+        fragPollingOverrun.set(c.pollingOverrunFrags)
+        readingOverrun.set(c.readingOverruns)
+        fragReadingOverrun.set(c.readingOverrunFrags)
+        slow.set(slowCount)
+    }
+}
