@@ -11,7 +11,8 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a topology file and print the resolved topology: tiles, workspaces, page sizes.",
-        discussion: "Changes nothing and needs no privilege. Exit status 0 when the file is valid, 2 when not.")
+        discussion: "Changes nothing and needs no privilege. Exit status 0 when the file is valid, 2 when not, 1 when the "
+            + "sandbox report or the graph cannot be made (a filter that does not compile, dot missing).")
 
     @OptionGroup var config: ConfigOption
 
