@@ -7,6 +7,18 @@ enum ResponseStatus: Int, MetricLabel {
     /// The status code: the case's name without its `s`.
     var code: String { String(String(describing: self).dropFirst()) }
     var labelValue: String { code }
+
+    /// The status line's reason phrase (RFC 9110 §15).
+    var reason: String {
+        switch self {
+        case .s200: "OK"
+        case .s400: "Bad Request"
+        case .s404: "Not Found"
+        case .s431: "Request Header Fields Too Large"
+        case .s500: "Internal Server Error"
+        case .s503: "Service Unavailable"
+        }
+    }
 }
 
 /// The parts of every response that never change, built once. A response
@@ -15,14 +27,17 @@ enum ResponseStatus: Int, MetricLabel {
 /// suffix (the `Date` line, `Connection: close` when the connection ends,
 /// the blank line), then the body.
 struct CannedResponses {
-    /// A status line and headers up to `Content-Length: `.
-    struct Head { let prefix: [UInt8] }
+    /// A status line and headers up to `Content-Length: `, and the status
+    /// it counts as.
+    struct Head {
+        let prefix: [UInt8]
+        let status: ResponseStatus
+    }
 
     /// An answer whose body never changes (the errors).
     struct Answer {
         let head: Head
         let body: [UInt8]
-        let status: ResponseStatus
     }
 
     let badRequest: Answer
@@ -44,28 +59,25 @@ struct CannedResponses {
     let longestHead: Int
 
     init() {
-        func head(_ status: String, _ contentType: String, gzip: Bool = false) -> Head {
-            Head(prefix: Array(("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\n"
-                + (gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "") + "Content-Length: ").utf8))
+        func head(_ status: ResponseStatus, _ contentType: String, gzip: Bool = false) -> Head {
+            Head(prefix: Array(("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: \(contentType)\r\n"
+                + (gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "") + "Content-Length: ").utf8),
+                 status: status)
         }
         let text = "text/plain; charset=utf-8"
-        func answer(_ status: ResponseStatus, _ reason: String, _ body: String) -> Answer {
-            Answer(head: head("\(status.code) \(reason)", text), body: Array(body.utf8), status: status)
+        func answer(_ status: ResponseStatus, _ body: String) -> Answer {
+            Answer(head: head(status, text), body: Array(body.utf8))
         }
-        badRequest = answer(.s400, "Bad Request", "400 bad request: only GET or HEAD of /metrics or /healthz is served\n")
-        notFound = answer(.s404, "Not Found", "404 not found: metrics are at /metrics, health at /healthz\n")
-        tooLarge = answer(.s431, "Request Header Fields Too Large",
-                          "431 request head larger than \(MetricsServer.maxRequestBytes) bytes, or too many header lines\n")
-        tooBig = answer(.s500, "Internal Server Error", "500 metrics body larger than the response buffer\n")
-        unavailable = answer(.s500, "Internal Server Error", "500 metrics not ready\n")
-        metricsHeads = [
-            head("200 OK", ExpositionPlan.Format.prometheus.contentType),
-            head("200 OK", ExpositionPlan.Format.prometheus.contentType, gzip: true),
-            head("200 OK", ExpositionPlan.Format.openMetrics.contentType),
-            head("200 OK", ExpositionPlan.Format.openMetrics.contentType, gzip: true),
-        ]
-        healthOKHead = head("200 OK", text)
-        healthFailHead = head("503 Service Unavailable", text)
+        badRequest = answer(.s400, "400 bad request: only GET or HEAD of /metrics or /healthz is served\n")
+        notFound = answer(.s404, "404 not found: metrics are at /metrics, health at /healthz\n")
+        tooLarge = answer(.s431, "431 request head larger than \(MetricsServer.maxRequestBytes) bytes, or too many header lines\n")
+        tooBig = answer(.s500, "500 metrics body larger than the response buffer\n")
+        unavailable = answer(.s500, "500 metrics not ready\n")
+        metricsHeads = [ExpositionPlan.Format.prometheus, .openMetrics].flatMap { format in
+            [false, true].map { head(.s200, format.contentType, gzip: $0) }
+        }
+        healthOKHead = head(.s200, text)
+        healthFailHead = head(.s503, text)
 
         func suffix(_ close: Bool) -> UnsafeMutableRawBufferPointer {
             let bytes = Array(("\r\nDate: " + String(repeating: " ", count: HTTPDate.length) + "\r\n"

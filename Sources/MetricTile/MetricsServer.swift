@@ -320,10 +320,10 @@ final class MetricsServer {
             if head.acceptsGzip {
                 // The gzip body first, the plain text after it as scratch.
                 let encoder = format == .openMetrics ? content.openMetricsGzip : content.prometheusGzip
-                queued = queue(slot, response, .s200, maxBody: encoder.maxSize, scratch: plan.maxRenderedSize,
+                queued = queue(slot, response, maxBody: encoder.maxSize, scratch: plan.maxRenderedSize,
                                bodyless: bodyless, close: close, now) { gz, plain in encoder.render(plain: plain, gz: gz)?.gz }
             } else {
-                queued = queue(slot, response, .s200, maxBody: plan.maxRenderedSize, bodyless: bodyless, close: close, now) {
+                queued = queue(slot, response, maxBody: plan.maxRenderedSize, bodyless: bodyless, close: close, now) {
                     body, _ in plan.render(into: body)
                 }
             }
@@ -336,8 +336,8 @@ final class MetricsServer {
             guard let content else { return answer(slot, canned.unavailable, bodyless: bodyless, close: true, now) }
             var (healthy, text) = content.health.check(nowNanos: Clock.wallclockNanos())
             let queued = text.withUTF8 { bytes in
-                queue(slot, healthy ? canned.healthOKHead : canned.healthFailHead, healthy ? .s200 : .s503,
-                      maxBody: bytes.count, bodyless: bodyless, close: close, now) { out, _ in
+                queue(slot, healthy ? canned.healthOKHead : canned.healthFailHead, maxBody: bytes.count,
+                      bodyless: bodyless, close: close, now) { out, _ in
                     out.copyMemory(from: UnsafeRawBufferPointer(bytes))
                     return bytes.count
                 }
@@ -349,7 +349,7 @@ final class MetricsServer {
     /// One of the answers whose body never changes.
     private func answer(_ slot: Int, _ a: CannedResponses.Answer, bodyless: Bool, close: Bool, _ now: Int64) {
         let queued = a.body.withUnsafeBytes { bytes in
-            queue(slot, a.head, a.status, maxBody: bytes.count, bodyless: bodyless, close: close, now) { out, _ in
+            queue(slot, a.head, maxBody: bytes.count, bodyless: bodyless, close: close, now) { out, _ in
                 out.copyMemory(from: bytes)
                 return bytes.count
             }
@@ -363,7 +363,7 @@ final class MetricsServer {
     /// second, `scratch` bytes, as it likes) and returns how many, or nil.
     /// Returns false, with nothing queued, when the ring is too small or
     /// `body` fails.
-    private func queue(_ slot: Int, _ head: CannedResponses.Head, _ status: ResponseStatus, maxBody: Int, scratch: Int = 0,
+    private func queue(_ slot: Int, _ head: CannedResponses.Head, maxBody: Int, scratch: Int = 0,
                        bodyless: Bool, close: Bool, _ now: Int64,
                        _ body: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?) -> Bool {
         precondition(conns[slot].ringRegion == nil, "a response is still queued on this connection")
@@ -389,7 +389,7 @@ final class MetricsServer {
 
         ringHead = alignUp(bodyAt + n, 64)
         ringInFlight += 1
-        counters.responses[status] &+= 1
+        counters.responses[head.status] &+= 1
         conns[slot].state = .writing
         conns[slot].response = UnsafeRawPointer(ring + headAt)
         conns[slot].responseLength = bodyless ? headCount : bodyAt + n - headAt

@@ -25,7 +25,11 @@ public struct SynthTile: Tile {
     // MARK: metrics
 
     /// A work item's size: 64 bytes, a quarter of `work_bytes`, or all of it.
-    enum SizeClass: Int, MetricLabel { case small, medium, large }
+    enum SizeClass: Int, MetricLabel {
+        case small, medium, large
+        /// Computed once: `allCases` builds an array on each use.
+        static let count = allCases.count
+    }
     static let workItems = MetricFamily.enumCounter(
         "work_items", "Work items done, by size class.", label: "size_class", SizeClass.self)
     static let bytesHashed = MetricFamily.counter("bytes_hashed", "Bytes hashed by all work items.", unit: "bytes")
@@ -93,7 +97,7 @@ public struct SynthTile: Tile {
 
     mutating func work() {
         let r = rng.next()
-        let cls = SizeClass(rawValue: Int(r % 3))!
+        let cls = SizeClass(rawValue: Int(r % UInt64(SizeClass.count)))!
         let length: Int
         switch cls {
         case .small: length = 64
