@@ -51,77 +51,22 @@ int cshim_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flag
 extern char **environ;
 void *cshim_environ(void) { return environ; }
 
-// Landlock has no libc wrapper. Returns the ABI version, or -1 with errno
-// (EOPNOTSUPP when built in but disabled, ENOSYS when absent).
-int cshim_landlock_abi_version(void) {
-    return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+// Landlock has no libc wrapper, and syscall(2) is variadic. The masks and
+// the ABI versions are in Swift (Shared/Sandbox/Landlock.swift).
+int cshim_landlock_create_ruleset(const void *attr, size_t size, uint32_t flags) {
+    return (int)syscall(SYS_landlock_create_ruleset, attr, size, flags);
 }
 
-// The ruleset attribute as of Landlock ABI 6; older kernels take a prefix
-// of it (the size argument says how much). Declared here because Debian's
-// kernel headers predate the network and scope fields.
-struct cshim_landlock_ruleset_attr {
-    uint64_t handled_access_fs;
-    uint64_t handled_access_net;
-    uint64_t scoped;
-};
-
-static uint64_t cshim_landlock_fs_handled(int abi) {
-    uint64_t fs = (1ULL << 13) - 1;              /* ABI 1: EXECUTE .. MAKE_SYM */
-    if (abi >= 2) fs |= 1ULL << 13;              /* REFER */
-    if (abi >= 3) fs |= 1ULL << 14;              /* TRUNCATE */
-    if (abi >= 5) fs |= 1ULL << 15;              /* IOCTL_DEV */
-    return fs;
-}
-
-// A ruleset handling every filesystem right and TCP bind and connect (ABI
-// 4+) the running kernel knows, and with `scoped`, signals to and abstract
-// UNIX sockets of processes outside the domain (ABI 6+). *abi gets the ABI.
-static int cshim_landlock_ruleset(int scoped, int *abi) {
-    *abi = cshim_landlock_abi_version();
-    if (*abi < 0) return -1;
-    struct cshim_landlock_ruleset_attr attr = { 0 };
-    size_t size = sizeof(uint64_t);
-    attr.handled_access_fs = cshim_landlock_fs_handled(*abi);
-    if (*abi >= 4) { attr.handled_access_net = 3; size = 2 * sizeof(uint64_t); } /* BIND_TCP, CONNECT_TCP */
-    if (scoped && *abi >= 6) { attr.scoped = 3; size = 3 * sizeof(uint64_t); }  /* ABSTRACT_UNIX_SOCKET, SIGNAL */
-    return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
-}
-
-// An empty ruleset that handles every access right the running kernel
-// knows: with no rule added, every filesystem access, TCP bind and connect
-// (ABI 4+), signal to a process outside the domain and abstract UNIX socket
-// connection (ABI 6+) is denied. Returns the ABI enforced, or -1 with errno.
-int cshim_landlock_restrict_all(void) {
-    int abi;
-    int fd = cshim_landlock_ruleset(1, &abi);
-    if (fd < 0) return -1;
-    return cshim_landlock_enforce(fd) < 0 ? -1 : abi;
-}
-
-int cshim_landlock_ruleset_fs(void) {
-    int abi;
-    return cshim_landlock_ruleset(0, &abi);
-}
-
-int cshim_landlock_allow_beneath(int ruleset, int fd, uint64_t access) {
-    int abi = cshim_landlock_abi_version();
-    if (abi < 0) return -1;
-    struct landlock_path_beneath_attr rule = { .allowed_access = access & cshim_landlock_fs_handled(abi), .parent_fd = fd };
+// The rule is a packed struct (a 64-bit mask, then a 32-bit descriptor).
+int cshim_landlock_add_path_rule(int ruleset, int fd, uint64_t access) {
+    struct landlock_path_beneath_attr rule = { .allowed_access = access, .parent_fd = fd };
     return (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
 }
 
-int cshim_landlock_enforce(int ruleset) {
-    int rc = (int)syscall(SYS_landlock_restrict_self, ruleset, 0);
-    int saved = errno;
-    close(ruleset);
-    errno = saved;
-    return rc;
+int cshim_landlock_restrict_self(int ruleset, uint32_t flags) {
+    return (int)syscall(SYS_landlock_restrict_self, ruleset, flags);
 }
 
-const uint64_t CSHIM_LL_READ_FILE = 1ULL << 2, CSHIM_LL_WRITE_FILE = 1ULL << 1, CSHIM_LL_READ_DIR = 1ULL << 3,
-    CSHIM_LL_REMOVE_DIR = 1ULL << 4, CSHIM_LL_REMOVE_FILE = 1ULL << 5, CSHIM_LL_MAKE_REG = 1ULL << 8,
-    CSHIM_LL_TRUNCATE = 1ULL << 14;
 
 // pidfds (Linux 5.3+): a process the supervisor can wait for without a
 // blocking wait, and that no pid reuse can swap for another.

@@ -14,7 +14,7 @@ public final class Gzip {
         stream.initialize(to: z_stream())
         guard czlib_deflate_init_gzip(stream, level) == Z_OK else {
             stream.deallocate()
-            throw TileBootError("zlib deflateInit2 failed")
+            throw RuntimeError("zlib deflateInit2 failed")
         }
     }
 

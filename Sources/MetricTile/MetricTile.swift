@@ -168,7 +168,7 @@ public struct MetricTile: Tile {
             if setsockopt(fd, level, option, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
                 let e = errno
                 Glibc.close(fd)
-                throw SystemCallError("setsockopt(\(name), 1)", errno: e)
+                throw RuntimeError(call: "setsockopt(\(name), 1)", errno: e)
             }
         }
         var sa = sockaddr_in()
@@ -189,7 +189,7 @@ public struct MetricTile: Tile {
                 + "[tiles.metric] prometheus_listen_port at or above it (1024 by default)"
             default: "choose a local address for [tiles.metric] prometheus_listen_address"
             }
-            throw SystemCallError("bind(\(address):\(port))", errno: e).with(fix: fix)
+            throw RuntimeError(call: "bind(\(address):\(port))", errno: e).with(fix: fix)
         }
         return fd
     }

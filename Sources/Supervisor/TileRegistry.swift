@@ -13,11 +13,4 @@ public enum Registry {
         TileKind(DedupTile.self),
         TileKind(SinkTile.self),
     ])
-
-    /// Set once by the executable's entry point, before any command runs;
-    /// every process is single-threaded, so nothing races on it.
-    nonisolated(unsafe) public internal(set) static var kinds = production
 }
-
-/// The kinds of this process, as everything in the supervisor reads them.
-var tileKinds: TileKinds { Registry.kinds }

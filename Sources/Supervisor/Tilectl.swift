@@ -26,43 +26,51 @@ public struct Tilectl: ParsableCommand {
 
     /// The entry point of an executable that runs `kinds`.
     public static func main(kinds: TileKinds) -> Never {
-        Registry.kinds = kinds
         do {
             var command = try parseAsRoot()
-            try command.run()
-        } catch let e as ConfigError {
-            fail(e.description, status: 2)
-        } catch let e as RuntimeFailure {
-            fail(e.message, status: 1)
+            if let command = command as? any KindsCommand {
+                try command.run(kinds: kinds)
+            } else {
+                try command.run()
+            }
+        } catch let e as any TilectlFailure {
+            fail(e)
         } catch let e as ExitCode {
             Glibc.exit(e.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                // --help, --version
+            // The argument parser's own errors: help, version, bad usage.
+            switch exitCode(for: error) {
+            case .success:
                 print(fullMessage(for: error))
                 Glibc.exit(0)
-            }
-            if code == .validationFailure {
+            case .validationFailure:
                 let message = fullMessage(for: error)
                 FileDescriptor.standardError.writeLine(message.hasPrefix("Error:") ? "tilectl: " + message.dropFirst(7) : "tilectl: \(message)")
                 Glibc.exit(2)
+            default:
+                fail(RuntimeError.from(error))
             }
-            fail("\(error)", status: 1)
         }
         Glibc.exit(0)
     }
 
-    static func fail(_ message: String, status: Int32) -> Never {
-        FileDescriptor.standardError.writeLine("tilectl: error: \(message)")
-        Glibc.exit(status)
+    static func fail(_ failure: any TilectlFailure) -> Never {
+        FileDescriptor.standardError.writeLine("tilectl: error: \(failure)")
+        Glibc.exit(failure.exitStatus)
     }
 }
 
-/// A failure at run time, already phrased for the user (exit status 1).
-struct RuntimeFailure: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
+/// A command that needs the tile kinds this executable runs. The entry
+/// point hands them over: `Tilectl.main(kinds:)` is the one place the
+/// registry is read, and everything below gets the kinds as an argument.
+protocol KindsCommand: ParsableCommand {
+    func run(kinds: TileKinds) throws
+}
+
+extension KindsCommand {
+    func run() throws {
+        preconditionFailure("\(Self.self) runs through Tilectl.main(kinds:), which gives it the tile kinds")
+    }
 }
 
 extension FileDescriptor {

@@ -8,7 +8,7 @@ import Testing
 /// Every bad topology gets one error: the position a user should look at
 /// and a message that says what is wrong and how to fix it.
 struct ConfigValidationTests {
-    let loader = TopologyLoader(kinds: tileKinds)
+    let loader = TopologyLoader(kinds: Registry.production)
 
     static let metric = "[tiles.metric]\nprometheus_listen_port = 7999\n"
 

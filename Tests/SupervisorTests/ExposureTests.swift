@@ -19,7 +19,7 @@ struct ExposureTests {
     }()
 
     static var landlock: Int32? {
-        let abi = cshim_landlock_abi_version()
+        let abi = Landlock.abiVersion()
         return abi > 0 ? abi : nil
     }
 

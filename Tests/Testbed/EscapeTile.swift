@@ -127,7 +127,7 @@ extension MetricEscapeTile {
     init(privileged ctx: TileContext) throws {
         state = try EscapeState(ctx)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0)
-        guard fd >= 0 else { throw SystemCallError("socket", errno: errno) }
+        guard fd >= 0 else { throw RuntimeError(call: "socket", errno: errno) }
         listen = try ctx.keep(fd, as: MetricTile.listenSocketRole)
     }
     mutating func beforeCredit(_ stem: inout StemContext) -> Bool { state.run() }

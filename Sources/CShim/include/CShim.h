@@ -58,20 +58,10 @@ int cshim_dup3(int oldfd, int newfd, int flags);
 // import of the variable cannot express).
 void *cshim_environ(void);
 
-// MARK: landlock (no glibc wrapper exists)
-int cshim_landlock_abi_version(void);
-int cshim_landlock_restrict_all(void);
-// A ruleset handling every filesystem access right the running kernel
-// knows, and TCP bind and connect (ABI 4+); no scope (a supervisor must
-// still signal its reaper). Returns its descriptor, or -1 with errno.
-int cshim_landlock_ruleset_fs(void);
-// Allows `access` (LANDLOCK_ACCESS_FS_* bits, trimmed to what the kernel
-// handles) beneath the directory or file `fd`.
-int cshim_landlock_allow_beneath(int ruleset, int fd, uint64_t access);
-// Enforces the ruleset on this process and closes it.
-int cshim_landlock_enforce(int ruleset);
-extern const uint64_t CSHIM_LL_READ_FILE, CSHIM_LL_WRITE_FILE, CSHIM_LL_READ_DIR, CSHIM_LL_REMOVE_DIR,
-    CSHIM_LL_REMOVE_FILE, CSHIM_LL_MAKE_REG, CSHIM_LL_TRUNCATE;
+// MARK: landlock (no glibc wrapper exists; Landlock.swift holds the logic)
+int cshim_landlock_create_ruleset(const void *attr, size_t size, uint32_t flags);
+int cshim_landlock_add_path_rule(int ruleset, int fd, uint64_t access);
+int cshim_landlock_restrict_self(int ruleset, uint32_t flags);
 
 // MARK: process supervision with pidfds
 int cshim_pidfd_open(pid_t pid);

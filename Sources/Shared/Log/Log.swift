@@ -55,7 +55,7 @@ public enum Log {
     /// what make that safe.
     static func openFile(_ path: String) throws -> FileDescriptor {
         guard let slash = path.lastIndex(of: "/"), path.hasPrefix("/"), slash != path.index(before: path.endIndex) else {
-            throw TrustedPathError(path: path, problem: "is not an absolute path to a file")
+            throw RuntimeError(path: path, "is not an absolute path to a file")
         }
         let dir = try TrustedDirectory.open(slash == path.startIndex ? "/" : String(path[..<slash]), sharedLast: true)
         defer { dir.close() }

@@ -18,9 +18,9 @@ public struct Confinement {
     /// The rule owns `fd`: `enter` closes it.
     public struct FilesystemRule {
         public let fd: FileDescriptor
-        public let access: UInt64
+        public let access: Landlock.FileAccess
         public let what: String
-        public init(_ fd: FileDescriptor, _ access: UInt64, _ what: String) {
+        public init(_ fd: FileDescriptor, _ access: Landlock.FileAccess, _ what: String) {
             self.fd = fd
             self.access = access
             self.what = what
@@ -64,7 +64,7 @@ public struct Confinement {
     @discardableResult
     public func enter() throws -> Int32? {
         func step(_ what: String, _ rc: Int32) throws {
-            if rc < 0 { throw SandboxError(step: "\(name): \(what)", message: Errno.describe(errno)) }
+            if rc < 0 { throw RuntimeError(sandboxStep: "\(name): \(what)", errno: errno) }
         }
         defer { filesystem.forEach { $0.fd.close() } }
         let filter = try filter()  // compiled before anything is taken away
@@ -78,15 +78,15 @@ public struct Confinement {
         if emptyRoot { try Namespaces.pivotToEmptyRoot(step: "\(name): pivot_root") }
 
         var abi: Int32? = nil
-        let ruleset = cshim_landlock_ruleset_fs()
+        let ruleset = Landlock.filesystemRuleset()
         if ruleset >= 0 {
             for rule in filesystem {
-                try step("landlock rule for \(rule.what)", cshim_landlock_allow_beneath(ruleset, rule.fd.rawValue, rule.access))
+                try step("landlock rule for \(rule.what)", Landlock.allow(rule.access, beneath: rule.fd.rawValue, in: ruleset))
             }
-            try step("landlock_restrict_self", cshim_landlock_enforce(ruleset))
-            abi = cshim_landlock_abi_version()
+            try step("landlock_restrict_self", Landlock.enforce(ruleset))
+            abi = Landlock.abiVersion()
         } else if errno != ENOSYS && errno != EOPNOTSUPP {
-            throw SandboxError(step: "\(name): landlock_create_ruleset", message: Errno.describe(errno))
+            throw RuntimeError(sandboxStep: "\(name): landlock_create_ruleset", errno: errno)
         }
         for limit in resourceLimits(mapped: status.vmSize, data: status.vmData, highestDescriptor: UInt64(highest)) {
             guard let v = limit.value else { continue }

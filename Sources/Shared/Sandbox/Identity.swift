@@ -42,16 +42,16 @@ enum Identity {
         func perform(_ request: Request, step: String) throws {
             var byte = request.rawValue
             guard Glibc.write(requests.rawValue, &byte, 1) == 1 else {
-                throw SandboxError(step: step, message: "the identity helper is gone (\(Errno.describe(errno)))")
+                throw RuntimeError(sandboxStep: step, "the identity helper is gone (\(Errno.describe(errno)))", errno: errno)
             }
             var reply = (UInt32(0), Int32(0))
             let n = withUnsafeMutableBytes(of: &reply) { Glibc.read(replies.rawValue, $0.baseAddress, $0.count) }
             guard n == MemoryLayout.size(ofValue: reply) else {
-                throw SandboxError(step: step, message: "the identity helper exited without an answer")
+                throw RuntimeError(sandboxStep: step, "the identity helper exited without an answer")
             }
             guard reply.0 == 0 else {
                 let what = HelperStep(rawValue: reply.0)?.description ?? "step \(reply.0)"
-                throw SandboxError(step: step, message: "the identity helper could not \(what): \(Errno.describe(reply.1))")
+                throw RuntimeError(sandboxStep: step, "the identity helper could not \(what): \(Errno.describe(reply.1))", errno: reply.1)
             }
         }
 
@@ -60,9 +60,9 @@ enum Identity {
             replies.close()
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 {
-                guard errno == EINTR else { throw SandboxError(step: step, message: "waitpid(identity helper): \(Errno.describe(errno))") }
+                guard errno == EINTR else { throw RuntimeError(sandboxStep: step, "waitpid(identity helper): \(Errno.describe(errno))", errno: errno) }
             }
-            guard status == 0 else { throw SandboxError(step: step, message: "the identity helper ended with status \(status)") }
+            guard status == 0 else { throw RuntimeError(sandboxStep: step, "the identity helper ended with status \(status)") }
         }
     }
 
@@ -102,7 +102,7 @@ enum Identity {
         proc.close()
         reqR.close()
         repW.close()
-        guard pid > 0 else { throw SandboxError(step: "4 fork(identity helper)", message: Errno.describe(errno)) }
+        guard pid > 0 else { throw RuntimeError(sandboxStep: "4 fork(identity helper)", errno: errno) }
         let helper = Helper(pid: pid, requests: reqW, replies: repR)
         self.helper = helper
 
@@ -118,7 +118,7 @@ enum Identity {
     /// Step 5: the nested user namespace, mapped by the helper from inside
     /// the first one; then the helper is reaped.
     static func enterNestedNamespace() throws {
-        guard let helper else { throw SandboxError(step: "5 nested user namespace", message: "no identity helper (a bug)") }
+        guard let helper else { throw RuntimeError(sandboxStep: "5 nested user namespace", "no identity helper (a bug)") }
         try Sandbox.step("5 unshare(CLONE_NEWUSER) (nested)", cshim_unshare(CSHIM_CLONE_NEWUSER))
         try helper.perform(.mapNested, step: "5 nested user namespace maps")
         try helper.finish(step: "5 identity helper")
@@ -126,7 +126,7 @@ enum Identity {
     }
 
     static func pipe(step: String) throws -> (FileDescriptor, FileDescriptor) {
-        do { return try FileDescriptor.pipe() } catch { throw SandboxError(step: step, message: "\(error)") }
+        do { return try FileDescriptor.pipe() } catch { throw RuntimeError(sandboxStep: step, error) }
     }
 
     /// The helper's whole life, in the forked child: answers the two
@@ -179,7 +179,7 @@ enum Identity {
 extension Sandbox {
     static func openOrThrow(_ step: String, _ path: String, _ flags: Int32) throws -> FileDescriptor {
         let fd = Glibc.open(path, flags | CSHIM_O_CLOEXEC)
-        guard fd >= 0 else { throw SandboxError(step: step, message: "open(\(path)): \(Errno.describe(errno))") }
+        guard fd >= 0 else { throw RuntimeError(sandboxStep: step, "open(\(path)): \(Errno.describe(errno))", errno: errno) }
         return FileDescriptor(rawValue: fd)
     }
 }

@@ -50,7 +50,7 @@ public enum Sandbox {
         // 3. A fresh session keyring and a new session without a controlling
         //    terminal (no TIOCSTI injection into the operator's shell).
         if cshim_keyctl_join_session_keyring() < 0 && errno != ENOSYS {
-            throw SandboxError(step: "3 keyctl(KEYCTL_JOIN_SESSION_KEYRING)", message: Errno.describe(errno))
+            throw RuntimeError(sandboxStep: "3 keyctl(KEYCTL_JOIN_SESSION_KEYRING)", errno: errno)
         }
         try step("3 setsid()", setsid())
 
@@ -72,7 +72,7 @@ public enum Sandbox {
         try step("5 prctl(PR_SET_DUMPABLE, 0)", cshim_prctl_set_dumpable(0))
         let status = try ProcessStatus.read()
         guard status.tracerPid == 0 else {
-            throw SandboxError(step: "5 TracerPid", message: "process \(status.tracerPid) is tracing this tile; refusing to go on")
+            throw RuntimeError(sandboxStep: "5 TracerPid", "process \(status.tracerPid) is tracing this tile; refusing to go on")
         }
 
         // 6. An empty, read-only root.
@@ -80,9 +80,9 @@ public enum Sandbox {
 
         // 7. Landlock: no filesystem access, no TCP bind/connect, no signal
         //    or abstract socket beyond the tile itself.
-        let abi = cshim_landlock_restrict_all()
+        let abi = Landlock.restrictAll()
         if abi < 0 {
-            guard errno == ENOSYS || errno == EOPNOTSUPP else { throw SandboxError(step: "7 landlock", message: Errno.describe(errno)) }
+            guard errno == ENOSYS || errno == EOPNOTSUPP else { throw RuntimeError(sandboxStep: "7 landlock", errno: errno) }
             Log.warning("Landlock is not available on this kernel (\(Errno.name(errno))): the tile runs without its "
                         + "filesystem, network and signal scoping layer; the other layers still hold")
         } else {
@@ -114,7 +114,7 @@ public enum Sandbox {
 
     @inline(__always)
     static func step(_ name: @autoclosure () -> String, _ rc: Int32) throws {
-        if rc < 0 { throw SandboxError(step: name(), message: Errno.describe(errno)) }
+        if rc < 0 { throw RuntimeError(sandboxStep: name(), errno: errno) }
     }
 
     /// Compares the open descriptors (from /proc/self/fd) with the declared
@@ -125,30 +125,29 @@ public enum Sandbox {
         var declared: [Int32: DescriptorRole] = [:]
         for (role, fd) in keep.sorted(by: { $0.key.name < $1.key.name }) {
             guard fd.rawValue >= 0 else {
-                throw SandboxError(step: "2 descriptors", message: "the \(role) is declared as descriptor \(fd.rawValue), which is negative")
+                throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) is declared as descriptor \(fd.rawValue), which is negative")
             }
             if let other = declared[fd.rawValue] {
-                throw SandboxError(step: "2 descriptors", message: "descriptor \(fd.rawValue) is declared twice, as the \(other) and the \(role)")
+                throw RuntimeError(sandboxStep: "2 descriptors", "descriptor \(fd.rawValue) is declared twice, as the \(other) and the \(role)")
             }
             declared[fd.rawValue] = role
         }
         if let expected {
             for (role, fd) in keep where expected[role] != fd {
-                throw SandboxError(step: "2 descriptors", message: "the \(role) is descriptor \(fd.rawValue), but its filter is compiled for "
+                throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) is descriptor \(fd.rawValue), but its filter is compiled for "
                                    + (expected[role].map { "descriptor \($0.rawValue)" } ?? "no such descriptor"))
             }
             for (role, fd) in expected where keep[role] == nil {
-                throw SandboxError(step: "2 descriptors", message: "the \(role) (descriptor \(fd.rawValue)) is in the profile but not kept")
+                throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) (descriptor \(fd.rawValue)) is in the profile but not kept")
             }
         }
         let open = Set(try openNow ?? openDescriptors())
         for fd in open.sorted() where declared[fd] == nil {
-            throw SandboxError(step: "2 descriptors",
-                               message: "descriptor \(fd) (\(describeDescriptor(fd))) is open but not declared; "
+            throw RuntimeError(sandboxStep: "2 descriptors", "descriptor \(fd) (\(describeDescriptor(fd))) is open but not declared; "
                                    + "declared: " + declared.keys.sorted().map { "\($0) \(declared[$0]!)" }.joined(separator: ", "))
         }
         for (fd, role) in declared.sorted(by: { $0.key < $1.key }) where !open.contains(fd) {
-            throw SandboxError(step: "2 descriptors", message: "the \(role) (descriptor \(fd)) is declared but not open")
+            throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) (descriptor \(fd)) is declared but not open")
         }
     }
 
@@ -173,7 +172,7 @@ enum Environment {
                 p += 1
             }
         }
-        guard clearenv() == 0 else { throw SandboxError(step: "1 clearenv", message: "failed") }
+        guard clearenv() == 0 else { throw RuntimeError(sandboxStep: "1 clearenv", "failed") }
     }
 }
 
@@ -186,7 +185,7 @@ struct ProcessStatus {
 
     static func read() throws -> ProcessStatus {
         let text: String
-        do { text = try Files.read("/proc/self/status") } catch { throw SandboxError(step: "5 /proc/self/status", message: "\(error)") }
+        do { text = try Files.read("/proc/self/status") } catch { throw RuntimeError(sandboxStep: "5 /proc/self/status", error) }
         var s = ProcessStatus()
         for line in text.split(separator: "\n") {
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -215,7 +214,7 @@ enum Namespaces {
             try Files.write("/proc/self/uid_map", "1 \(uid) 1\n")
             try Files.write("/proc/self/gid_map", "1 \(gid) 1\n")
         } catch {
-            throw SandboxError(step: name, message: "\(error)")
+            throw RuntimeError(sandboxStep: name, error)
         }
     }
 
@@ -230,7 +229,7 @@ enum Namespaces {
         for (kind, value) in limits {
             let path = "/proc/sys/user/max_\(kind)_namespaces"
             if kind == "time" && !Files.exists(path) { continue }  // kernels before 5.6
-            do { try Files.write(path, value) } catch { throw SandboxError(step: name, message: "\(error)") }
+            do { try Files.write(path, value) } catch { throw RuntimeError(sandboxStep: name, error) }
         }
     }
 
@@ -264,7 +263,7 @@ enum Capabilities {
         for cap in 0..<last {
             try Sandbox.step("\(name): cap_drop_bound(\(cap))", cap_drop_bound(cap_value_t(cap)))
         }
-        guard let empty = cap_init() else { throw SandboxError(step: "\(name): cap_init", message: Errno.describe(errno)) }
+        guard let empty = cap_init() else { throw RuntimeError(sandboxStep: "\(name): cap_init", errno: errno) }
         defer { cap_free(UnsafeMutableRawPointer(empty)) }
         try Sandbox.step("\(name): cap_set_proc(empty)", cap_set_proc(empty))
         try Sandbox.step("\(name): cap_reset_ambient", cap_reset_ambient())

@@ -87,14 +87,14 @@ public struct SeccompFilter {
                         continue rules
                     }
                     if case .notEqual = c.comparison { continue }
-                    throw SandboxError(step: "seccomp", message: "\(rule.syscall): \(c) names a descriptor the tile does not have (a policy bug)")
+                    throw RuntimeError(sandboxStep: "seccomp", "\(rule.syscall): \(c) names a descriptor the tile does not have (a policy bug)")
                 }
                 perArg[c.index, default: []].append(c)
             }
             var constraints: [ArgumentConstraint] = []
             for (index, conds) in perArg.sorted(by: { $0.key < $1.key }) {
                 guard let argument = SyscallSignatures.argument(rule.syscall, index) else {
-                    throw SandboxError(step: "seccomp", message: "\(rule.syscall): no signature for arg\(index), so its width is unknown "
+                    throw RuntimeError(sandboxStep: "seccomp", "\(rule.syscall): no signature for arg\(index), so its width is unknown "
                                        + "(add it to SyscallSignatures; a policy bug)")
                 }
                 let alternatives = try Self.compile(conds, argument, index: UInt32(index), descriptors, limit: descriptorLimit,
@@ -127,8 +127,8 @@ public struct SeccompFilter {
     /// `conds`. nil: no value does; empty: every value does.
     static func compile(_ conds: [ArgumentCondition], _ argument: SyscallArgument, index: UInt32,
                         _ d: [DescriptorRole: FileDescriptor], limit: UInt64?, syscall: String) throws -> [Comparison]? {
-        func bug(_ what: String) -> SandboxError {
-            SandboxError(step: "seccomp", message: "\(syscall): \(what) on arg\(index) (\(argument.name)) (a policy bug)")
+        func bug(_ what: String) -> RuntimeError {
+            RuntimeError(sandboxStep: "seccomp", "\(syscall): \(what) on arg\(index) (\(argument.name)) (a policy bug)")
         }
         let masked = conds.filter { if case .maskedEqual = $0.comparison { true } else { false } }
         if !masked.isEmpty {
@@ -179,20 +179,20 @@ public struct SeccompFilter {
     /// releases it.
     func context() throws -> scmp_filter_ctx {
         guard let ctx = seccomp_init(UInt32(SCMP_ACT_KILL_PROCESS)) else {
-            throw SandboxError(step: "seccomp", message: "seccomp_init failed")
+            throw RuntimeError(sandboxStep: "seccomp", "seccomp_init failed")
         }
         // A call made through another architecture's entry (int 0x80 on
         // x86_64) kills the process too, not just the thread.
         let arch = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, UInt32(SCMP_ACT_KILL_PROCESS))
         guard arch == 0 else {
             seccomp_release(ctx)
-            throw SandboxError(step: "seccomp", message: "seccomp_attr_set(ACT_BADARCH, KILL_PROCESS) failed: \(Errno.describe(-arch))")
+            throw RuntimeError(sandboxStep: "seccomp", "seccomp_attr_set(ACT_BADARCH, KILL_PROCESS) failed: \(Errno.describe(-arch))", errno: -arch)
         }
         for rule in rules {
             let nr = seccomp_syscall_resolve_name(rule.syscall)
             guard nr != __NR_SCMP_ERROR else {
                 seccomp_release(ctx)
-                throw SandboxError(step: "seccomp", message: "unknown syscall \(rule.syscall) in the policy")
+                throw RuntimeError(sandboxStep: "seccomp", "unknown syscall \(rule.syscall) in the policy")
             }
             let cmps = rule.comparisons.map { c -> scmp_arg_cmp in
                 let op: scmp_compare
@@ -209,7 +209,7 @@ public struct SeccompFilter {
             }
             guard rc == 0 else {
                 seccomp_release(ctx)
-                throw SandboxError(step: "seccomp", message: "seccomp_rule_add(\(rule.syscall)) failed: \(Errno.describe(-rc))")
+                throw RuntimeError(sandboxStep: "seccomp", "seccomp_rule_add(\(rule.syscall)) failed: \(Errno.describe(-rc))", errno: -rc)
             }
         }
         return ctx
@@ -220,7 +220,7 @@ public struct SeccompFilter {
         let ctx = try context()
         defer { seccomp_release(ctx) }
         let rc = seccomp_load(ctx)
-        guard rc == 0 else { throw SandboxError(step: "seccomp", message: "seccomp_load failed: \(Errno.describe(-rc))") }
+        guard rc == 0 else { throw RuntimeError(sandboxStep: "seccomp", "seccomp_load failed: \(Errno.describe(-rc))", errno: -rc) }
     }
 
     /// The compiled BPF program (exported, not loaded): 8 bytes per
@@ -232,7 +232,7 @@ public struct SeccompFilter {
         defer { r.close() }
         let rc = seccomp_export_bpf(ctx, w.rawValue)
         w.close()
-        guard rc == 0 else { throw SandboxError(step: "seccomp", message: "seccomp_export_bpf failed: \(Errno.describe(-rc))") }
+        guard rc == 0 else { throw RuntimeError(sandboxStep: "seccomp", "seccomp_export_bpf failed: \(Errno.describe(-rc))", errno: -rc) }
         return try r.readToEnd(limit: 1 << 20, what: "bpf")
     }
 
@@ -314,18 +314,6 @@ struct IntervalSet: Equatable {
     static func == (a: IntervalSet, b: IntervalSet) -> Bool {
         a.intervals.count == b.intervals.count && zip(a.intervals, b.intervals).allSatisfy { $0.lo == $1.lo && $0.hi == $1.hi }
     }
-}
-
-/// A sandbox step that failed. The tile never runs half-sandboxed: this is
-/// fatal.
-public struct SandboxError: Error, CustomStringConvertible {
-    public let step: String
-    public let message: String
-    public init(step: String, message: String) {
-        self.step = step
-        self.message = message
-    }
-    public var description: String { "sandbox step \(step): \(message)" }
 }
 
 extension SeccompFilter.ArgumentConstraint {

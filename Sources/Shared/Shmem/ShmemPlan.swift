@@ -13,10 +13,6 @@ public struct ShmemPlan: Sendable {
     public let reserved: [PageSize: Int]
 }
 
-public struct ShmemPlanError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 /// Decides the backing from the topology's page-size policy and the host.
 public enum ShmemPlanner {
     /// `preview` changes nothing (for `check`); `run` may mount hugetlbfs and
@@ -46,8 +42,7 @@ public enum ShmemPlanner {
                     if case .preview = mode {
                         return ShmemPlan(backing: backing, layout: layout, notices: ["not ready: \(shortage)"], reserved: [:])
                     }
-                    throw ShmemPlanError(description:
-                        "page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
+                    throw RuntimeError("page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
                         + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
                 }
             }

@@ -77,7 +77,7 @@ public struct TileWorkspace: @unchecked Sendable {
         let w = TileWorkspace(try Workspace.join(spec, writable: true), memory)
         guard w.isFormatted(forTile: index) else {
             w.leave()
-            throw TileBootError("workspace \(spec.path) is not formatted for tile \(name)")
+            throw RuntimeError("workspace \(spec.path) is not formatted for tile \(name)")
         }
         return w
     }

@@ -25,7 +25,8 @@ public enum Workspace {
     /// Creates the backing file (it must not exist), sizes it, allocates
     /// every page now so a shortage fails here with a clear message and not
     /// later with SIGBUS, and maps it read-write. New pages read as zero.
-    public static func create(_ spec: WorkspaceSpec) throws -> WorkspaceMapping {
+    /// `configPath` is named in the fix when hugepages run short.
+    public static func create(_ spec: WorkspaceSpec, configPath: String) throws -> WorkspaceMapping {
         // O_EXCL|O_NOFOLLOW: never an existing file, never through a link
         // (the directory is checked by the supervisor; this is the last guard).
         let fd = try FileDescriptor.open(spec.path, O_RDWR | O_CREAT | O_EXCL | CSHIM_O_NOFOLLOW, mode: 0o600)
@@ -35,13 +36,18 @@ public enum Workspace {
             try Sys.retry("fallocate(\(spec.path), \(spec.footprint))",
                           cshim_fallocate(fd.rawValue, 0, Int64(spec.footprint)))
             return try map(fd, spec, offset: 0, length: spec.footprint, writable: true)
-        } catch let e as SystemCallError {
+        } catch let e as RuntimeError {
             unlink(spec.path)
             if spec.pageSize != .normal && (e.errno == ENOSPC || e.errno == ENOMEM) {
-                throw WorkspaceError.notEnoughPages(spec)
+                throw notEnoughPages(spec, configPath: configPath)
             }
             throw e
         }
+    }
+
+    private static func notEnoughPages(_ spec: WorkspaceSpec, configPath: String) -> RuntimeError {
+        RuntimeError("not enough free \(spec.pageSize.label) pages for workspace \(spec.name) (\(spec.pageCount) needed)",
+                     errno: ENOMEM, fix: "reserve them with `sudo tilectl configure init --config \(configPath)`")
     }
 
     /// Maps `[offset, offset + length)` of an existing workspace. A
@@ -67,8 +73,7 @@ public enum Workspace {
         let p = mmap(nil, length, prot, MAP_SHARED, fd.rawValue, off_t(offset))
         guard let p, p != MAP_FAILED else {
             let e = errno
-            if spec.pageSize != .normal && e == ENOMEM { throw WorkspaceError.notEnoughPages(spec) }
-            throw SystemCallError("mmap(\(spec.path), offset \(offset), \(length) bytes, \(writable ? "rw" : "ro"))", errno: e)
+            throw RuntimeError(call: "mmap(\(spec.path), offset \(offset), \(length) bytes, \(writable ? "rw" : "ro"))", errno: e)
         }
         return WorkspaceMapping(base: p, length: length, writable: writable)
     }
@@ -151,7 +156,7 @@ public enum NormalPages {
     public static func createRunDirectory(topologyName name: String) throws -> RunDirectory {
         let shm: TrustedDirectory
         do { shm = try TrustedDirectory.open(base, sharedLast: true) } catch {
-            throw SystemCallError("open(\(base)): \(error)", errno: EACCES)
+            throw RuntimeError(call: "open(\(base)): \(error)", errno: EACCES)
         }
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<16 {
@@ -168,7 +173,7 @@ public enum NormalPages {
             if let dir = try? shm.subdirectory(entry), dir.owner == geteuid() {
                 do {
                     let lock = try dir.openChecked(lockFile, O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
-                    guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else { throw SystemCallError("flock(\(lockFile))", errno: errno) }
+                    guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0 else { throw RuntimeError(call: "flock(\(lockFile))", errno: errno) }
                     return RunDirectory(shm: shm, directory: dir, entry: entry, lock: lock)
                 } catch {
                     dir.close()
@@ -178,7 +183,7 @@ public enum NormalPages {
             }
         }
         shm.close()
-        throw SystemCallError("mkdir(\(base)/\(TopologyLayout.filePrefix(name))*)", errno: EEXIST)
+        throw RuntimeError(call: "mkdir(\(base)/\(TopologyLayout.filePrefix(name))*)", errno: EEXIST)
     }
 
     /// Removes a run directory a killed run left (named in its description).
@@ -187,19 +192,5 @@ public enum NormalPages {
         defer { shm.close() }
         let entry = String(path.dropFirst(base.count + 1))
         if isAbandoned(entry, in: shm) { shm.removeTree(entry) }
-    }
-}
-
-public enum WorkspaceError: Error, CustomStringConvertible {
-    case notEnoughPages(WorkspaceSpec)
-
-    public var description: String { description(config: "<file>") }
-
-    public func description(config: String) -> String {
-        switch self {
-        case .notEnoughPages(let w):
-            "not enough free \(w.pageSize.label) pages for workspace \(w.name) (\(w.pageCount) needed); "
-                + "reserve them with `sudo tilectl configure init --config \(config)`"
-        }
     }
 }

@@ -52,7 +52,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
             }
             if n == 0 { return out }
             out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { throw SystemCallError("read(\(what)): more than \(limit) bytes", errno: EFBIG) }
+            if out.count > limit { throw RuntimeError(call: "read(\(what)): more than \(limit) bytes", errno: EFBIG) }
         }
     }
 
@@ -68,12 +68,12 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
         if rawValue == target { return self }
         guard cshim_fcntl_int(target, F_GETFD, 0) < 0 && errno == EBADF else {
             close()
-            throw SystemCallError("dup3(\(rawValue), \(target))", errno: EBUSY)
+            throw RuntimeError(call: "dup3(\(rawValue), \(target))", errno: EBUSY)
         }
         let fd = cshim_dup3(rawValue, target, CSHIM_O_CLOEXEC)
         let e = errno
         close()
-        guard fd == target else { throw SystemCallError("dup3(\(rawValue), \(target))", errno: e) }
+        guard fd == target else { throw RuntimeError(call: "dup3(\(rawValue), \(target))", errno: e) }
         return FileDescriptor(rawValue: target)
     }
 
@@ -94,7 +94,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
 /// /proc/<pid>/fd), in ascending order.
 public func openDescriptors(pid: String = "self") throws -> [Int32] {
     guard let dir = opendir("/proc/\(pid)/fd") else {
-        throw SystemCallError("opendir(/proc/\(pid)/fd)", errno: errno)
+        throw RuntimeError(call: "opendir(/proc/\(pid)/fd)", errno: errno)
     }
     let dirFD = dirfd(dir)
     defer { closedir(dir) }

@@ -12,7 +12,7 @@ public enum Files {
 
     public static func readInt(_ path: String) throws -> Int {
         let text = try read(path).trimmingWhitespace
-        guard let v = Int(text) else { throw SystemCallError("parse \(path): \"\(text)\" is not a number", errno: EINVAL) }
+        guard let v = Int(text) else { throw RuntimeError(call: "parse \(path): \"\(text)\" is not a number", errno: EINVAL) }
         return v
     }
 
@@ -46,7 +46,7 @@ public enum Files {
         for part in path.split(separator: "/") {
             sofar += "/" + part
             if mkdir(sofar, mode) != 0 && errno != EEXIST {
-                throw SystemCallError("mkdir(\(sofar))", errno: errno)
+                throw RuntimeError(call: "mkdir(\(sofar))", errno: errno)
             }
         }
     }

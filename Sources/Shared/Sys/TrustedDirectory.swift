@@ -28,10 +28,10 @@ public struct TrustedDirectory: Sendable {
     /// - Parameter sharedLast: accept a last component writable by others
     ///   (sticky or not); its files must then be opened with `openChecked`.
     public static func open(_ path: String, create mode: mode_t? = nil, sharedLast: Bool = false) throws -> TrustedDirectory {
-        guard path.hasPrefix("/") else { throw TrustedPathError(path: path, problem: "is not an absolute path") }
+        guard path.hasPrefix("/") else { throw RuntimeError(path: path, "is not an absolute path") }
         let parts = path.split(separator: "/").map(String.init)
         guard !parts.contains(".."), !parts.contains(".") else {
-            throw TrustedPathError(path: path, problem: "contains \".\" or \"..\"")
+            throw RuntimeError(path: path, "contains \".\" or \"..\"")
         }
         var dir = try openComponent(at: AT_FDCWD, "/", shown: "/", last: parts.isEmpty, sharedLast: sharedLast)
         var sofar = ""
@@ -41,7 +41,7 @@ public struct TrustedDirectory: Sendable {
             let next: (FileDescriptor, uid_t)
             do {
                 next = try openComponent(at: dir.0.rawValue, part, shown: sofar, last: last, sharedLast: sharedLast)
-            } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
+            } catch let e as RuntimeError where e.path != nil && e.errno == ENOENT && mode != nil {
                 do {
                     try makeDirectory(in: dir.0.rawValue, part, mode: last ? mode! : 0o755, shown: sofar)
                 } catch {
@@ -71,26 +71,26 @@ public struct TrustedDirectory: Sendable {
         let fd = openat(parent, name, CSHIM_O_PATH | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
-            throw TrustedPathError(path: shown, problem: whyNot(parent, name, e, expecting: "a directory"), errno: e)
+            throw RuntimeError(path: shown, whyNot(parent, name, e, expecting: "a directory"), errno: e)
         }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = errno
             Glibc.close(fd)
-            throw TrustedPathError(path: shown, problem: "cannot be examined (\(Errno.describe(e)))", errno: e)
+            throw RuntimeError(path: shown, "cannot be examined (\(Errno.describe(e)))", errno: e)
         }
         guard st.st_mode & S_IFMT == S_IFDIR else {
             Glibc.close(fd)
-            throw TrustedPathError(path: shown, problem: "is not a directory", errno: ENOTDIR)
+            throw RuntimeError(path: shown, "is not a directory", errno: ENOTDIR)
         }
         let me = geteuid()
         guard st.st_uid == 0 || st.st_uid == me else {
             Glibc.close(fd)
-            throw TrustedPathError(path: shown, problem: "is owned by uid \(st.st_uid), not by root\(me == 0 ? "" : " or uid \(me)")")
+            throw RuntimeError(path: shown, "is owned by uid \(st.st_uid), not by root\(me == 0 ? "" : " or uid \(me)")")
         }
         if last && !sharedLast && st.st_mode & 0o022 != 0 {
             Glibc.close(fd)
-            throw TrustedPathError(path: shown, problem: "is writable by \(st.st_mode & 0o002 != 0 ? "every user" : "group \(st.st_gid)") "
+            throw RuntimeError(path: shown, "is writable by \(st.st_mode & 0o002 != 0 ? "every user" : "group \(st.st_gid)") "
                                    + "(mode \(String(st.st_mode & 0o7777, radix: 8)))")
         }
         return (FileDescriptor(rawValue: fd), st.st_uid)
@@ -108,7 +108,7 @@ public struct TrustedDirectory: Sendable {
     static func makeDirectory(in parent: Int32, _ name: String, mode: mode_t, shown: String) throws {
         guard mkdirat(parent, name, mode) == 0 else {
             if errno == EEXIST { return }
-            throw TrustedPathError(path: shown, problem: "cannot be created (\(Errno.describe(errno)))", errno: errno)
+            throw RuntimeError(path: shown, "cannot be created (\(Errno.describe(errno)))", errno: errno)
         }
         let fd = openat(parent, name, O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
         guard fd >= 0 else { return }  // already swapped: the caller's checks refuse it
@@ -139,7 +139,7 @@ public struct TrustedDirectory: Sendable {
         do {
             let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
             return TrustedDirectory(path: shown, fd: fd, owner: owner)
-        } catch let e as TrustedPathError where e.errno == ENOENT && mode != nil {
+        } catch let e as RuntimeError where e.path != nil && e.errno == ENOENT && mode != nil {
             try Self.makeDirectory(in: fd.rawValue, name, mode: mode!, shown: shown)
             let (fd, owner) = try Self.openComponent(at: fd.rawValue, name, shown: shown, last: true, sharedLast: false)
             return TrustedDirectory(path: shown, fd: fd, owner: owner)
@@ -157,7 +157,7 @@ public struct TrustedDirectory: Sendable {
         let fd = openat(fd.rawValue, name, flags | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC, mode)
         guard fd >= 0 else {
             let e = errno
-            throw TrustedPathError(path: shown, problem: Self.whyNot(self.fd.rawValue, name, e, expecting: "a regular file"), errno: e)
+            throw RuntimeError(path: shown, Self.whyNot(self.fd.rawValue, name, e, expecting: "a regular file"), errno: e)
         }
         var st = stat()
         let problem: String?
@@ -176,7 +176,7 @@ public struct TrustedDirectory: Sendable {
         }
         if let problem {
             Glibc.close(fd)
-            throw TrustedPathError(path: shown, problem: problem + "; something else created it: remove it")
+            throw RuntimeError(path: shown, problem + "; something else created it: remove it")
         }
         let fl = fcntl(fd, F_GETFL)
         _ = cshim_fcntl_int(fd, F_SETFL, fl & ~O_NONBLOCK)
@@ -236,14 +236,3 @@ public struct TrustedDirectory: Sendable {
     public var procPath: String { "/proc/self/fd/\(fd.rawValue)" }
 }
 
-/// A path root will not use, and why: one line.
-public struct TrustedPathError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let problem: String
-    public var errno: Int32 = 0
-
-    public var description: String {
-        "\(path) \(problem); tilectl only uses paths that no other user can change (every directory owned by root or by you, "
-            + "no symbolic links)"
-    }
-}

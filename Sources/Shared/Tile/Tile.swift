@@ -7,7 +7,7 @@
 ///   sandbox entry         by the runner, from `descriptors` and `seccompPolicy`
 ///   `unprivilegedInit`    inside the sandbox
 ///   stem loop             the callbacks below, until the supervisor halts it
-public protocol Tile {
+public protocol Tile: SendableMetatype {
     /// What the tile keeps in its preallocated scratch memory (offsets from
     /// `layoutScratch`); `Void` for a tile without scratch.
     associatedtype Scratch = Void

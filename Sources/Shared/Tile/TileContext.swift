@@ -31,7 +31,7 @@ public struct TileContext {
     /// for this tile.
     public init(topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
                 deathPipe: FileDescriptor, sandboxed: Bool) throws {
-        guard let kind = kinds[tile.kind] else { throw TileBootError("this binary has no tile kind \(tile.kind)") }
+        guard let kind = kinds[tile.kind] else { throw RuntimeError("this binary has no tile kind \(tile.kind)") }
         let workspace = try TileWorkspace.join(layout, tile: tile.index, name: tile.name)
         self.topology = topology
         self.layout = layout
@@ -56,7 +56,7 @@ public struct TileContext {
             let lm = layout.links[index]
             let mapping = try Workspace.join(layout.workspaces[lm.workspace], writable: false)
             guard let me = link.consumers.first(where: { $0.tile == tile.index && $0.inIndex == i }) else {
-                throw TileBootError("link \(link.label) does not list \(tile.name) as a consumer")
+                throw RuntimeError("link \(link.label) does not list \(tile.name) as a consumer")
             }
             let fseq = me.reliable ? own.fseq(in: i) : nil
             inputs.append(LinkReader(base: UnsafeRawPointer(mapping.base), layout: lm.layout, fseq: fseq, slot: me.slot))
@@ -68,7 +68,7 @@ public struct TileContext {
             let lm = layout.links[index]
             let mapping = try Workspace.join(layout.workspaces[lm.workspace], writable: true)
             guard mapping.slots(at: 0)[LinkHeader.magicSlot] == LinkHeader.magic else {
-                throw TileBootError("link workspace \(layout.workspaces[lm.workspace].path) is not formatted")
+                throw RuntimeError("link workspace \(layout.workspaces[lm.workspace].path) is not formatted")
             }
             var fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)] = []
             for c in link.consumers where c.reliable {
@@ -93,7 +93,7 @@ public struct TileContext {
     public func keep(_ fd: Int32, as role: DescriptorRole) throws -> FileDescriptor {
         guard let kind = kinds[tile.kind], let i = kind.descriptorRoles.firstIndex(of: role) else {
             Glibc.close(fd)
-            throw TileBootError("\(tile.kind) keeps a descriptor as \"\(role)\" but does not declare that role")
+            throw RuntimeError("\(tile.kind) keeps a descriptor as \"\(role)\" but does not declare that role")
         }
         let target = SandboxProfile.firstKindDescriptor + Int32(i)
         return try FileDescriptor(rawValue: fd).move(to: target)
@@ -108,7 +108,7 @@ public struct TileContext {
         var l = LayoutBuilder()
         let parts = T.layoutScratch(tile, &l)
         guard l.footprint() <= memory.scratchSize else {
-            throw TileBootError("scratch overflow: \(T.kind) needs \(l.footprint()) bytes, has \(memory.scratchSize)")
+            throw RuntimeError("scratch overflow: \(T.kind) needs \(l.footprint()) bytes, has \(memory.scratchSize)")
         }
         return (workspace.scratch.base, parts)
     }
@@ -119,12 +119,6 @@ public struct TileContext {
         let w = try TileWorkspace.joinMetrics(layout, tile: other.index)
         return (w.mapping, w.metricsReader)
     }
-}
-
-/// A boot step that failed in a way no syscall names.
-public struct TileBootError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// Sleeps until the monotonic clock reads `deadline` (ns).

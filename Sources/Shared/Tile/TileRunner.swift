@@ -28,7 +28,7 @@ public enum TileRunner {
         keep.merge(tile.descriptors) { a, _ in a }
         if ctx.sandboxed {
             do {
-                if getuid() == 0 && ctx.identity == nil { throw TileBootError("started as root without an identity to become") }
+                if getuid() == 0 && ctx.identity == nil { throw RuntimeError("started as root without an identity to become") }
                 let report = try Sandbox.enter(SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
                                                identity: ctx.identity)
                 memoryLimit = report.addressSpaceLimit

@@ -36,7 +36,7 @@ public struct TopologyLoader: Sendable {
                 if n == 0 { break }
                 bytes += chunk[0..<n]
             }
-        } catch let e as SystemCallError {
+        } catch let e as RuntimeError {
             throw ConfigError(file: path, line: 0, column: 0,
                               message: "cannot read the topology file: \(Errno.describe(e.errno)); check the path and its permissions")
         }

@@ -32,18 +32,16 @@ enum Privileges {
         }
         if cshim_unshare(CSHIM_CLONE_NEWUSER) != 0 {
             let e = errno
-            throw RuntimeFailure(
+            throw RuntimeError(
                 "tilectl run needs root or unprivileged user namespaces, which this host refuses "
                     + "(unshare(CLONE_NEWUSER): \(Errno.name(e))); run it as root, or allow them with "
                     + "sysctl -w user.max_user_namespaces=15000 (and kernel.unprivileged_userns_clone=1 or "
-                    + "kernel.apparmor_restrict_unprivileged_userns=0 where those exist)")
+                    + "kernel.apparmor_restrict_unprivileged_userns=0 where those exist)", errno: e)
         }
-        do {
+        try RuntimeError.within("cannot set up the supervisor's user namespace") {
             try Files.write("/proc/self/setgroups", "deny")
             try Files.write("/proc/self/uid_map", "\(uid) \(uid) 1\n")
             try Files.write("/proc/self/gid_map", "\(gid) \(gid) 1\n")
-        } catch {
-            throw RuntimeFailure("cannot set up the supervisor's user namespace: \(error)")
         }
         let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
         let asked: String? = switch topology.user {

@@ -18,6 +18,7 @@ import Shared
 ///  8. on every exit path: workspaces removed, reserved pages released, uids and lock let go
 final class Supervisor {
     let topology: Topology
+    let kinds: TileKinds
     let configPath: String
     let sandbox: Bool
     /// How long tiles have to halt after SIGINT/SIGTERM before they are killed.
@@ -33,8 +34,9 @@ final class Supervisor {
     private var tileWorkspaces: [TileWorkspace] = []
     private var linkWorkspaces: [(WorkspaceSpec, WorkspaceMapping)] = []
 
-    init(topology: Topology, configPath: String, sandbox: Bool) {
+    init(topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool) {
         self.topology = topology
+        self.kinds = kinds
         self.configPath = configPath
         self.sandbox = sandbox
     }
@@ -61,20 +63,15 @@ final class Supervisor {
         for path in Workspace.removeLeftovers(topologyName: topology.name, hugetlbfs: hugetlbfsDirs) {
             Log.notice("removed \(path), left over from a run that was killed")
         }
-        let runDirectory: NormalPages.RunDirectory
-        do { runDirectory = try NormalPages.createRunDirectory(topologyName: topology.name) } catch {
-            throw RuntimeFailure("cannot create the run's directory in \(NormalPages.base): \(error)")
+        let runDirectory = try RuntimeError.within("cannot create the run's directory in \(NormalPages.base)") {
+            try NormalPages.createRunDirectory(topologyName: topology.name)
         }
         self.runDirectory = runDirectory
 
         let privileges = try Privileges.prepare(topology)
 
         for tile in topology.tiles {
-            do {
-                try tileKinds[tile.kind]!.preflight(tile, topology)
-            } catch {
-                throw RuntimeFailure("tile \(tile.name): \(error)")
-            }
+            try RuntimeError.within("tile \(tile.name)") { try kinds[tile.kind]!.preflight(tile, topology) }
         }
 
         if privileges == .root {
@@ -88,12 +85,10 @@ final class Supervisor {
         let normalDirectory = runDirectory.path
         let plan: ShmemPlan
         do {
-            plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: configPath,
+            plan = try ShmemPlanner.plan(topology, kinds: kinds, configPath: configPath,
                                          mode: .run(privileged: privileges == .root), normalDirectory: normalDirectory)
-        } catch let e as ShmemPlanError {
-            throw RuntimeFailure(e.description)
-        } catch let e as TrustedPathError {
-            throw RuntimeFailure("the hugetlbfs directory: \(e)")
+        } catch let e as RuntimeError where e.path != nil {
+            throw e.within("the hugetlbfs directory")
         }
         self.plan = plan
         for n in plan.notices { Log.notice(n) }
@@ -167,11 +162,9 @@ final class Supervisor {
         let dir = String(spec.path[..<spec.path.lastIndex(of: "/")!])
         do {
             if dir != runDirectory?.path { try TrustedDirectory.open(dir).close() }
-            return try Workspace.create(spec)
-        } catch let e as WorkspaceError {
-            throw RuntimeFailure(e.description(config: configPath))
-        } catch let e as TrustedPathError {
-            throw RuntimeFailure("workspace \(spec.name): \(e)")
+            return try Workspace.create(spec, configPath: configPath)
+        } catch let e as RuntimeError where e.path != nil {
+            throw e.within("workspace \(spec.name)")
         }
     }
 
@@ -231,7 +224,7 @@ final class Supervisor {
         if let log = Log.fileDescriptor { d[.logFile] = log }
         // Where cleanup removes and writes: nowhere else.
         var rules: [Confinement.FilesystemRule] = []
-        func rule(_ path: String, _ access: UInt64, _ what: String, shared: Bool = false) throws {
+        func rule(_ path: String, _ access: Landlock.FileAccess, _ what: String, shared: Bool = false) throws {
             do {
                 rules.append(.init(try TrustedDirectory.open(path, sharedLast: shared).fd, access, what))
             } catch {
@@ -241,27 +234,26 @@ final class Supervisor {
         }
         // Descriptors opened (and checked) before a run without root left
         // the host's user namespace, duplicated: each rule owns its own.
-        func held(_ dir: TrustedDirectory, _ access: UInt64, _ what: String) throws {
+        func held(_ dir: TrustedDirectory, _ access: Landlock.FileAccess, _ what: String) throws {
             rules.append(.init(try dir.fd.duplicate(), access, what))
         }
         if let runDirectory {
-            try held(runDirectory.shm, CSHIM_LL_REMOVE_DIR, "the run's directory in /dev/shm")
-            try held(runDirectory.directory, CSHIM_LL_READ_DIR | CSHIM_LL_REMOVE_FILE, "the run's workspaces on normal pages")
+            try held(runDirectory.shm, .removeDir, "the run's directory in /dev/shm")
+            try held(runDirectory.directory, [.readDir, .removeFile], "the run's workspaces on normal pages")
         }
         for dir in Set(created.map(\.0.path) + linkWorkspaces.map(\.0.path)).map({ String($0[..<$0.lastIndex(of: "/")!]) })
             where dir != runDirectory?.path {
-            try rule(dir, CSHIM_LL_REMOVE_FILE, "workspaces on huge pages in \(dir)")
+            try rule(dir, .removeFile, "workspaces on huge pages in \(dir)")
         }
         if let plan, !plan.reserved.isEmpty {
-            try rule(topology.shmem.hugetlbfsMount, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE | CSHIM_LL_MAKE_REG
-                     | CSHIM_LL_REMOVE_FILE | CSHIM_LL_TRUNCATE, "the huge page ledger")
-            for size in plan.reserved.keys { try rule(size.sysfsPool!, CSHIM_LL_READ_FILE | CSHIM_LL_WRITE_FILE, "the \(size.label) page pool") }
+            try rule(topology.shmem.hugetlbfsMount, [.readFile, .writeFile, .makeReg, .removeFile, .truncate], "the huge page ledger")
+            for size in plan.reserved.keys { try rule(size.sysfsPool!, [.readFile, .writeFile], "the \(size.label) page pool") }
         }
         if let lock {
-            try held(lock.directory, CSHIM_LL_REMOVE_FILE, "the topology's lock")
-            try held(lock.root, CSHIM_LL_REMOVE_DIR, "the topology's runtime directory")
+            try held(lock.directory, .removeFile, "the topology's lock")
+            try held(lock.root, .removeDir, "the topology's runtime directory")
         }
-        if let identities, let dir = identities.directory { try held(dir, CSHIM_LL_REMOVE_FILE, "the tiles' uid locks") }
+        if let identities, let dir = identities.directory { try held(dir, .removeFile, "the tiles' uid locks") }
         return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules,
                            namespaces: Self.confinedNamespaces, emptyRoot: false)
     }
@@ -272,7 +264,7 @@ final class Supervisor {
         try Sys.check("unshare(CLONE_NEWPID)", cshim_unshare(CSHIM_CLONE_NEWPID))
         let pid = fork()
         if pid == 0 { Reaper.run(plan, control: control, report: report) }
-        guard pid > 0 else { throw SystemCallError("fork(reaper)", errno: errno) }
+        guard pid > 0 else { throw RuntimeError(call: "fork(reaper)", errno: errno) }
         return pid
     }
 
@@ -300,7 +292,7 @@ final class Supervisor {
             let n = cshim_ppoll(&fds, nfds_t(fds.count), timeout)
             for (k, (slot, _)) in tiles.enumerated() where fds[2 + k].revents != 0 { relay.read(slot) }
             if n < 0 && errno != EINTR {
-                Log.error("\(SystemCallError("ppoll(supervisor)", errno: errno))")
+                Log.error("\(RuntimeError(call: "ppoll(supervisor)", errno: errno))")
                 kill(reaper, SIGKILL)
                 reap(reaper)
                 return 1

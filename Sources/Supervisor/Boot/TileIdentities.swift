@@ -39,8 +39,8 @@ struct TileIdentities {
         let root = try RuntimeRoot.open(create: true)
         defer { root.close() }
         let dir: TrustedDirectory
-        do { dir = try root.subdirectory("uid", create: 0o700) } catch let e as TrustedPathError {
-            throw RuntimeFailure("the tile uid locks: \(e)")
+        do { dir = try root.subdirectory("uid", create: 0o700) } catch let e as RuntimeError where e.path != nil {
+            throw e.within("the tile uid locks")
         }
         let busy = ProcessIdentities.scan()
         let delegated = SubordinateIds.read()
@@ -52,7 +52,7 @@ struct TileIdentities {
             guard tried < range.count else {
                 locks.forEach { $0.close() }
                 dir.close()
-                throw RuntimeFailure("no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
+                throw RuntimeError("no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
                                      + "stop another topology, or name a user with `user = \"...\"`")
             }
             tried += 1

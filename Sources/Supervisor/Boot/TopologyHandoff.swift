@@ -43,7 +43,7 @@ struct TopologyHandoff: Codable {
         defer { fd.close() }
         let seals = try Sys.check("fcntl(\(fd), F_GET_SEALS)", cshim_fcntl_int(fd.rawValue, CSHIM_F_GET_SEALS, 0))
         guard seals & requiredSeals == requiredSeals else {
-            throw TileBootError("the topology descriptor \(fd.rawValue) is not a sealed memfd")
+            throw RuntimeError("the topology descriptor \(fd.rawValue) is not a sealed memfd")
         }
         var st = stat()
         try Sys.check("fstat(\(fd))", fstat(fd.rawValue, &st))

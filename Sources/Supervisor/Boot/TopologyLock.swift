@@ -27,8 +27,8 @@ enum RuntimeRoot {
     static func open(create: Bool) throws -> TrustedDirectory {
         do {
             return try TrustedDirectory.open(path, create: create ? (geteuid() == 0 ? 0o755 : 0o700) : nil)
-        } catch let e as TrustedPathError {
-            throw RuntimeFailure("the runtime directory: \(e)")
+        } catch let e as RuntimeError where e.path != nil {
+            throw e.within("the runtime directory")
         }
     }
 
@@ -38,9 +38,9 @@ enum RuntimeRoot {
         let root = try open(create: create)
         do {
             return (root, try root.subdirectory(name, create: create ? 0o700 : nil))
-        } catch let e as TrustedPathError {
+        } catch let e as RuntimeError where e.path != nil {
             root.close()
-            throw RuntimeFailure("the topology's runtime directory: \(e)")
+            throw e.within("the topology's runtime directory")
         }
     }
 }
@@ -70,17 +70,17 @@ struct TopologyLock {
             let fd: FileDescriptor
             do {
                 fd = try dir.openChecked(file, O_RDWR | O_CREAT, mode: 0o600)
-            } catch let e as TrustedPathError where e.errno == ENOENT && attempts < 10 {
+            } catch let e as RuntimeError where e.path != nil && e.errno == ENOENT && attempts < 10 {
                 // The run before us removed the directory as we opened it.
                 attempts += 1
                 dir.close()
                 root.close()
                 (root, dir) = try RuntimeRoot.topology(name, create: true)
                 continue
-            } catch let e as TrustedPathError {
+            } catch let e as RuntimeError where e.path != nil {
                 dir.close()
                 root.close()
-                throw RuntimeFailure("the topology lock: \(e)")
+                throw e.within("the topology lock")
             }
             if flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
                 let e = errno
@@ -90,11 +90,11 @@ struct TopologyLock {
                 dir.close()
                 root.close()
                 if e == EWOULDBLOCK {
-                    throw RuntimeFailure("topology \"\(name)\" is already running"
+                    throw RuntimeError("topology \"\(name)\" is already running"
                         + (owner.isEmpty ? "" : " (supervisor pid \(owner))")
                         + "; stop it first, or give this topology another name")
                 }
-                throw SystemCallError("flock(\(dir.path)/\(file))", errno: e)
+                throw RuntimeError(call: "flock(\(dir.path)/\(file))", errno: e)
             }
             // The previous holder may have unlinked the file between our open
             // and our lock: then we locked an orphan inode. Try again.
@@ -127,7 +127,7 @@ struct TopologyLock {
         let written = try Sys.retry("pwrite(\(path), \(text.count) bytes)",
                                     text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) })
         guard written == text.count else {
-            throw SystemCallError("pwrite(\(path), \(text.count) bytes) wrote \(written)", errno: ENOSPC)
+            throw RuntimeError(call: "pwrite(\(path), \(text.count) bytes) wrote \(written)", errno: ENOSPC)
         }
     }
 
@@ -165,7 +165,7 @@ struct RunDescriptor {
         let dir: TrustedDirectory
         do {
             dir = try TrustedDirectory.open(RuntimeRoot.path + "/" + name)
-        } catch let e as TrustedPathError {
+        } catch let e as RuntimeError where e.path != nil {
             return e.errno == ENOENT ? .notRunning : .untrusted("\(e)")
         } catch {
             return .notRunning
@@ -174,7 +174,7 @@ struct RunDescriptor {
         let fd: FileDescriptor
         do {
             fd = try dir.openChecked(TopologyLock.file, O_RDONLY)
-        } catch let e as TrustedPathError {
+        } catch let e as RuntimeError where e.path != nil {
             return e.errno == ENOENT ? .notRunning : .untrusted("\(e)")
         } catch {
             return .notRunning

@@ -7,7 +7,7 @@ import Shared
 
 /// `tilectl check --config F`: validates a topology file and prints what it
 /// resolves to, without changing anything.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: KindsCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a topology file and print the resolved topology: tiles, workspaces, page sizes.",
@@ -25,32 +25,32 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("graph-svg"), help: ArgumentHelp("Render the digraph to an SVG file with Graphviz's dot.", valueName: "file"))
     var graphSVG: String?
 
-    func run() throws {
-        let topology = try config.load()
+    func run(kinds: TileKinds) throws {
+        let topology = try config.load(kinds)
         if graph || graphSVG != nil {
-            let dot = TopologyGraph.dot(topology, kinds: tileKinds)
+            let dot = TopologyGraph.dot(topology, kinds: kinds)
             if let graphSVG { try TopologyGraph.renderSVG(dot, to: graphSVG) } else { print(dot, terminator: "") }
             return
         }
-        let plan = try ShmemPlanner.plan(topology, kinds: tileKinds, configPath: config.config, mode: .preview)
+        let plan = try ShmemPlanner.plan(topology, kinds: kinds, configPath: config.config, mode: .preview)
         print(Self.report(topology, plan), terminator: "")
-        if sandbox { print("\n" + (try Self.sandboxReport(topology)), terminator: "") }
+        if sandbox { print("\n" + (try Self.sandboxReport(topology, kinds: kinds)), terminator: "") }
     }
 
     /// Per tile kind, what `Sandbox.enter` will do to each of its tiles,
     /// from the same profile it enters with; the seccomp lines are read
     /// back from the compiled filter. Then the reaper's and the
     /// supervisor's confinement.
-    static func sandboxReport(_ t: Topology) throws -> String {
+    static func sandboxReport(_ t: Topology, kinds: TileKinds) throws -> String {
         var out = ""
-        let abi = cshim_landlock_abi_version()
+        let abi = Landlock.abiVersion()
         let landlock: Int32? = abi > 0 ? abi : nil
         out += "Landlock on this kernel: " + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
         let uids = t.user == .dynamic && geteuid() == 0 ? TileIdentities.preview(t) : []
         var seen: [String] = []
         for tile in t.tiles where !seen.contains(tile.kind) {
             seen.append(tile.kind)
-            let p = SandboxProfile(kind: tileKinds[tile.kind]!, topology: t)
+            let p = SandboxProfile(kind: kinds[tile.kind]!, topology: t)
             let tiles = t.tiles(ofKind: tile.kind)
             let identity: ExposedIdentity
             let who: String

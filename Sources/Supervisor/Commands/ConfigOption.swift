@@ -7,7 +7,7 @@ struct ConfigOption: ParsableArguments {
     var config: String
 
     /// Loads and validates the topology; a bad file throws a `ConfigError`.
-    func load() throws -> Topology {
-        try TopologyLoader(kinds: tileKinds).load(path: config)
+    func load(_ kinds: TileKinds) throws -> Topology {
+        try TopologyLoader(kinds: kinds).load(path: config)
     }
 }

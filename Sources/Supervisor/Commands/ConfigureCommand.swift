@@ -14,40 +14,40 @@ struct ConfigureCommand: ParsableCommand {
 
     /// The page sizes and counts a topology needs, from its layout under
     /// the policy it asks for (`auto` counts as `huge`).
-    static func needs(_ topology: Topology) -> [(PageSize, Int)] {
+    static func needs(_ topology: Topology, kinds: TileKinds) -> [(PageSize, Int)] {
         let backing: Backing
         switch topology.shmem.pageSize {
         case .normal: return []
         case .auto, .huge: backing = .huge
         case .gigantic: backing = .gigantic
         }
-        let layout = TopologyLayout(topology: topology, kinds: tileKinds, backing: backing)
+        let layout = TopologyLayout(topology: topology, kinds: kinds, backing: backing)
         return [PageSize.huge, .gigantic].map { ($0, layout.pagesNeeded($0)) }.filter { $0.1 > 0 }
     }
 
     static func requireRoot(_ what: String) throws {
         guard geteuid() == 0 else {
-            throw RuntimeFailure("tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
+            throw RuntimeError("tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
                                  + "write access to /sys/kernel/mm/hugepages); run it with sudo")
         }
     }
 
-    struct Init: ParsableCommand {
+    struct Init: KindsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Mount hugetlbfs and reserve the huge pages the topology needs. Needs root.")
         @OptionGroup var config: ConfigOption
 
-        func run() throws {
-            let topology = try config.load()
+        func run(kinds: TileKinds) throws {
+            let topology = try config.load(kinds)
             try requireRoot("init")
-            let needs = ConfigureCommand.needs(topology)
+            let needs = ConfigureCommand.needs(topology, kinds: kinds)
             if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
             let base = topology.shmem.hugetlbfsMount
             let ledger = HugepageLedger(directory: base)
             try ledger.releaseDeadRuns()
             for (size, needed) in needs {
                 guard HugepagePool.supported(size) else {
-                    throw RuntimeFailure("this kernel offers no \(size.label) pages; use page_size = \"huge\" or \"auto\"")
+                    throw RuntimeError("this kernel offers no \(size.label) pages; use page_size = \"huge\" or \"auto\"")
                 }
                 let mount = Hugetlbfs.mountPoint(base: base, size)
                 if Hugetlbfs.isMounted(at: mount, pageSize: size) {
@@ -64,7 +64,7 @@ struct ConfigureCommand: ParsableCommand {
                 }
                 let (got, now) = try ledger.reserve(owner: HugepageLedger.configureOwner, missing, from: pool)
                 guard now.available >= needed else {
-                    throw RuntimeFailure("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
+                    throw RuntimeError("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
                                          + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
                 }
                 print("reserved \(got) \(size.label) pages (\(needed) needed); `tilectl configure fini` releases them")
@@ -72,14 +72,14 @@ struct ConfigureCommand: ParsableCommand {
         }
     }
 
-    struct Check: ParsableCommand {
+    struct Check: KindsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Say whether the huge pages the topology needs are ready. Exit 0 when ready, 1 when not.")
         @OptionGroup var config: ConfigOption
 
-        func run() throws {
-            let topology = try config.load()
-            let needs = ConfigureCommand.needs(topology)
+        func run(kinds: TileKinds) throws {
+            let topology = try config.load(kinds)
+            let needs = ConfigureCommand.needs(topology, kinds: kinds)
             if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
             var ready = true
             for (size, needed) in needs {
@@ -104,13 +104,13 @@ struct ConfigureCommand: ParsableCommand {
         }
     }
 
-    struct Fini: ParsableCommand {
+    struct Fini: KindsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Release the pages `init` reserved and unmount hugetlbfs. Needs root.")
         @OptionGroup var config: ConfigOption
 
-        func run() throws {
-            let topology = try config.load()
+        func run(kinds: TileKinds) throws {
+            let topology = try config.load(kinds)
             try requireRoot("fini")
             let base = topology.shmem.hugetlbfsMount
             for size in [PageSize.huge, .gigantic] {
@@ -118,7 +118,7 @@ struct ConfigureCommand: ParsableCommand {
                 guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { continue }
                 let files = (try? TrustedDirectory.open(mount)).map { dir in defer { dir.close() }; return dir.entries() } ?? []
                 if !files.isEmpty {
-                    throw RuntimeFailure("\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
+                    throw RuntimeError("\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
                                          + "a topology is running; stop it first")
                 }
                 try Hugetlbfs.unmount(at: mount)

@@ -7,7 +7,7 @@ import Shared
 
 /// `tilectl monitor --config F`: a live view of a running topology, read
 /// straight from its workspaces (read-only; no HTTP, no effect on the tiles).
-struct MonitorCommand: ParsableCommand {
+struct MonitorCommand: KindsCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Watch a running topology live, straight from its shared memory (q quits).",
@@ -33,23 +33,20 @@ struct MonitorCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let topology = try config.load()
+    func run(kinds: TileKinds) throws {
+        let topology = try config.load(kinds)
         let run: RunDescriptor
         switch RunDescriptor.find(topology.name) {
         case .running(let r): run = r
         case .starting:
-            throw RuntimeFailure("topology \"\(topology.name)\" is starting; try again in a moment")
+            throw RuntimeError("topology \"\(topology.name)\" is starting; try again in a moment")
         case .untrusted(let why):
-            throw RuntimeFailure("topology \"\(topology.name)\": refusing to read its run description: \(why)")
+            throw RuntimeError("topology \"\(topology.name)\": refusing to read its run description: \(why)")
         case .notRunning:
-            throw RuntimeFailure("topology \"\(topology.name)\" is not running (no supervisor holds \(TopologyLock.path(for: topology.name))); start it with `tilectl run --config \(config.config)`")
+            throw RuntimeError("topology \"\(topology.name)\" is not running (no supervisor holds \(TopologyLock.path(for: topology.name))); start it with `tilectl run --config \(config.config)`")
         }
-        let sampler: MonitorSampler
-        do {
-            sampler = try MonitorSampler(run)
-        } catch {
-            throw RuntimeFailure("cannot read topology \"\(topology.name)\"'s workspaces: \(error)")
+        let sampler = try RuntimeError.within("cannot read topology \"\(topology.name)\"'s workspaces") {
+            try MonitorSampler(run)
         }
         let live = Terminal.isInteractive && !once
         let view = MonitorView(topology: run.handoff.topology, supervisorPid: run.supervisorPid, colour: Terminal.isInteractive)
@@ -83,7 +80,7 @@ struct MonitorCommand: ParsableCommand {
             guard Clock.monotonicNanos() >= deadline else { continue }
             guard case .running = RunDescriptor.find(topology.name) else {
                 terminal.leave()
-                throw RuntimeFailure("topology \"\(topology.name)\" stopped")
+                throw RuntimeError("topology \"\(topology.name)\" stopped")
             }
             let now = sampler.sample()
             terminal.show(view.render(previous, now, interval: interval, footer: "refreshed every \(String(format1: interval)) s; q quits"))

@@ -3,16 +3,16 @@ import Shared
 
 /// `tilectl reference`: every topology key, its type, default and meaning,
 /// as Markdown. The README's reference is this output.
-struct ReferenceCommand: ParsableCommand {
+struct ReferenceCommand: KindsCommand {
     static let configuration = CommandConfiguration(
         commandName: "reference",
         abstract: "Print every topology-file key with its type, default and meaning (Markdown).")
 
-    func run() throws {
-        print(Self.markdown(), terminator: "")
+    func run(kinds: TileKinds) throws {
+        print(Self.markdown(kinds), terminator: "")
     }
 
-    static func markdown() -> String {
+    static func markdown(_ kinds: TileKinds) -> String {
         var out = ""
         func section(_ title: String, _ note: String?, _ keys: [TileOption]) {
             out += "#### \(title)\n\n"
@@ -36,11 +36,11 @@ struct ReferenceCommand: ParsableCommand {
         section("`[layout]`", nil, TopologyKeys.layout)
         section("`[links.<name>]`", "One table per link; the name is 1 to 32 of a-z, 0-9, `_`, starting with a letter.",
                 TopologyKeys.link)
-        let required = tileKinds.all.filter { $0.requiredBecause != nil }.map { "`[tiles.\($0.kind)]`" }
+        let required = kinds.all.filter { $0.requiredBecause != nil }.map { "`[tiles.\($0.kind)]`" }
         section("`[tiles.<kind>]`, every kind",
                 "One table per tile kind" + (required.isEmpty ? "." : "; \(required.joined(separator: ", ")) is required."),
                 TopologyKeys.tile)
-        for kind in tileKinds.all {
+        for kind in kinds.all {
             func range(_ r: ClosedRange<Int>) -> String {
                 r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
             }

@@ -7,7 +7,7 @@ import Shared
 
 /// `tilectl run1 KIND KIND_ID --topology-fd N --pipe-fd M`: the entry point
 /// of one tile process, exec'd by the reaper. Not for people.
-struct Run1Command: ParsableCommand {
+struct Run1Command: KindsCommand {
     static let configuration = CommandConfiguration(
         commandName: "run1",
         abstract: "Run one tile of a booted topology (started by `tilectl run`, not by hand).",
@@ -19,7 +19,7 @@ struct Run1Command: ParsableCommand {
     @Option(help: "Descriptor of the pipe whose closing tells the supervisor this tile died.") var pipeFd: Int32
     @Flag(name: .customLong("no-sandbox"), help: "Do not enter the sandbox (debugging only).") var noSandbox = false
 
-    func run() throws {
+    func run(kinds: TileKinds) throws {
         signal(SIGPIPE, SIG_IGN)
         let name = "\(kind):\(kindId)"
         Log.setWho(name)
@@ -30,7 +30,7 @@ struct Run1Command: ParsableCommand {
             TileRunner.fatal("cannot read the topology: \(error)")
         }
         let topology = handoff.topology
-        guard let tile = topology.tile(kind: kind, kindId: kindId), let kindInfo = tileKinds[kind] else {
+        guard let tile = topology.tile(kind: kind, kindId: kindId), let kindInfo = kinds[kind] else {
             TileRunner.fatal("the topology has no tile \(name)")
         }
         do {
@@ -46,7 +46,7 @@ struct Run1Command: ParsableCommand {
         if noSandbox { Log.warning("running WITHOUT a sandbox (--no-sandbox); never do this in production") }
         let ctx: TileContext
         do {
-            ctx = try TileContext(topology: topology, layout: handoff.layout, kinds: tileKinds, tile: tile,
+            ctx = try TileContext(topology: topology, layout: handoff.layout, kinds: kinds, tile: tile,
                                   identity: handoff.users?[tile.index],
                                   deathPipe: FileDescriptor(rawValue: pipeFd), sandboxed: !noSandbox)
         } catch {

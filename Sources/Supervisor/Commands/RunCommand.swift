@@ -7,7 +7,7 @@ import Shared
 extension Tilectl {}
 
 /// `tilectl run --config F`: boots the topology in the foreground.
-struct RunCommand: ParsableCommand {
+struct RunCommand: KindsCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Boot a topology and supervise it in the foreground (Ctrl-C stops it).",
@@ -27,12 +27,12 @@ struct RunCommand: ParsableCommand {
           help: "Run tiles without their sandbox. For debugging only: every tile warns at start.")
     var noSandbox = false
 
-    func run() throws {
-        let topology = try config.load()
+    func run(kinds: TileKinds) throws {
+        let topology = try config.load(kinds)
         try Log.configure(who: "supervisor", stderrLevel: topology.log.levelStderr,
                           fileLevel: topology.log.levelLogfile, path: topology.log.path)
         if noSandbox { Log.warning("--no-sandbox: tiles run WITHOUT their sandbox; never do this in production") }
-        let status = try Supervisor(topology: topology, configPath: config.config, sandbox: !noSandbox).run()
+        let status = try Supervisor(topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox).run()
         throw ExitCode(status)
     }
 }

@@ -38,7 +38,7 @@ enum TopologyGraph {
         let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         let candidates: [String] = searchPath.map { dir in "\(dir)/dot" }
         guard let exe = candidates.first(where: { path in access(path, X_OK) == 0 }) else {
-            throw RuntimeFailure("Graphviz is not installed (no `dot` on PATH); install it (Debian: apt-get install graphviz), "
+            throw RuntimeError("Graphviz is not installed (no `dot` on PATH); install it (Debian: apt-get install graphviz), "
                                  + "or print the digraph with --graph and render it elsewhere")
         }
         let p = Process()
@@ -54,7 +54,7 @@ enum TopologyGraph {
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw RuntimeFailure("dot -Tsvg -o \(path) failed (exit \(p.terminationStatus)): \(message.trimmingWhitespace)")
+            throw RuntimeError("dot -Tsvg -o \(path) failed (exit \(p.terminationStatus)): \(message.trimmingWhitespace)")
         }
     }
 }

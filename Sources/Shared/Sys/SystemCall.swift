@@ -2,31 +2,6 @@
 import Glibc
 #endif
 
-/// A failed system call: which call, with which arguments, and the errno it
-/// returned. Its description is the one line a user sees, for example
-/// `bind(127.0.0.1:7999) failed: EADDRINUSE (Address already in use)`.
-public struct SystemCallError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The call and its arguments as a user would write them: `open(/dev/shm/x, O_RDWR)`.
-    public let call: String
-    /// The errno value the call left behind.
-    public let errno: Int32
-    /// What the user can do about it, when we know.
-    public var fix: String?
-
-    public init(_ call: String, errno: Int32, fix: String? = nil) {
-        self.call = call
-        self.errno = errno
-        self.fix = fix
-    }
-
-    /// The same error with the fix a user should try.
-    public func with(fix: String) -> SystemCallError { SystemCallError(call, errno: errno, fix: fix) }
-
-    public var description: String {
-        "\(call) failed: \(Errno.describe(errno))" + (fix.map { "; \($0)" } ?? "")
-    }
-}
-
 /// Errno names, so messages say `EADDRINUSE` (what a user can search for)
 /// next to strerror's sentence.
 public enum Errno {
@@ -92,8 +67,9 @@ public enum Errno {
 /// The one place where "-1 means look at errno" and the EINTR retry live.
 public enum Sys {
     /// Runs `body` until it does not fail with EINTR; throws a
-    /// `SystemCallError` naming `call` if it fails otherwise.
+    /// `RuntimeError` naming `call` if it fails otherwise.
     @inline(__always)
+    @discardableResult
     public static func retry<R: BinaryInteger>(
         _ call: @autoclosure () -> String, _ body: @autoclosure () -> R
     ) throws -> R {
@@ -102,15 +78,15 @@ public enum Sys {
             if rc >= 0 { return rc }
             let e = Glibc.errno
             if e == EINTR { continue }
-            throw SystemCallError(call(), errno: e)
+            throw RuntimeError(call: call(), errno: e)
         }
     }
 
-    /// Throws a `SystemCallError` naming `call` when `rc` is negative.
+    /// Throws a `RuntimeError` naming `call` when `rc` is negative.
     @inline(__always)
     @discardableResult
     public static func check<R: BinaryInteger>(_ call: @autoclosure () -> String, _ rc: R) throws -> R {
         if rc >= 0 { return rc }
-        throw SystemCallError(call(), errno: Glibc.errno)
+        throw RuntimeError(call: call(), errno: Glibc.errno)
     }
 }

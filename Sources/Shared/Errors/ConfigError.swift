@@ -2,7 +2,7 @@ import TOML
 
 /// A topology file the loader rejects: where, what, and the fix, in one line.
 /// Exit status 2.
-public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct ConfigError: TilectlFailure, Equatable {
     public let file: String
     /// 1-based; 0 when the problem has no position (an unreadable file).
     public let line: Int
@@ -15,6 +15,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
         self.column = column
         self.message = message
     }
+
+    public var exitStatus: Int32 { 2 }
 
     public var description: String {
         // A path is shown as given unless it would break the line.
