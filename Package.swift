@@ -40,13 +40,15 @@ let package = Package(
         // tilectl plus a test-only tile kind that tries to escape its
         // sandbox. Built for the integration tests; never part of `tilectl`.
         .target(name: "TestbedShim", path: "Tests/TestbedShim"),
-        .executableTarget(name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "MetricTile", "CShim", "TestbedShim"],
-                          path: "Tests/Testbed"),
+        .executableTarget(
+            name: "tilectl-testbed", dependencies: ["Supervisor", "Shared", "MetricTile", "CShim", "TestbedShim"],
+            path: "Tests/Testbed"),
         // Benchmarks: they print tables; see bench/README.md.
         .target(name: "BenchShim", path: "bench/BenchShim"),
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim", "BenchShim"], path: "bench/LinkBench"),
-        .executableTarget(name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
-                          path: "bench/RenderBench"),
+        .executableTarget(
+            name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
+            path: "bench/RenderBench"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], exclude: ["toml-test"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "MallocCounter"]),
         // Counts each thread's heap allocations (interposed malloc), for the

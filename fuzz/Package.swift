@@ -10,7 +10,7 @@ import PackageDescription
 let package = Package(
     name: "tilectl-fuzz",
     dependencies: [
-        .package(name: "tilectl", path: ".."),
+        .package(name: "tilectl", path: "..")
     ],
     targets: [
         // Failure reporting, exact-size input copies, the reproducer entry point.

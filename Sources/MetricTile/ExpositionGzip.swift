@@ -126,8 +126,10 @@ public final class ExpositionGzip {
                         list.append(Item(bits: bits, count: UInt8(count), back: 0, source: 0, target: 0))
                         list.append(Item(bits: d & 0xFFFF_FFFF, count: UInt8(d >> 32), back: 0, source: 0, target: 0))
                     } else {
-                        list.append(Item(bits: bits, count: UInt8(count), back: UInt8(back), source: UInt16(source),
-                                         target: UInt16(target)))
+                        list.append(
+                            Item(
+                                bits: bits, count: UInt8(count), back: UInt8(back), source: UInt16(source),
+                                target: UInt16(target)))
                     }
                     maxBits += count + 28
                 }
@@ -299,7 +301,8 @@ public final class ExpositionGzip {
                         // widest case, and the offsets within an Item's 16 bits.
                         let ownerStart = Int(ops[owner].staticStart)
                         guard p - candidate + (k - owner) * valueBytes <= 32768,
-                              candidate - ownerStart <= Int(UInt16.max), p - start <= Int(UInt16.max) else { break }
+                            candidate - ownerStart <= Int(UInt16.max), p - start <= Int(UInt16.max)
+                        else { break }
                         var length = 0
                         let limit = min(258, end - p, owner == k ? end - p : ownerEnd - candidate)
                         while length < limit && statics[candidate + length] == statics[p + length] { length += 1 }
@@ -314,8 +317,10 @@ public final class ExpositionGzip {
                 if bestLength >= minMatch {
                     var owner = k
                     while owner > oldest && Int(ops[owner].staticStart) > bestSource { owner -= 1 }
-                    tokens.append(.match(length: bestLength, back: k - owner, source: bestSource - Int(ops[owner].staticStart),
-                                         target: p - start))
+                    tokens.append(
+                        .match(
+                            length: bestLength, back: k - owner, source: bestSource - Int(ops[owner].staticStart),
+                            target: p - start))
                     for q in p..<(p + bestLength) { insert(q) }
                     p += bestLength
                 } else {
@@ -331,8 +336,10 @@ public final class ExpositionGzip {
 
     /// Symbol counts of one scrape replaying `parse` with the values as
     /// they are now (match distances from this scrape's layout).
-    static func count(_ parse: [[Token]], _ ops: UnsafeMutableBufferPointer<ExpositionPlan.Op>, _ statics: UnsafeRawBufferPointer,
-                      _ lit: inout [Int], _ dist: inout [Int]) {
+    static func count(
+        _ parse: [[Token]], _ ops: UnsafeMutableBufferPointer<ExpositionPlan.Op>, _ statics: UnsafeRawBufferPointer,
+        _ lit: inout [Int], _ dist: inout [Int]
+    ) {
         var scratch = [UInt8](repeating: 0, count: 128)
         var starts = [Int](repeating: 0, count: ops.count)
         var at = 0
@@ -389,8 +396,8 @@ public final class ExpositionGzip {
         while hclen > 4 && cl.lengths[DeflateCodes.codeLengthOrder[hclen - 1]] == 0 { hclen -= 1 }
 
         var out: [(bits: UInt64, count: Int)] = []
-        out.append((1, 1))                           // BFINAL
-        out.append((2, 2))                           // BTYPE 2: dynamic Huffman codes
+        out.append((1, 1))  // BFINAL
+        out.append((2, 2))  // BTYPE 2: dynamic Huffman codes
         out.append((UInt64(lit.lengths.count - 257), 5))
         out.append((UInt64(dist.lengths.count - 1), 5))
         out.append((UInt64(hclen - 4), 4))

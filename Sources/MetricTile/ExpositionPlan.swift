@@ -147,8 +147,11 @@ public struct ExpositionPlan {
             var series: [(labels: String, slots: UnsafePointer<UInt64>)] = []
             for src in sources {
                 for (i, link) in src.inLinks.enumerated() {
-                    series.append(("\(src.labels),link_kind=\"\(link.name)\",link_kind_id=\"\(link.kindId)\"",
-                                   src.reader.base + src.reader.layout.linkOffset(i)))
+                    series.append(
+                        (
+                            "\(src.labels),link_kind=\"\(link.name)\",link_kind_id=\"\(link.kindId)\"",
+                            src.reader.base + src.reader.layout.linkOffset(i)
+                        ))
                 }
             }
             family(LinkMetrics.schema, f, series)
@@ -170,8 +173,10 @@ public struct ExpositionPlan {
     private mutating func line(_ s: String) {
         let start = building.statics.count
         building.statics.append(contentsOf: s.utf8)
-        building.ops.append(Op(staticStart: Int32(start), staticCount: Int32(building.statics.count - start),
-                               format: .none, slot: nil))
+        building.ops.append(
+            Op(
+                staticStart: Int32(start), staticCount: Int32(building.statics.count - start),
+                format: .none, slot: nil))
     }
 
     private mutating func sample(_ prefix: String, _ format: ValueFormat, _ slot: UnsafePointer<UInt64>?) {

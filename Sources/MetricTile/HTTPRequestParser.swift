@@ -137,9 +137,10 @@ public enum HTTPRequestParser {
         }
         if let n = contentLength, n > 0 { return .invalid("request bodies are not accepted (Content-Length)") }
         if minor == 1 && !host { return .invalid("HTTP/1.1 request without Host") }
-        return .complete(HTTPRequestHead(
-            method: method, path: pathStart..<pathEnd, minorVersion: minor, keepAlive: keepAlive,
-            wantsOpenMetrics: accept.openMetrics, acceptsGzip: accept.gzip, length: end))
+        return .complete(
+            HTTPRequestHead(
+                method: method, path: pathStart..<pathEnd, minorVersion: minor, keepAlive: keepAlive,
+                wantsOpenMetrics: accept.openMetrics, acceptsGzip: accept.gzip, length: end))
     }
 
     /// Whether the bytes start a HEAD request, whatever follows: even an
@@ -181,11 +182,11 @@ public enum HTTPRequestParser {
     @inline(__always) static func isTchar(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default:
             return false
@@ -279,7 +280,8 @@ public enum HTTPRequestParser {
                 var j = i + 2
                 var valueEnd = j
                 while valueEnd < params.upperBound, buf[valueEnd] != UInt8(ascii: ";"), buf[valueEnd] != 0x20,
-                      buf[valueEnd] != 0x09 { valueEnd += 1 }
+                    buf[valueEnd] != 0x09
+                { valueEnd += 1 }
                 guard j < valueEnd, buf[j] == UInt8(ascii: "0") || buf[j] == UInt8(ascii: "1") else { return nil }
                 let one = buf[j] == UInt8(ascii: "1")
                 j += 1
@@ -329,8 +331,10 @@ public enum HTTPRequestParser {
                 let start = i
                 while i < r.upperBound, buf[i] != UInt8(ascii: "]") {
                     let c = buf[i]
-                    guard isHexDigit(c) || c == UInt8(ascii: ":") || c == UInt8(ascii: ".") || isUnreserved(c)
-                        || c == UInt8(ascii: "%") || (isSubDelim(c) && c != UInt8(ascii: ",")) else { return false }
+                    guard
+                        isHexDigit(c) || c == UInt8(ascii: ":") || c == UInt8(ascii: ".") || isUnreserved(c)
+                            || c == UInt8(ascii: "%") || (isSubDelim(c) && c != UInt8(ascii: ","))
+                    else { return false }
                     i += 1
                 }
                 guard i < r.upperBound, i > start else { return false }
@@ -375,8 +379,8 @@ public enum HTTPRequestParser {
         @inline(__always) func isSubDelim(_ c: UInt8) -> Bool {
             switch c {
             case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-                 UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
-                 UInt8(ascii: "="):
+                UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+                UInt8(ascii: "="):
                 return true
             default:
                 return false

@@ -60,9 +60,11 @@ struct CannedResponses {
 
     init() {
         func head(_ status: ResponseStatus, _ contentType: String, gzip: Bool = false) -> Head {
-            Head(prefix: Array(("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: \(contentType)\r\n"
-                + (gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "") + "Content-Length: ").utf8),
-                 status: status)
+            Head(
+                prefix: Array(
+                    ("HTTP/1.1 \(status.code) \(status.reason)\r\nContent-Type: \(contentType)\r\n"
+                        + (gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "") + "Content-Length: ").utf8),
+                status: status)
         }
         let text = "text/plain; charset=utf-8"
         func answer(_ status: ResponseStatus, _ body: String) -> Answer {
@@ -80,16 +82,20 @@ struct CannedResponses {
         healthFailHead = head(.s503, text)
 
         func suffix(_ close: Bool) -> UnsafeMutableRawBufferPointer {
-            let bytes = Array(("\r\nDate: " + String(repeating: " ", count: HTTPDate.length) + "\r\n"
-                + (close ? "Connection: close\r\n" : "") + "\r\n").utf8)
+            let bytes = Array(
+                ("\r\nDate: " + String(repeating: " ", count: HTTPDate.length) + "\r\n"
+                    + (close ? "Connection: close\r\n" : "") + "\r\n").utf8)
             let p = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
             p.copyBytes(from: bytes)
             return p
         }
         keepAliveSuffix = suffix(false)
         closeSuffix = suffix(true)
-        let prefixes = metricsHeads + [healthOKHead, healthFailHead, badRequest.head, notFound.head, tooLarge.head,
-                                       tooBig.head, unavailable.head]
+        let prefixes =
+            metricsHeads + [
+                healthOKHead, healthFailHead, badRequest.head, notFound.head, tooLarge.head,
+                tooBig.head, unavailable.head,
+            ]
         longestHead = prefixes.map(\.prefix.count).max()! + 20 + closeSuffix.count
     }
 

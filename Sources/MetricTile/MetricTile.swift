@@ -18,13 +18,17 @@ public struct MetricTile: Tile {
     /// One per connection slot, and one spare for an accept racing a close.
     public static let openedInSandbox = MetricsServer.maxConnections + 1
 
-    public static let prometheusListenAddress = OptionKey<String>("prometheus_listen_address", .ipv4Address, default: "127.0.0.1",
+    public static let prometheusListenAddress = OptionKey<String>(
+        "prometheus_listen_address", .ipv4Address, default: "127.0.0.1",
         help: "Address the HTTP server binds; 0.0.0.0 serves every interface.")
-    public static let prometheusListenPort = OptionKey<Int>("prometheus_listen_port", 1...65535, default: 7999,
+    public static let prometheusListenPort = OptionKey<Int>(
+        "prometheus_listen_port", 1...65535, default: 7999,
         help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics.")
-    public static let requestTimeoutMs = OptionKey<Int>("request_timeout_ms", 100...3_600_000, default: 10_000,
+    public static let requestTimeoutMs = OptionKey<Int>(
+        "request_timeout_ms", 100...3_600_000, default: 10_000,
         help: "A connection that takes longer to send a whole request, or to take any of its response, is closed.")
-    public static let healthzMaxHeartbeatAgeMs = OptionKey<Int>("healthz_max_heartbeat_age_ms", 10...3_600_000, default: 2_000,
+    public static let healthzMaxHeartbeatAgeMs = OptionKey<Int>(
+        "healthz_max_heartbeat_age_ms", 10...3_600_000, default: 2_000,
         help: "/healthz answers 503 when a tile's heartbeat is older than this.")
 
     /// Without it nothing of the topology can be scraped.
@@ -41,12 +45,14 @@ public struct MetricTile: Tile {
 
     // MARK: metrics
 
-    static let bootTimestamp = MetricFamily.gauge("boot_timestamp_nanos", "The UNIX timestamp in nanoseconds at which the metric tile booted.")
+    static let bootTimestamp = MetricFamily.gauge(
+        "boot_timestamp_nanos", "The UNIX timestamp in nanoseconds at which the metric tile booted.")
     static let connActive = MetricFamily.gauge("conn_active", "Open HTTP connections.")
     static let bytesRead = MetricFamily.counter("bytes_read", "Bytes read from HTTP clients.", unit: "bytes")
     static let bytesWritten = MetricFamily.counter("bytes_written", "Bytes written to HTTP clients.", unit: "bytes")
-    static let responses = MetricFamily.enumCounter("responses", "HTTP responses sent, by status code.",
-                                                    label: "status", ResponseStatus.self)
+    static let responses = MetricFamily.enumCounter(
+        "responses", "HTTP responses sent, by status code.",
+        label: "status", ResponseStatus.self)
     static let connEvicted = MetricFamily.counter("conn_evicted", "Connections closed to make room for a new one.")
     static let connSlowReaderClosed = MetricFamily.counter(
         "conn_slow_reader_closed",
@@ -55,10 +61,12 @@ public struct MetricTile: Tile {
     /// Measured by the server, which declares it.
     static let renderDuration = MetricsServer.renderDuration
 
-    public static let schema = MetricSchema(prefix: kind, [
-        bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connSlowReaderClosed, connTimedOut,
-        renderDuration,
-    ])
+    public static let schema = MetricSchema(
+        prefix: kind,
+        [
+            bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connSlowReaderClosed, connTimedOut,
+            renderDuration,
+        ])
 
     // MARK: scratch
 
@@ -68,8 +76,9 @@ public struct MetricTile: Tile {
     }
 
     public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
-        Scratch(requestBuffers: l.append(MetricsServer.maxConnections * MetricsServer.maxRequestBytes, align: 4096),
-                responseRing: l.append(MetricsServer.responseRingBytes, align: 4096))
+        Scratch(
+            requestBuffers: l.append(MetricsServer.maxConnections * MetricsServer.maxRequestBytes, align: 4096),
+            responseRing: l.append(MetricsServer.responseRingBytes, align: 4096))
     }
 
     // MARK: privileged init
@@ -101,9 +110,10 @@ public struct MetricTile: Tile {
         let age = Int64(tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000
         let interval = topology.layout.housekeepingIntervalNanos
         guard age >= 4 * interval else {
-            return TopologyIssue(path: ["tiles", kind, healthzMaxHeartbeatAgeMs.key],
-                                 "healthz_max_heartbeat_age_ms = \(age / 1_000_000) is too close to the housekeeping interval "
-                                     + "(\(interval / 1000) µs, when heartbeats happen); use at least \(max(1, 4 * interval / 1_000_000))")
+            return TopologyIssue(
+                path: ["tiles", kind, healthzMaxHeartbeatAgeMs.key],
+                "healthz_max_heartbeat_age_ms = \(age / 1_000_000) is too close to the housekeeping interval "
+                    + "(\(interval / 1000) µs, when heartbeats happen); use at least \(max(1, 4 * interval / 1_000_000))")
         }
         return nil
     }
@@ -126,39 +136,46 @@ public struct MetricTile: Tile {
         try Sys.check("listen(\(address):\(port))", listen(fd, 4096))
 
         let (scratchBase, parts) = try ctx.scratch(Self.self)
-        server = try MetricsServer(listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
-                                   ring: scratchBase + parts.responseRing,
-                                   requestTimeoutNanos: Int64(ctx.tile[Self.requestTimeoutMs]) * 1_000_000)
+        server = try MetricsServer(
+            listenFD: fd, requestBuffers: scratchBase + parts.requestBuffers,
+            ring: scratchBase + parts.responseRing,
+            requestTimeoutNanos: Int64(ctx.tile[Self.requestTimeoutMs]) * 1_000_000)
 
         var regions: [WorkspaceMapping] = []
         var sources: [RenderSource] = []
         for t in ctx.topology.tiles {
             let (mapping, reader) = try ctx.joinMetricsReadOnly(of: t)
             regions.append(mapping)
-            sources.append(RenderSource(tile: t, reader: reader, kindSchema: ctx.kinds[t.kind]!.schema,
-                                        inLinks: ctx.topology.inLinks(of: t).map { ($0.name, $0.kindId) }))
+            sources.append(
+                RenderSource(
+                    tile: t, reader: reader, kindSchema: ctx.kinds[t.kind]!.schema,
+                    inLinks: ctx.topology.inLinks(of: t).map { ($0.name, $0.kindId) }))
         }
         self.regions = regions
-        server.serve(MetricsServer.Content(
-            prometheus: ExpositionPlan(sources: sources, format: .prometheus),
-            openMetrics: ExpositionPlan(sources: sources, format: .openMetrics),
-            health: HealthCheck(tiles: sources.map { ($0.tile, $0.reader) },
-                                maxAgeNanos: Int64(ctx.tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000)))
+        server.serve(
+            MetricsServer.Content(
+                prometheus: ExpositionPlan(sources: sources, format: .prometheus),
+                openMetrics: ExpositionPlan(sources: sources, format: .openMetrics),
+                health: HealthCheck(
+                    tiles: sources.map { ($0.tile, $0.reader) },
+                    maxAgeNanos: Int64(ctx.tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000)))
 
         let w = ctx.metrics
         cells = Cells(
             bootTimestamp: w.gauge(Self.bootTimestamp), connActive: w.gauge(Self.connActive),
             bytesRead: w.counter(Self.bytesRead), bytesWritten: w.counter(Self.bytesWritten),
             responses: w.enumCounter(Self.responses, ResponseStatus.self), connEvicted: w.counter(Self.connEvicted),
-            connSlowReaderClosed: w.counter(Self.connSlowReaderClosed), connTimedOut: w.counter(Self.connTimedOut), renderDuration: w.histogram(Self.renderDuration))
+            connSlowReaderClosed: w.counter(Self.connSlowReaderClosed), connTimedOut: w.counter(Self.connTimedOut),
+            renderDuration: w.histogram(Self.renderDuration))
     }
 
     /// A bound, non-blocking TCP socket for the tile's address and port.
     static func listenSocket(_ tile: TileSpec) throws -> Int32 {
         let address = tile[Self.prometheusListenAddress]
         let port = tile[Self.prometheusListenPort]
-        let fd = try Sys.check("socket(AF_INET, SOCK_STREAM)",
-                               socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
+        let fd = try Sys.check(
+            "socket(AF_INET, SOCK_STREAM)",
+            socket(AF_INET, Int32(SOCK_STREAM.rawValue) | CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK, 0))
         var one: Int32 = 1
         // Accepted connections inherit TCP_NODELAY: a response's last partial
         // segment goes out at once instead of waiting for the client's ACK
@@ -175,7 +192,8 @@ public struct MetricTile: Tile {
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = in_port_t(UInt16(port).bigEndian)
         let octets = parseIPv4(address)!
-        sa.sin_addr.s_addr = in_addr_t(octets[0]) | in_addr_t(octets[1]) << 8 | in_addr_t(octets[2]) << 16
+        sa.sin_addr.s_addr =
+            in_addr_t(octets[0]) | in_addr_t(octets[1]) << 8 | in_addr_t(octets[2]) << 16
             | in_addr_t(octets[3]) << 24
         let rc = withUnsafePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -183,12 +201,14 @@ public struct MetricTile: Tile {
         if rc != 0 {
             let e = errno
             Glibc.close(fd)
-            let fix = switch e {
-            case EADDRINUSE: "stop what listens there or choose another [tiles.metric] prometheus_listen_port"
-            case EACCES: "a port below net.ipv4.ip_unprivileged_port_start needs root: run as root, or choose "
-                + "[tiles.metric] prometheus_listen_port at or above it (1024 by default)"
-            default: "choose a local address for [tiles.metric] prometheus_listen_address"
-            }
+            let fix =
+                switch e {
+                case EADDRINUSE: "stop what listens there or choose another [tiles.metric] prometheus_listen_port"
+                case EACCES:
+                    "a port below net.ipv4.ip_unprivileged_port_start needs root: run as root, or choose "
+                        + "[tiles.metric] prometheus_listen_port at or above it (1024 by default)"
+                default: "choose a local address for [tiles.metric] prometheus_listen_address"
+                }
             throw RuntimeError(call: "bind(\(address):\(port))", errno: e).with(fix: fix)
         }
         return fd
@@ -251,18 +271,30 @@ public struct MetricTile: Tile {
             .arg(0, notEquals: .descriptor(.deathPipe)),
         ]
         let flags = UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
-        return RuntimePolicy.logging + SeccompPolicy([
-            SeccompRule("accept4", [.arg(0, equals: .descriptor(listenSocketRole)),
-                                    .arg(1, equals: .constant(0, "NULL")), .arg(2, equals: .constant(0, "NULL")),
-                                    .arg(3, equals: .constant(flags, "SOCK_CLOEXEC|SOCK_NONBLOCK"))],
-                        reason: "accept HTTP connections: only on the listen socket, only non-blocking, the peer's address not asked for"),
-            SeccompRule("read", connection, reason: "read HTTP requests from connections"),
-            SeccompRule("sendto", connection + [.arg(3, equals: .constant(UInt64(MSG_NOSIGNAL), "MSG_NOSIGNAL")), .arg(4, equals: .constant(0, "NULL")), .arg(5, equals: .constant(0, "0"))],
-                        reason: "send HTTP responses to connections (no destination address: it is connected)"),
-            SeccompRule("close", connection, reason: "close HTTP connections"),
-            SeccompRule("shutdown", connection + [.arg(1, equals: .constant(UInt64(SHUT_WR), "SHUT_WR"))],
-                        reason: "end a response with EOF, then drain the client's late bytes: a close with them unread would reset the connection"),
-            SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
-        ]) + RuntimePolicy.common
+        return RuntimePolicy.logging
+            + SeccompPolicy([
+                SeccompRule(
+                    "accept4",
+                    [
+                        .arg(0, equals: .descriptor(listenSocketRole)),
+                        .arg(1, equals: .constant(0, "NULL")), .arg(2, equals: .constant(0, "NULL")),
+                        .arg(3, equals: .constant(flags, "SOCK_CLOEXEC|SOCK_NONBLOCK")),
+                    ],
+                    reason: "accept HTTP connections: only on the listen socket, only non-blocking, the peer's address not asked for"),
+                SeccompRule("read", connection, reason: "read HTTP requests from connections"),
+                SeccompRule(
+                    "sendto",
+                    connection + [
+                        .arg(3, equals: .constant(UInt64(MSG_NOSIGNAL), "MSG_NOSIGNAL")), .arg(4, equals: .constant(0, "NULL")),
+                        .arg(5, equals: .constant(0, "0")),
+                    ],
+                    reason: "send HTTP responses to connections (no destination address: it is connected)"),
+                SeccompRule("close", connection, reason: "close HTTP connections"),
+                SeccompRule(
+                    "shutdown", connection + [.arg(1, equals: .constant(UInt64(SHUT_WR), "SHUT_WR"))],
+                    reason:
+                        "end a response with EOF, then drain the client's late bytes: a close with them unread would reset the connection"),
+                SeccompRule("ppoll", reason: "wait for the listen socket and connections"),
+            ]) + RuntimePolicy.common
     }
 }

@@ -118,14 +118,18 @@ final class MetricsServer {
     /// tile exports it as `metric_render_duration_seconds`.
     static let renderDuration = MetricFamily.histogram(
         "render_duration_seconds", "Time to render one scrape of every tile's metrics.",
-        buckets: [10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
-                  25_000_000, 50_000_000],
+        buckets: [
+            10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+            25_000_000, 50_000_000,
+        ],
         unit: "seconds", converter: .nanosToSeconds)
 
     /// `requestBuffers` holds `maxConnections * maxRequestBytes` bytes,
     /// `ring` holds `ringBytes`; both stay owned by the caller.
-    init(listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, ring: UnsafeMutableRawPointer,
-         ringBytes: Int = MetricsServer.responseRingBytes, requestTimeoutNanos: Int64 = 10_000_000_000) throws {
+    init(
+        listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, ring: UnsafeMutableRawPointer,
+        ringBytes: Int = MetricsServer.responseRingBytes, requestTimeoutNanos: Int64 = 10_000_000_000
+    ) throws {
         self.listenFD = listenFD
         self.requestBuffers = requestBuffers
         self.ring = ring
@@ -291,7 +295,9 @@ final class MetricsServer {
         case .complete(let head):
             // Decide from the path before the buffer is compacted over it.
             let path = UnsafeRawBufferPointer(rebasing: buf[head.path])
-            let route: Route = path.elementsEqual("/metrics".utf8) ? .metrics
+            let route: Route =
+                path.elementsEqual("/metrics".utf8)
+                ? .metrics
                 : path.elementsEqual("/healthz".utf8) ? .health : .notFound
             // Drop the head; pipelined bytes after it stay for the next turn.
             let rest = conns[slot].buffered - head.length
@@ -320,8 +326,10 @@ final class MetricsServer {
             if head.acceptsGzip {
                 // The gzip body first, the plain text after it as scratch.
                 let encoder = format == .openMetrics ? content.openMetricsGzip : content.prometheusGzip
-                queued = queue(slot, response, maxBody: encoder.maxSize, scratch: plan.maxRenderedSize,
-                               bodyless: bodyless, close: close, now) { gz, plain in encoder.render(plain: plain, gz: gz)?.gz }
+                queued = queue(
+                    slot, response, maxBody: encoder.maxSize, scratch: plan.maxRenderedSize,
+                    bodyless: bodyless, close: close, now
+                ) { gz, plain in encoder.render(plain: plain, gz: gz)?.gz }
             } else {
                 queued = queue(slot, response, maxBody: plan.maxRenderedSize, bodyless: bodyless, close: close, now) {
                     body, _ in plan.render(into: body)
@@ -336,8 +344,10 @@ final class MetricsServer {
             guard let content else { return answer(slot, canned.unavailable, bodyless: bodyless, close: true, now) }
             var (healthy, text) = content.health.check(nowNanos: Clock.wallclockNanos())
             let queued = text.withUTF8 { bytes in
-                queue(slot, healthy ? canned.healthOKHead : canned.healthFailHead, maxBody: bytes.count,
-                      bodyless: bodyless, close: close, now) { out, _ in
+                queue(
+                    slot, healthy ? canned.healthOKHead : canned.healthFailHead, maxBody: bytes.count,
+                    bodyless: bodyless, close: close, now
+                ) { out, _ in
                     out.copyMemory(from: UnsafeRawBufferPointer(bytes))
                     return bytes.count
                 }
@@ -363,15 +373,20 @@ final class MetricsServer {
     /// second, `scratch` bytes, as it likes) and returns how many, or nil.
     /// Returns false, with nothing queued, when the ring is too small or
     /// `body` fails.
-    private func queue(_ slot: Int, _ head: CannedResponses.Head, maxBody: Int, scratch: Int = 0,
-                       bodyless: Bool, close: Bool, _ now: Int64,
-                       _ body: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?) -> Bool {
+    private func queue(
+        _ slot: Int, _ head: CannedResponses.Head, maxBody: Int, scratch: Int = 0,
+        bodyless: Bool, close: Bool, _ now: Int64,
+        _ body: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?
+    ) -> Bool {
         precondition(conns[slot].ringRegion == nil, "a response is still queued on this connection")
         let scratchAt = Self.headRoom + alignUp(maxBody, 64)
         guard let start = reserve(scratchAt + scratch) else { return false }
         let bodyAt = start + Self.headRoom
-        guard let n = body(UnsafeMutableRawBufferPointer(start: ring + bodyAt, count: maxBody),
-                           UnsafeMutableRawBufferPointer(start: ring + start + scratchAt, count: scratch)) else { return false }
+        guard
+            let n = body(
+                UnsafeMutableRawBufferPointer(start: ring + bodyAt, count: maxBody),
+                UnsafeMutableRawBufferPointer(start: ring + start + scratchAt, count: scratch))
+        else { return false }
 
         // The head, right in front of the body.
         canned.setDate(&date, wallclockNanos: Clock.wallclockNanos())

@@ -19,8 +19,10 @@ public struct Tilectl: ParsableCommand {
             Exit status: 0 success, 1 runtime failure, 2 usage or topology-file error.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self, ReferenceCommand.self,
-                      Run1Command.self])
+        subcommands: [
+            RunCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self, ReferenceCommand.self,
+            Run1Command.self,
+        ])
 
     public init() {}
 
@@ -45,7 +47,8 @@ public struct Tilectl: ParsableCommand {
                 Glibc.exit(0)
             case .validationFailure:
                 let message = fullMessage(for: error)
-                FileDescriptor.standardError.writeLine(message.hasPrefix("Error:") ? "tilectl: " + message.dropFirst(7) : "tilectl: \(message)")
+                FileDescriptor.standardError.writeLine(
+                    message.hasPrefix("Error:") ? "tilectl: " + message.dropFirst(7) : "tilectl: \(message)")
                 Glibc.exit(2)
             default:
                 fail(RuntimeError.from(error))

@@ -12,7 +12,9 @@ extension TOMLParser {
         case 0x30...0x39, Byte.plus, Byte.minus: return try numberOrDate()
         case 0x41...0x5A, 0x61...0x7A: return try word()
         default:
-            throw fail("expected a value, found \(found(i)); a value is a \"string\", a number, true, false, a date, [an array] or {an inline table}")
+            throw fail(
+                "expected a value, found \(found(i)); a value is a \"string\", a number, true, false, a date, [an array] or {an inline table}"
+            )
         }
     }
 
@@ -29,7 +31,9 @@ extension TOMLParser {
         case "inf": return .float(.infinity)
         case "nan": return .float(.nan)
         default:
-            let fix = w.lowercased() == "true" || w.lowercased() == "false" ? "booleans are lowercase: \(w.lowercased())"
+            let fix =
+                w.lowercased() == "true" || w.lowercased() == "false"
+                ? "booleans are lowercase: \(w.lowercased())"
                 : "strings are quoted: \(quoted(w))"
             throw ParseFailure(offset: start, message: "\(quoted(w)) is not a value; \(fix)")
         }
@@ -48,15 +52,18 @@ extension TOMLParser {
         while i < n, Self.isNumberChar(b[i]) { i += 1 }
         // `1979-05-27 07:32:00`: a space may separate a date from its time.
         if i - start == 10, b[start + 4] == Byte.minus, i + 3 < n, b[i] == Byte.space,
-           Self.isDigit(b[i + 1]), Self.isDigit(b[i + 2]), b[i + 3] == Byte.colon {
+            Self.isDigit(b[i + 1]), Self.isDigit(b[i + 2]), b[i + 3] == Byte.colon
+        {
             i += 1
             while i < n, Self.isNumberChar(b[i]) { i += 1 }
         }
         let token = b[start..<i]
         // Only YYYY- or HH: starts a date or a time: 0.6E-8_236 is a float.
-        let looksLikeDate = token.count >= 10 && token[start..<start + 4].allSatisfy(Self.isDigit)
+        let looksLikeDate =
+            token.count >= 10 && token[start..<start + 4].allSatisfy(Self.isDigit)
             && token[start + 4] == Byte.minus
-        let looksLikeTime = token.count >= 8 && token[start..<start + 2].allSatisfy(Self.isDigit)
+        let looksLikeTime =
+            token.count >= 8 && token[start..<start + 2].allSatisfy(Self.isDigit)
             && token[start + 2] == Byte.colon
         if looksLikeDate || looksLikeTime { return .dateTime(try dateTime(token)) }
         return try number(token)
@@ -104,8 +111,10 @@ extension TOMLParser {
             let digitsStart = k
             guard k < t.endIndex else { throw bad("expected base-\(radix) digits after \(quoted(String(decoding: t, as: UTF8.self)))") }
             guard Self.digitRun(t, &k, isDigit), k == t.endIndex else {
-                throw bad(k < t.endIndex && t[k] != Byte.underscore ? "\(quoted(String(UnicodeScalar(t[k])))) is not a base-\(radix) digit"
-                          : underscores)
+                throw bad(
+                    k < t.endIndex && t[k] != Byte.underscore
+                        ? "\(quoted(String(UnicodeScalar(t[k])))) is not a base-\(radix) digit"
+                        : underscores)
             }
             var v: Int64 = 0
             for c in t[digitsStart..<k] where c != Byte.underscore {
@@ -136,8 +145,9 @@ extension TOMLParser {
             guard Self.digitRun(t, &k, Self.isDigit) else { throw bad(underscores) }
         }
         guard k == t.endIndex else {
-            throw bad("unexpected \(quoted(String(decoding: t[k..<min(k + 1, t.endIndex)], as: UTF8.self))); "
-                      + "write integers like 42, -17, 1_000, 0xff and floats like 3.14, 1e6")
+            throw bad(
+                "unexpected \(quoted(String(decoding: t[k..<min(k + 1, t.endIndex)], as: UTF8.self))); "
+                    + "write integers like 42, -17, 1_000, 0xff and floats like 3.14, 1e6")
         }
         let digits = t.filter { $0 != Byte.underscore }
         if isFloat {
@@ -164,8 +174,10 @@ extension TOMLParser {
     func dateTime(_ t: ArraySlice<UInt8>) throws(ParseFailure) -> TOMLDateTime {
         let text = String(decoding: t, as: UTF8.self)
         func bad(_ why: String) -> ParseFailure {
-            ParseFailure(offset: t.startIndex, message: "\(quoted(text)) is not a valid date or time: \(why); "
-                         + "write 1979-05-27, 07:32:00, 1979-05-27T07:32:00 or 1979-05-27T07:32:00Z")
+            ParseFailure(
+                offset: t.startIndex,
+                message: "\(quoted(text)) is not a valid date or time: \(why); "
+                    + "write 1979-05-27, 07:32:00, 1979-05-27T07:32:00 or 1979-05-27T07:32:00Z")
         }
         var k = t.startIndex
         func digits(_ count: Int) -> Int? {
@@ -240,8 +252,10 @@ extension TOMLParser {
         var out: [UInt8] = []
         while true {
             guard i < n, b[i] != Byte.lf, b[i] != Byte.cr else {
-                throw ParseFailure(offset: start, message: "this string is not closed on its line; end it with \", "
-                                   + "or write a multi-line string between \"\"\" and \"\"\"")
+                throw ParseFailure(
+                    offset: start,
+                    message: "this string is not closed on its line; end it with \", "
+                        + "or write a multi-line string between \"\"\" and \"\"\"")
             }
             switch b[i] {
             case Byte.quote:
@@ -265,8 +279,10 @@ extension TOMLParser {
         let contentStart = i
         while true {
             guard i < n, b[i] != Byte.lf, b[i] != Byte.cr else {
-                throw ParseFailure(offset: start, message: "this string is not closed on its line; end it with ', "
-                                   + "or write a multi-line string between ''' and '''")
+                throw ParseFailure(
+                    offset: start,
+                    message: "this string is not closed on its line; end it with ', "
+                        + "or write a multi-line string between ''' and '''")
             }
             if b[i] == Byte.apostrophe {
                 i += 1
@@ -299,7 +315,9 @@ extension TOMLParser {
                 while i + run < n, b[i + run] == q { run += 1 }
                 if run >= 3 {
                     // Up to two quotes may end the content right before the closing three.
-                    guard run <= 5 else { throw ParseFailure(offset: i + 5, message: "too many quotes: a multi-line string ends at the third") }
+                    guard run <= 5 else {
+                        throw ParseFailure(offset: i + 5, message: "too many quotes: a multi-line string ends at the third")
+                    }
                     out.append(contentsOf: repeatElement(q, count: run - 3))
                     i += run
                     return String(decoding: out, as: UTF8.self)
@@ -313,9 +331,13 @@ extension TOMLParser {
                     // A line-ending backslash: drop it, the newline and the blanks that follow.
                     i = k
                     while i < n {
-                        if b[i] == Byte.space || b[i] == Byte.tab || b[i] == Byte.lf { i += 1 }
-                        else if b[i] == Byte.cr, i + 1 < n, b[i + 1] == Byte.lf { i += 2 }
-                        else { break }
+                        if b[i] == Byte.space || b[i] == Byte.tab || b[i] == Byte.lf {
+                            i += 1
+                        } else if b[i] == Byte.cr, i + 1 < n, b[i + 1] == Byte.lf {
+                            i += 2
+                        } else {
+                            break
+                        }
                     }
                 } else {
                     try escape(&out)
@@ -339,16 +361,19 @@ extension TOMLParser {
     mutating func escape(_ out: inout [UInt8]) throws(ParseFailure) {
         guard i + 1 < n else { throw fail("a backslash ends the file; close the string") }
         let e = b[i + 1]
-        let simple: [UInt8: UInt8] = [0x62: 0x08, 0x74: 0x09, 0x6E: 0x0A, 0x66: 0x0C, 0x72: 0x0D, Byte.quote: Byte.quote,
-                                      Byte.backslash: Byte.backslash]
+        let simple: [UInt8: UInt8] = [
+            0x62: 0x08, 0x74: 0x09, 0x6E: 0x0A, 0x66: 0x0C, 0x72: 0x0D, Byte.quote: Byte.quote,
+            Byte.backslash: Byte.backslash,
+        ]
         if let c = simple[e] {
             out.append(c)
             i += 2
             return
         }
         guard e == 0x75 || e == 0x55 else {
-            throw fail("\(found(i + 1)) after a backslash is not an escape; use \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX or \\UXXXXXXXX "
-                       + "(a backslash itself is \\\\)")
+            throw fail(
+                "\(found(i + 1)) after a backslash is not an escape; use \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX or \\UXXXXXXXX "
+                    + "(a backslash itself is \\\\)")
         }
         let count = e == 0x75 ? 4 : 8
         var v: UInt32 = 0
@@ -360,7 +385,9 @@ extension TOMLParser {
             v = v << 4 | UInt32(d)
         }
         guard let scalar = Unicode.Scalar(v) else {
-            throw fail("\\\(e == 0x75 ? "u" : "U") escape \(unicodeName(v)) is not a Unicode scalar value (surrogates and values past U+10FFFF are not)")
+            throw fail(
+                "\\\(e == 0x75 ? "u" : "U") escape \(unicodeName(v)) is not a Unicode scalar value (surrogates and values past U+10FFFF are not)"
+            )
         }
         out.append(contentsOf: Array(String(Character(scalar)).utf8))
         i += 2 + count

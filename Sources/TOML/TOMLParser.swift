@@ -87,8 +87,9 @@ struct TOMLParser {
         if i < n, b[i] == Byte.hash { try comment() }
         guard i < n else { return }
         guard b[i] == Byte.lf || b[i] == Byte.cr else {
-            throw fail("expected the end of the line after \(what), found \(found(i)); "
-                       + "put each key = value and each [header] on a line of its own")
+            throw fail(
+                "expected the end of the line after \(what), found \(found(i)); "
+                    + "put each key = value and each [header] on a line of its own")
         }
         try newline()
     }
@@ -142,8 +143,10 @@ struct TOMLParser {
         }
         let (name, offset) = parts[parts.count - 1]
         if let existing = t.entry(name) {
-            throw ParseFailure(offset: offset, message: "\(quotedKey(name)) is already defined at line \(line(existing.keyOffset)); "
-                               + "each key is set once: remove one of them")
+            throw ParseFailure(
+                offset: offset,
+                message: "\(quotedKey(name)) is already defined at line \(line(existing.keyOffset)); "
+                    + "each key is set once: remove one of them")
         }
         let value = try self.value(depth: t.depth + 1)
         t.insert(name, value, keyOffset: offset, valueOffset: valueOffset)
@@ -157,8 +160,10 @@ struct TOMLParser {
             return sub
         }
         guard case .table(let sub) = existing.value else {
-            throw ParseFailure(offset: offset, message: "\(quotedKey(name)) is \(existing.value.typeName) (line \(line(existing.keyOffset))), "
-                               + "so a dotted key cannot add keys below it")
+            throw ParseFailure(
+                offset: offset,
+                message: "\(quotedKey(name)) is \(existing.value.typeName) (line \(line(existing.keyOffset))), "
+                    + "so a dotted key cannot add keys below it")
         }
         switch sub.origin {
         case .dottedPending:
@@ -168,16 +173,22 @@ struct TOMLParser {
             pendingDotted.append(sub)
             return sub
         case .header, .dotted:
-            throw ParseFailure(offset: offset, message: "table \(quotedKey(name)) is already defined at line \(line(existing.valueOffset)); "
-                               + "add its keys under its own [header], not with dotted keys from here")
+            throw ParseFailure(
+                offset: offset,
+                message: "table \(quotedKey(name)) is already defined at line \(line(existing.valueOffset)); "
+                    + "add its keys under its own [header], not with dotted keys from here")
         case .inline:
-            throw ParseFailure(offset: offset, message: "\(quotedKey(name)) is an inline table (line \(line(existing.valueOffset))), "
-                               + "which is complete once written; add the key inside its { }")
+            throw ParseFailure(
+                offset: offset,
+                message: "\(quotedKey(name)) is an inline table (line \(line(existing.valueOffset))), "
+                    + "which is complete once written; add the key inside its { }")
         }
     }
 
-    func addTable(to t: TOMLTable, _ name: String, _ offset: Int, origin: TOMLTable.Origin,
-                  valueOffset: Int? = nil) throws(ParseFailure) -> TOMLTable {
+    func addTable(
+        to t: TOMLTable, _ name: String, _ offset: Int, origin: TOMLTable.Origin,
+        valueOffset: Int? = nil
+    ) throws(ParseFailure) -> TOMLTable {
         guard t.depth + 1 < TOMLDocument.maxNesting else { throw tooDeep(offset) }
         let sub = TOMLTable(origin: origin, depth: t.depth + 1)
         t.insert(name, .table(sub), keyOffset: offset, valueOffset: valueOffset ?? offset)
@@ -217,8 +228,10 @@ struct TOMLParser {
                 guard case .table(let last) = a[a.count - 1] else { preconditionFailure("an array of tables holds tables") }
                 t = last
             default:
-                throw ParseFailure(offset: offset, message: "[\(dotted)] reaches into \(quotedKey(name)), which is "
-                                   + "\(describe(existing.value)) (line \(line(existing.valueOffset))) and cannot be extended by a header")
+                throw ParseFailure(
+                    offset: offset,
+                    message: "[\(dotted)] reaches into \(quotedKey(name)), which is "
+                        + "\(describe(existing.value)) (line \(line(existing.valueOffset))) and cannot be extended by a header")
             }
         }
         let (name, offset) = parts[parts.count - 1]
@@ -226,8 +239,10 @@ struct TOMLParser {
             let array: TOMLArray
             if let existing = t.entry(name) {
                 guard case .array(let a) = existing.value, a.ofTables else {
-                    throw ParseFailure(offset: offset, message: "[[\(dotted)]] needs an array of tables, but \(quotedKey(name)) is "
-                                       + "\(describe(existing.value)) (line \(line(existing.valueOffset)))")
+                    throw ParseFailure(
+                        offset: offset,
+                        message: "[[\(dotted)]] needs an array of tables, but \(quotedKey(name)) is "
+                            + "\(describe(existing.value)) (line \(line(existing.valueOffset)))")
                 }
                 array = a
             } else {
@@ -250,8 +265,10 @@ struct TOMLParser {
             case .array(let a) where a.ofTables: what = "is an array of tables (write [[\(dotted)]] to add one)"
             default: what = "is \(existing.value.typeName)"
             }
-            throw ParseFailure(offset: offset, message: "[\(dotted)]: table \(quotedKey(name)) \(what) at line \(line(existing.valueOffset)); "
-                               + "define each table once")
+            throw ParseFailure(
+                offset: offset,
+                message: "[\(dotted)]: table \(quotedKey(name)) \(what) at line \(line(existing.valueOffset)); "
+                    + "define each table once")
         }
         sub.origin = .header
         t.setValueOffset(name, start)
@@ -271,7 +288,8 @@ struct TOMLParser {
     func fail(_ message: String) -> ParseFailure { ParseFailure(offset: i, message: message) }
 
     func tooDeep(_ offset: Int) -> ParseFailure {
-        ParseFailure(offset: offset, message: "nesting deeper than \(TOMLDocument.maxNesting) levels of tables and arrays; flatten the document")
+        ParseFailure(
+            offset: offset, message: "nesting deeper than \(TOMLDocument.maxNesting) levels of tables and arrays; flatten the document")
     }
 
     /// The line of an offset (for "already defined at line N").
@@ -321,8 +339,10 @@ struct TOMLParser {
             }
             guard ok else {
                 let hex = String(c, radix: 16, uppercase: true)
-                throw ParseFailure(offset: k, message: "byte 0x\(hex.count == 1 ? "0" + hex : hex) is not UTF-8 text; "
-                                   + "TOML is UTF-8 text (is this the right file?)")
+                throw ParseFailure(
+                    offset: k,
+                    message: "byte 0x\(hex.count == 1 ? "0" + hex : hex) is not UTF-8 text; "
+                        + "TOML is UTF-8 text (is this the right file?)")
             }
             k += width
         }
@@ -346,7 +366,8 @@ public func quoted(_ s: String) -> String {
         case "\r": out += "\\r"
         default:
             if u.value < 0x20 || u.value == 0x7F || (0x80..<0xA0).contains(u.value)
-                || u.value == 0x2028 || u.value == 0x2029 {
+                || u.value == 0x2028 || u.value == 0x2029
+            {
                 let hex = String(u.value, radix: 16, uppercase: true)
                 out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             } else {

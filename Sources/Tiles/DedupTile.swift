@@ -15,7 +15,8 @@ public struct DedupTile: Tile {
     public static let inputs = 1...256
     public static let outputs = 1...1
 
-    public static let cacheSize = OptionKey<Int>("cache_size", 16...16_777_216, default: 4096,
+    public static let cacheSize = OptionKey<Int>(
+        "cache_size", 16...16_777_216, default: 4096,
         help: "Signature tags remembered; older ones are forgotten first.")
 
     public static let options = [cacheSize.declaration]
@@ -54,14 +55,16 @@ public struct DedupTile: Tile {
         let bound = reorderBound(tile, topology)
         let need = SourceTile.duplicateWindow * 2 + bound
         if cache < need {
-            return TopologyIssue(path: ["tiles", kind, Self.cacheSize.key],
-                                 "cache_size = \(cache) cannot catch every duplicate: transactions can arrive up to \(bound) fragments "
-                                     + "out of order (the depths of the links upstream); use at least \(need), or smaller link depths")
+            return TopologyIssue(
+                path: ["tiles", kind, Self.cacheSize.key],
+                "cache_size = \(cache) cannot catch every duplicate: transactions can arrive up to \(bound) fragments "
+                    + "out of order (the depths of the links upstream); use at least \(need), or smaller link depths")
         }
         for source in sources where source[SourceTile.poolSize] <= cache + bound {
-            return TopologyIssue(path: ["tiles", SourceTile.kind, SourceTile.poolSize.key],
-                                 "pool_size = \(source[SourceTile.poolSize]) would make the pool's next round count as duplicates "
-                                     + "(dedup remembers \(cache) tags, up to \(bound) more arrive out of order); use more than \(cache + bound)")
+            return TopologyIssue(
+                path: ["tiles", SourceTile.kind, SourceTile.poolSize.key],
+                "pool_size = \(source[SourceTile.poolSize]) would make the pool's next round count as duplicates "
+                    + "(dedup remembers \(cache) tags, up to \(bound) more arrive out of order); use more than \(cache + bound)")
         }
         return nil
     }

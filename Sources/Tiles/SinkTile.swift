@@ -14,7 +14,8 @@ public struct SinkTile: Tile {
     public static let maxCount = 64
     public static let inputs = 1...256
 
-    public static let delayNs = OptionKey<Int>("delay_ns", 0...1_000_000_000, default: 0,
+    public static let delayNs = OptionKey<Int>(
+        "delay_ns", 0...1_000_000_000, default: 0,
         help: "Busy time spent on each fragment: a deliberately slow consumer.")
 
     public static let options = [delayNs.declaration]
@@ -25,8 +26,10 @@ public struct SinkTile: Tile {
     static let bytes = MetricFamily.counter("bytes", "Payload bytes consumed.", unit: "bytes")
     static let latency = MetricFamily.histogram(
         "latency_seconds", "Time from the fragment's origin (the source) to the sink.",
-        buckets: [1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
-                  5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000, 1_000_000_000],
+        buckets: [
+            1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+            5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000, 1_000_000_000,
+        ],
         unit: "seconds", converter: .nanosToSeconds)
     public static let schema = MetricSchema(prefix: kind, [transactions, bytes, latency])
 

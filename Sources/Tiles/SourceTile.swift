@@ -17,17 +17,23 @@ public struct SourceTile: Tile {
     public static let outputs = 1...1
     /// stderr, the log file, the death pipe.
 
-    public static let rate = OptionKey<Int>("rate", 0...10_000_000, default: 10_000,
+    public static let rate = OptionKey<Int>(
+        "rate", 0...10_000_000, default: 10_000,
         help: "Transactions per second; 0 publishes as fast as the link takes them.")
-    public static let limit = OptionKey<Int>("limit", 0...Int(Int64.max), default: 0,
+    public static let limit = OptionKey<Int>(
+        "limit", 0...Int(Int64.max), default: 0,
         help: "Stop publishing after this many transactions; 0 never stops.")
-    public static let poolSize = OptionKey<Int>("pool_size", 64...1_048_576, default: 8192,
+    public static let poolSize = OptionKey<Int>(
+        "pool_size", 64...1_048_576, default: 8192,
         help: "Distinct transactions signed at boot and sent in turn.")
-    public static let bodyBytes = OptionKey<Int>("body_bytes", 8...65_000, default: 200,
+    public static let bodyBytes = OptionKey<Int>(
+        "body_bytes", 8...65_000, default: 200,
         help: "Bytes of each transaction's message (the payload adds 96 bytes of signature and key).")
-    public static let duplicateFraction = OptionKey<Double>("duplicate_fraction", 0...0.9, default: 0.05,
+    public static let duplicateFraction = OptionKey<Double>(
+        "duplicate_fraction", 0...0.9, default: 0.05,
         help: "Fraction of transactions that re-send one of the last 64 valid ones.")
-    public static let badSignatureFraction = OptionKey<Double>("bad_signature_fraction", 0...0.9, default: 0.02,
+    public static let badSignatureFraction = OptionKey<Double>(
+        "bad_signature_fraction", 0...0.9, default: 0.02,
         help: "Fraction of transactions whose signature is corrupted.")
 
     public static let options = [
@@ -50,8 +56,9 @@ public struct SourceTile: Tile {
     public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
         let size = Transaction.messageOffset + tile[Self.bodyBytes]
         for link in topology.outLinks(of: tile) where link.mtu < size {
-            return TopologyIssue(path: ["links", link.name, "mtu"],
-                                 "mtu = \(link.mtu) is smaller than the \(size)-byte transactions [tiles.source] publishes; raise it to at least \(size)")
+            return TopologyIssue(
+                path: ["links", link.name, "mtu"],
+                "mtu = \(link.mtu) is smaller than the \(size)-byte transactions [tiles.source] publishes; raise it to at least \(size)")
         }
         return nil
     }
@@ -116,7 +123,9 @@ public struct SourceTile: Tile {
             let key = keys[i % keys.count]
             let serial = (UInt64(kindId) << 48) | UInt64(i)
             tx.storeBytes(of: serial, toByteOffset: Transaction.messageOffset, as: UInt64.self)
-            for j in (Transaction.minimumBytes)..<txBytes { tx.storeBytes(of: UInt8(truncatingIfNeeded: i &+ j), toByteOffset: j, as: UInt8.self) }
+            for j in (Transaction.minimumBytes)..<txBytes {
+                tx.storeBytes(of: UInt8(truncatingIfNeeded: i &+ j), toByteOffset: j, as: UInt8.self)
+            }
             let message = UnsafeRawBufferPointer(start: tx + Transaction.messageOffset, count: txBytes - Transaction.messageOffset)
             let signature = try key.signature(for: message)
             signature.withUnsafeBytes { tx.copyMemory(from: $0.baseAddress!, byteCount: Transaction.signatureBytes) }

@@ -15,9 +15,11 @@ public struct SynthTile: Tile {
     public static let maxCount = 512
     /// stderr, the log file, the death pipe.
 
-    public static let rate = OptionKey<Int>("rate", 0...100_000_000, default: 1000,
+    public static let rate = OptionKey<Int>(
+        "rate", 0...100_000_000, default: 1000,
         help: "Work items per second; 0 works as fast as the tile can.")
-    public static let workBytes = OptionKey<Int>("work_bytes", 64...(16 << 20), default: 4096,
+    public static let workBytes = OptionKey<Int>(
+        "work_bytes", 64...(16 << 20), default: 4096,
         help: "Bytes hashed by a large work item (medium: a quarter, small: 64).")
 
     public static let options = [rate.declaration, workBytes.declaration]

@@ -91,8 +91,10 @@ public struct VerifyTile: Tile {
         if let k = keys[keyBytes] {
             key = k
         } else {
-            guard let k = try? Curve25519.Signing.PublicKey(
-                rawRepresentation: UnsafeRawBufferPointer(start: buffer + Transaction.signatureBytes, count: Transaction.publicKeyBytes))
+            guard
+                let k = try? Curve25519.Signing.PublicKey(
+                    rawRepresentation: UnsafeRawBufferPointer(start: buffer + Transaction.signatureBytes, count: Transaction.publicKeyBytes)
+                )
             else { return false }
             if keys.count >= Self.keyCacheSize { keys.removeAll(keepingCapacity: true) }
             keys[keyBytes] = k
@@ -131,8 +133,10 @@ struct PublicKeyBytes: Hashable {
 func forwardingIssue(_ tile: TileSpec, _ topology: Topology) -> TopologyIssue? {
     let largest = topology.inLinks(of: tile).map(\.mtu).max() ?? 0
     for link in topology.outLinks(of: tile) where link.mtu < largest {
-        return TopologyIssue(path: ["links", link.name, "mtu"],
-                             "mtu = \(link.mtu) is smaller than the \(largest)-byte fragments [tiles.\(tile.kind)] forwards from its inputs; raise it to at least \(largest)")
+        return TopologyIssue(
+            path: ["links", link.name, "mtu"],
+            "mtu = \(link.mtu) is smaller than the \(largest)-byte fragments [tiles.\(tile.kind)] forwards from its inputs; raise it to at least \(largest)"
+        )
     }
     return nil
 }

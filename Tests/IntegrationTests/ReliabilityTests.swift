@@ -25,12 +25,15 @@ func responseStatuses(_ bytes: [UInt8]) -> [Int] {
     var statuses: [Int] = []
     var at = 0
     while at < bytes.count {
-        guard let end = (at..<max(at, bytes.count - 3)).first(where: {
-            bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
-        }) else { break }
+        guard
+            let end = (at..<max(at, bytes.count - 3)).first(where: {
+                bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+            })
+        else { break }
         let head = String(decoding: bytes[at..<end], as: UTF8.self).components(separatedBy: "\r\n")
         guard head[0].hasPrefix("HTTP/1.1 "), let status = Int(head[0].dropFirst(9).prefix(3)) else { break }
-        let length = head.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
+        let length =
+            head.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         guard end + 4 + length <= bytes.count else { break }
         statuses.append(status)
@@ -94,7 +97,9 @@ func matchesTemplate(_ got: [UInt8], _ template: [UInt8]) -> Bool {
             guard g + shape.count <= got.count else { return false }
             for (k, c) in shape.enumerated() {
                 let b = got[g + k]
-                let ok = c == UInt8(ascii: "0") ? isDigit(b) : (c == UInt8(ascii: "A") || c == UInt8(ascii: "a")) && k < 16 ? isLetter(b) : b == c
+                let ok =
+                    c == UInt8(ascii: "0")
+                    ? isDigit(b) : (c == UInt8(ascii: "A") || c == UInt8(ascii: "a")) && k < 16 ? isLetter(b) : b == c
                 guard ok else { return false }
             }
             g += shape.count
@@ -114,138 +119,147 @@ func matchesTemplate(_ got: [UInt8], _ template: [UInt8]) -> Bool {
 }
 
 extension Integration {
-@Suite struct ReliabilityTests {
-    static let corpus = Binary.packageRoot + "/Tests/Corpus"
+    @Suite struct ReliabilityTests {
+        static let corpus = Binary.packageRoot + "/Tests/Corpus"
 
-    @Test func everyHostileRequestGetsA4xxOrACloseOrItsExactBytesAndMemoryStaysBounded() throws {
-        let fx = try Fixture(pageSize: "normal")
-        defer { fx.tearDown() }
-        let run = try fx.boot()
-        defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
-        let metricPid = try #require(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"])
+        @Test func everyHostileRequestGetsA4xxOrACloseOrItsExactBytesAndMemoryStaysBounded() throws {
+            let fx = try Fixture(pageSize: "normal")
+            defer { fx.tearDown() }
+            let run = try fx.boot()
+            defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
+            let metricPid = try #require(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"])
 
-        let dir = Self.corpus + "/http-hostile"
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".bin") }.sorted()
-        #expect(files.count >= 200)
-        var outcomes: [String: Int] = [:]
-        let rssBefore = residentKiB(metricPid)
-        var rssAfterFirstPass = 0
-        for pass in 1...3 {
+            let dir = Self.corpus + "/http-hostile"
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".bin") }.sorted()
+            #expect(files.count >= 200)
+            var outcomes: [String: Int] = [:]
+            let rssBefore = residentKiB(metricPid)
+            var rssAfterFirstPass = 0
+            for pass in 1...3 {
+                for file in files {
+                    let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file)))
+                    let expectPath = dir + "/" + file.dropLast(4) + ".expect"
+                    if let template = FileManager.default.contents(atPath: expectPath).map(Array.init) {
+                        // Exactly these bytes, then EOF after `Connection: close`, else an open, quiet connection.
+                        let (got, end) = try HTTPClient.exchangeToEnd(port: fx.port, bytes)
+                        let closes =
+                            String(decoding: template, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").last?
+                            .contains("\r\nConnection: close\r\n") ?? false
+                        let exact = matchesTemplate(got, template)
+                        #expect(exact, "\(file): got \(String(decoding: got, as: UTF8.self).debugDescription)")
+                        #expect(end == (closes ? "EOF" : "open"), "\(file): the stream ended with \(end)")
+                        if pass == 1 { outcomes["exact", default: 0] += 1 }
+                        continue
+                    }
+                    let r = try react(port: fx.port, bytes)
+                    switch r {
+                    case .answered(let statuses):
+                        // A valid request pipelined ahead of the hostile part is answered 200 first.
+                        let hostile = file.contains("pipelined-valid") ? Array(statuses.drop { $0 == 200 }) : statuses
+                        #expect(!hostile.isEmpty && hostile.allSatisfy { (400..<500).contains($0) }, "\(file): \(statuses)")
+                        if pass == 1 { outcomes[String(hostile.last ?? 0), default: 0] += 1 }
+                    case .closed:
+                        if pass == 1 { outcomes["close", default: 0] += 1 }
+                    case .silentAndOpen:
+                        Issue.record("\(file): neither answered nor closed")
+                    }
+                }
+                if pass == 1 { rssAfterFirstPass = residentKiB(metricPid) }
+            }
+            let rssAfter = residentKiB(metricPid)
+            #expect(rssAfter - rssAfterFirstPass < 1024, "metric tile RSS grew from \(rssAfterFirstPass) to \(rssAfter) KiB")
+            // Still the same process, still serving.
+            #expect(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"] == metricPid)
+            #expect(try fx.scrape().status == 200)
+            #expect(run.exitStatus == nil, "the topology is still up")
+            print(
+                "hostile HTTP: \(files.count) requests x 3 passes; outcomes \(outcomes.sorted { $0.key < $1.key }); "
+                    + "metric tile RSS \(rssBefore) KiB before, \(rssAfterFirstPass) KiB after pass 1, \(rssAfter) KiB after pass 3")
+        }
+
+        @Test func everyBadTopologyFileGetsOneLineWithAPositionAndLeavesNothing() throws {
+            let dir = Self.corpus + "/bad-topologies"
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+            #expect(files.count >= 50)
+            let shmBefore = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+            let mountsBefore = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
             for file in files {
-                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file)))
-                let expectPath = dir + "/" + file.dropLast(4) + ".expect"
-                if let template = FileManager.default.contents(atPath: expectPath).map(Array.init) {
-                    // Exactly these bytes, then EOF after `Connection: close`, else an open, quiet connection.
-                    let (got, end) = try HTTPClient.exchangeToEnd(port: fx.port, bytes)
-                    let closes = String(decoding: template, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").last?
-                        .contains("\r\nConnection: close\r\n") ?? false
-                    let exact = matchesTemplate(got, template)
-                    #expect(exact, "\(file): got \(String(decoding: got, as: UTF8.self).debugDescription)")
-                    #expect(end == (closes ? "EOF" : "open"), "\(file): the stream ended with \(end)")
-                    if pass == 1 { outcomes["exact", default: 0] += 1 }
-                    continue
-                }
-                let r = try react(port: fx.port, bytes)
-                switch r {
-                case .answered(let statuses):
-                    // A valid request pipelined ahead of the hostile part is answered 200 first.
-                    let hostile = file.contains("pipelined-valid") ? Array(statuses.drop { $0 == 200 }) : statuses
-                    #expect(!hostile.isEmpty && hostile.allSatisfy { (400..<500).contains($0) }, "\(file): \(statuses)")
-                    if pass == 1 { outcomes[String(hostile.last ?? 0), default: 0] += 1 }
-                case .closed:
-                    if pass == 1 { outcomes["close", default: 0] += 1 }
-                case .silentAndOpen:
-                    Issue.record("\(file): neither answered nor closed")
-                }
-            }
-            if pass == 1 { rssAfterFirstPass = residentKiB(metricPid) }
-        }
-        let rssAfter = residentKiB(metricPid)
-        #expect(rssAfter - rssAfterFirstPass < 1024, "metric tile RSS grew from \(rssAfterFirstPass) to \(rssAfter) KiB")
-        // Still the same process, still serving.
-        #expect(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"] == metricPid)
-        #expect(try fx.scrape().status == 200)
-        #expect(run.exitStatus == nil, "the topology is still up")
-        print("hostile HTTP: \(files.count) requests x 3 passes; outcomes \(outcomes.sorted { $0.key < $1.key }); "
-              + "metric tile RSS \(rssBefore) KiB before, \(rssAfterFirstPass) KiB after pass 1, \(rssAfter) KiB after pass 3")
-    }
-
-    @Test func everyBadTopologyFileGetsOneLineWithAPositionAndLeavesNothing() throws {
-        let dir = Self.corpus + "/bad-topologies"
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        #expect(files.count >= 50)
-        let shmBefore = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
-        let mountsBefore = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
-        for file in files {
-            let path = dir + "/" + file
-            for command in [["run"], ["check"]] {
-                let r = try tilectl(command + ["--config", path], timeout: 30)
-                #expect(r.status == 2, "\(command[0]) \(file): exit \(r.status)")
-                #expect(r.stderrLines.count == 1, "\(command[0]) \(file): \(r.stderr)")
-                let line = r.stderr.trimmingCharacters(in: .newlines)
-                let prefix = "tilectl: error: \(path):"
-                let position = line.hasPrefix(prefix) ? line.dropFirst(prefix.count).split(separator: ":").prefix(2) : []
-                #expect(position.count == 2 && position.allSatisfy { Int($0) != nil && Int($0)! > 0 },
+                let path = dir + "/" + file
+                for command in [["run"], ["check"]] {
+                    let r = try tilectl(command + ["--config", path], timeout: 30)
+                    #expect(r.status == 2, "\(command[0]) \(file): exit \(r.status)")
+                    #expect(r.stderrLines.count == 1, "\(command[0]) \(file): \(r.stderr)")
+                    let line = r.stderr.trimmingCharacters(in: .newlines)
+                    let prefix = "tilectl: error: \(path):"
+                    let position = line.hasPrefix(prefix) ? line.dropFirst(prefix.count).split(separator: ":").prefix(2) : []
+                    #expect(
+                        position.count == 2 && position.allSatisfy { Int($0) != nil && Int($0)! > 0 },
                         "\(file): no line:column in \(line)")
+                }
             }
+            let shmAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+            #expect(shmAfter.subtracting(shmBefore).isEmpty, "left behind: \(shmAfter.subtracting(shmBefore))")
+            #expect((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) == mountsBefore, "nothing mounted")
         }
-        let shmAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
-        #expect(shmAfter.subtracting(shmBefore).isEmpty, "left behind: \(shmAfter.subtracting(shmBefore))")
-        #expect((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) == mountsBefore, "nothing mounted")
+
+        static let overload = Binary.packageRoot + "/Tests/Scripts/overload.py"
+
+        func overload(_ fx: Fixture, _ mode: String, connections: Int) throws -> [String: Any] {
+            let p = try LiveProcess(
+                Self.overload,
+                [
+                    mode, "--port", String(fx.port), "--connections", String(connections),
+                    "--seconds", "8",
+                ])
+            #expect(p.waitForExit(timeout: 60))
+            let json = try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any] ?? [:]
+            print("overload \(mode): \(p.stdout.trimmingCharacters(in: .newlines))")
+            return json
+        }
+
+        @Test func scrapesSucceedThroughAConnectionFloodAndSlowloris() throws {
+            let fx = try Fixture(pageSize: "normal")
+            defer { fx.tearDown() }
+            let run = try fx.boot()
+            defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
+            let metricPid = try #require(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"])
+
+            let flood = try overload(fx, "flood", connections: 1000)
+            #expect((flood["success"] as? Double ?? 0) >= 0.99, "\(flood)")
+            #expect((flood["p99_ms"] as? Double ?? .infinity) < 1000, "\(flood)")
+            #expect((flood["scrapes"] as? Int ?? 0) >= 20, "\(flood)")
+
+            let slowloris = try overload(fx, "slowloris", connections: 400)
+            #expect((slowloris["success"] as? Double ?? 0) >= 0.99, "\(slowloris)")
+            #expect((slowloris["p99_ms"] as? Double ?? .infinity) < 1000, "\(slowloris)")
+
+            #expect(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"] == metricPid, "the metric tile never restarted")
+            #expect(
+                eventually(timeout: 15) {
+                    samples((try? fx.scrape().body) ?? "")["metric_conn_active{kind=\"metric\",kind_id=\"0\"}"].flatMap { Int($0) } ?? 99
+                        <= 2
+                }, "the attackers' connections are gone")
+        }
+
+        @Test(arguments: ["source", "verify", "dedup", "sink", "metric"])
+        func killingATileOfEachKindStopsEverythingWithinASecond(_ kind: String) throws {
+            let fx = try Fixture("validator.toml", pageSize: "normal", edit: LinkFlowTests.validator(limit: 0))
+            defer { fx.tearDown() }
+            let run = try fx.boot(timeout: 60)
+            defer { if run.exitStatus == nil { run.kill(SIGKILL); _ = run.waitForExit(timeout: 10) } }
+            let pids = try fx.tilePids()
+            #expect(pids.count == 8)
+            let victim = try #require(pids["tile_pid{kind=\"\(kind)\",kind_id=\"0\"}"])
+            let t0 = Date()
+            kill(victim, SIGKILL)
+            #expect(run.waitForExit(timeout: 5))
+            let took = Date().timeIntervalSince(t0)
+            #expect(took < 1.0, "run took \(took) s to stop")
+            #expect(run.exitStatus == 1)
+            #expect(run.stderr.contains("tile \(kind):0 killed by SIGKILL; the topology is stopped"))
+            #expect(eventually(timeout: 1) { pids.values.allSatisfy { !isTileAlive($0) } }, "orphans")
+            #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
+            print("SIGKILL \(kind):0 -> run exited 1 after \(Int(took * 1000)) ms")
+        }
     }
-
-    static let overload = Binary.packageRoot + "/Tests/Scripts/overload.py"
-
-    func overload(_ fx: Fixture, _ mode: String, connections: Int) throws -> [String: Any] {
-        let p = try LiveProcess(Self.overload, [mode, "--port", String(fx.port), "--connections", String(connections),
-                                                "--seconds", "8"])
-        #expect(p.waitForExit(timeout: 60))
-        let json = try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any] ?? [:]
-        print("overload \(mode): \(p.stdout.trimmingCharacters(in: .newlines))")
-        return json
-    }
-
-    @Test func scrapesSucceedThroughAConnectionFloodAndSlowloris() throws {
-        let fx = try Fixture(pageSize: "normal")
-        defer { fx.tearDown() }
-        let run = try fx.boot()
-        defer { run.kill(SIGTERM); _ = run.waitForExit(timeout: 10) }
-        let metricPid = try #require(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"])
-
-        let flood = try overload(fx, "flood", connections: 1000)
-        #expect((flood["success"] as? Double ?? 0) >= 0.99, "\(flood)")
-        #expect((flood["p99_ms"] as? Double ?? .infinity) < 1000, "\(flood)")
-        #expect((flood["scrapes"] as? Int ?? 0) >= 20, "\(flood)")
-
-        let slowloris = try overload(fx, "slowloris", connections: 400)
-        #expect((slowloris["success"] as? Double ?? 0) >= 0.99, "\(slowloris)")
-        #expect((slowloris["p99_ms"] as? Double ?? .infinity) < 1000, "\(slowloris)")
-
-        #expect(try fx.tilePids()["tile_pid{kind=\"metric\",kind_id=\"0\"}"] == metricPid, "the metric tile never restarted")
-        #expect(eventually(timeout: 15) {
-            samples((try? fx.scrape().body) ?? "")["metric_conn_active{kind=\"metric\",kind_id=\"0\"}"].flatMap { Int($0) } ?? 99 <= 2
-        }, "the attackers' connections are gone")
-    }
-
-    @Test(arguments: ["source", "verify", "dedup", "sink", "metric"])
-    func killingATileOfEachKindStopsEverythingWithinASecond(_ kind: String) throws {
-        let fx = try Fixture("validator.toml", pageSize: "normal", edit: LinkFlowTests.validator(limit: 0))
-        defer { fx.tearDown() }
-        let run = try fx.boot(timeout: 60)
-        defer { if run.exitStatus == nil { run.kill(SIGKILL); _ = run.waitForExit(timeout: 10) } }
-        let pids = try fx.tilePids()
-        #expect(pids.count == 8)
-        let victim = try #require(pids["tile_pid{kind=\"\(kind)\",kind_id=\"0\"}"])
-        let t0 = Date()
-        kill(victim, SIGKILL)
-        #expect(run.waitForExit(timeout: 5))
-        let took = Date().timeIntervalSince(t0)
-        #expect(took < 1.0, "run took \(took) s to stop")
-        #expect(run.exitStatus == 1)
-        #expect(run.stderr.contains("tile \(kind):0 killed by SIGKILL; the topology is stopped"))
-        #expect(eventually(timeout: 1) { pids.values.allSatisfy { !isTileAlive($0) } }, "orphans")
-        #expect(fx.leftovers().isEmpty, "\(fx.leftovers())")
-        print("SIGKILL \(kind):0 -> run exited 1 after \(Int(took * 1000)) ms")
-    }
-}
 }

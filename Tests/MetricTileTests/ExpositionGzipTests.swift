@@ -10,11 +10,13 @@ import Testing
 struct ExpositionGzipTests {
     static let requests = MetricFamily.counter("requests", "Requests served.")
     static let queue = MetricFamily.gauge("queue_depth", "Items waiting.")
-    static let result = MetricFamily.enumCounter("result", "Results, by outcome.", label: "outcome",
-                                                 variants: ["ok", "dropped", "late", "malformed"])
-    static let wait = MetricFamily.histogram("wait_seconds", "Time an item waited.",
-                                             buckets: [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000],
-                                             converter: .nanosToSeconds)
+    static let result = MetricFamily.enumCounter(
+        "result", "Results, by outcome.", label: "outcome",
+        variants: ["ok", "dropped", "late", "malformed"])
+    static let wait = MetricFamily.histogram(
+        "wait_seconds", "Time an item waited.",
+        buckets: [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000],
+        converter: .nanosToSeconds)
     static let size = MetricFamily.histogram("size_bytes", "Item sizes.", buckets: [64, 512, 4096, 65536])
     static let schema = MetricSchema(prefix: "work", [requests, queue, result, wait, size])
 
@@ -33,9 +35,10 @@ struct ExpositionGzipTests {
                 return p
             }
             sources = memory.enumerated().map { i, p in
-                RenderSource(tile: TileSpec(index: i, kind: schema.prefix, kindId: i, options: [:]),
-                             reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: schema,
-                             inLinks: [(name: "in_a", kindId: 0), (name: "in_b", kindId: 1)])
+                RenderSource(
+                    tile: TileSpec(index: i, kind: schema.prefix, kindId: i, options: [:]),
+                    reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: schema,
+                    inLinks: [(name: "in_a", kindId: 0), (name: "in_b", kindId: 1)])
             }
         }
         deinit { memory.forEach { $0.deallocate() } }

@@ -8,8 +8,9 @@ struct ExpositionTests {
     static let items = MetricFamily.counter("items", "Items handled.")
     static let depth = MetricFamily.gauge("depth", "Queue depth.")
     static let outcome = MetricFamily.enumCounter("outcome", "Outcomes, by result.", label: "result", variants: ["ok", "dropped"])
-    static let latency = MetricFamily.histogram("latency_seconds", "Latency with a \\ backslash\nand a newline.",
-                                                buckets: [1_500, 1_000_000_000], converter: .nanosToSeconds)
+    static let latency = MetricFamily.histogram(
+        "latency_seconds", "Latency with a \\ backslash\nand a newline.",
+        buckets: [1_500, 1_000_000_000], converter: .nanosToSeconds)
     static let schema = MetricSchema(prefix: "demo", [items, depth, outcome, latency])
 
     /// Two tiles of kind `demo` with known values in their regions.
@@ -42,8 +43,9 @@ struct ExpositionTests {
 
         var sources: [RenderSource] {
             memory.enumerated().map { i, p in
-                RenderSource(tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
-                             reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: ExpositionTests.schema)
+                RenderSource(
+                    tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
+                    reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: ExpositionTests.schema)
             }
         }
     }
@@ -61,18 +63,22 @@ struct ExpositionTests {
         let text = try #require(render(plan))
         let kindPart = text[text.range(of: "# HELP demo_items_total")!.lowerBound...]
         #expect(String(kindPart) == Self.goldenKindPart)
-        #expect(text.hasPrefix("""
-            # HELP tile_pid The process ID of the tile.
-            # TYPE tile_pid gauge
-            tile_pid{kind="demo",kind_id="0"} 100
-            tile_pid{kind="demo",kind_id="1"} 101
-            # HELP tile_status
-            """))
+        #expect(
+            text.hasPrefix(
+                """
+                # HELP tile_pid The process ID of the tile.
+                # TYPE tile_pid gauge
+                tile_pid{kind="demo",kind_id="0"} 100
+                tile_pid{kind="demo",kind_id="1"} 101
+                # HELP tile_status
+                """))
         #expect(text.contains("tile_heartbeat_timestamp_nanos{kind=\"demo\",kind_id=\"1\"} 1700000000000000000\n"))
         // Every family's HELP and TYPE appear exactly once.
         for f in CommonMetrics.schema.families + Self.schema.families {
             let name = f.type == .counter ? "\(f.name)_total" : f.name
-            #expect(text.components(separatedBy: "# TYPE ").filter { $0.hasPrefix("tile_\(name) ") || $0.hasPrefix("demo_\(name) ") }.count == 1)
+            #expect(
+                text.components(separatedBy: "# TYPE ").filter { $0.hasPrefix("tile_\(name) ") || $0.hasPrefix("demo_\(name) ") }.count == 1
+            )
         }
         #expect(plan.seriesCount == text.split(separator: "\n").filter { !$0.hasPrefix("#") }.count)
     }

@@ -17,7 +17,8 @@ struct HTTPRequestParserTests {
     }
 
     @Test func parsesWhatPrometheusSends() throws {
-        let (h, path) = try head("""
+        let (h, path) = try head(
+            """
             GET /metrics?x=1 HTTP/1.1\r
             Host: 127.0.0.1:7999\r
             User-Agent: Prometheus/2.45.0\r
@@ -62,41 +63,41 @@ struct HTTPRequestParserTests {
     }
 
     static let invalid: [String] = [
-        "GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n",          // two blanks
-        " GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",           // leading blank
-        "GET metrics HTTP/1.1\r\nHost: x\r\n\r\n",             // not an absolute path
-        "GET ftp://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",     // not an http URI
-        "GET http:///metrics HTTP/1.1\r\nHost: x\r\n\r\n",     // absolute form without a host
+        "GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // two blanks
+        " GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // leading blank
+        "GET metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // not an absolute path
+        "GET ftp://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // not an http URI
+        "GET http:///metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // absolute form without a host
         "GET http://u@x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",  // userinfo
         "GET http://x:99999/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET * HTTP/1.1\r\nHost: x\r\n\r\n",
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",                   // HTTP/2 preface
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  // HTTP/2 preface
         "GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n",
         "GET /metrics HTTP/1.2\r\nHost: x\r\n\r\n",
         "GET /metrics http/1.1\r\nHost: x\r\n\r\n",
-        "GET /metrics HTTP/1.1\rHost: x\r\n\r\n",             // bare CR
+        "GET /metrics HTTP/1.1\rHost: x\r\n\r\n",  // bare CR
         "GET /metrics HTTP/1.1\r\nHost: x\ry\r\n\r\n",
-        "GET /metrics HTTP/1.1\r\nHost: a, b\r\n\r\n",        // a list of hosts
+        "GET /metrics HTTP/1.1\r\nHost: a, b\r\n\r\n",  // a list of hosts
         "GET /metrics HTTP/1.1\r\nHost: a,b\r\n\r\n",
-        "GET /metrics HTTP/1.1\r\nHost: user@x\r\n\r\n",      // userinfo
-        "GET /metrics HTTP/1.1\r\nHost: x/metrics\r\n\r\n",   // a path
-        "GET /metrics HTTP/1.1\r\nHost: x y\r\n\r\n",         // a blank
-        "GET /metrics HTTP/1.1\r\nHost: x:port\r\n\r\n",      // a bad port
+        "GET /metrics HTTP/1.1\r\nHost: user@x\r\n\r\n",  // userinfo
+        "GET /metrics HTTP/1.1\r\nHost: x/metrics\r\n\r\n",  // a path
+        "GET /metrics HTTP/1.1\r\nHost: x y\r\n\r\n",  // a blank
+        "GET /metrics HTTP/1.1\r\nHost: x:port\r\n\r\n",  // a bad port
         "GET /metrics HTTP/1.1\r\nHost: x:65536\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x:123456\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: :80\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: [::1\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: []\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x%zz\r\n\r\n",
-        "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",          // blank before colon
-        "GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", // obs-fold
+        "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",  // blank before colon
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",  // obs-fold
         "GET /metrics HTTP/1.1\r\nNoColon\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
         "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "GET /metrics HTTP/1.1\r\n\r\n",                      // no Host in 1.1
+        "GET /metrics HTTP/1.1\r\n\r\n",  // no Host in 1.1
         "GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
         "GET /metrics HTTP/1.1\r\nHost: x\u{1}y\r\n\r\n",
         "G\u{0}T /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -139,8 +140,10 @@ struct HTTPRequestParserTests {
     }
 
     @Test(arguments: [
-        ("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,"
-            + "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", true),
+        (
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,"
+                + "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", true
+        ),
         ("application/openmetrics-text", true),
         ("application/openmetrics-text;q=0", false),
         ("application/openmetrics-text; q=0.000", false),
@@ -149,7 +152,7 @@ struct HTTPRequestParserTests {
         ("text/plain;q=0, application/openmetrics-text;q=0.001", true),
         ("*/*", false),
         ("application/*", false),
-        ("application/openmetrics-text;q=2", false),      // malformed q: the element is ignored
+        ("application/openmetrics-text;q=2", false),  // malformed q: the element is ignored
         ("application/openmetrics-text;q=1.5", false),
         ("application/openmetrics-text;q=0.12345", false),
         ("APPLICATION/OPENMETRICS-TEXT;Q=1.000", true),

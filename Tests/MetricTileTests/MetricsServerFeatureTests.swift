@@ -16,9 +16,11 @@ struct RawResponse {
     init?(_ text: String) { self.init(Array(text.utf8)) }
 
     init?(_ bytes: [UInt8]) {
-        guard let split = (0..<max(0, bytes.count - 3)).first(where: {
-            bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
-        }) else { return nil }
+        guard
+            let split = (0..<max(0, bytes.count - 3)).first(where: {
+                bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+            })
+        else { return nil }
         let head = String(decoding: bytes[0..<split], as: UTF8.self).replacing("\r\n", with: "\n").split(separator: "\n")
         status = String(head[0])
         var h: [String: String] = [:]
@@ -64,7 +66,8 @@ func gunzip(_ data: [UInt8]) -> [UInt8]? {
             if n == 0 { closed = true; break }
             if n > 0 { bytes += buf[0..<n] }
             if let r = RawResponse(bytes), let len = Int(r.headers["content-length"] ?? ""), r.body.count >= len,
-               !request.hasPrefix("HEAD") || r.body.isEmpty, r.body.count == len || request.hasPrefix("HEAD") {
+                !request.hasPrefix("HEAD") || r.body.isEmpty, r.body.count == len || request.hasPrefix("HEAD")
+            {
                 return (r, closed)
             }
         }
@@ -97,7 +100,8 @@ func gunzip(_ data: [UInt8]) -> [UInt8]? {
         let (identity, _) = try exchange(h, "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0, br\r\n\r\n")
         #expect(identity.headers["content-encoding"] == nil)
         // Both at once: OpenMetrics, gzipped.
-        let (both, _) = try exchange(h, "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n\r\n")
+        let (both, _) = try exchange(
+            h, "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n\r\n")
         #expect(String(decoding: gunzip(both.body) ?? [], as: UTF8.self).hasSuffix("# EOF\n"))
     }
 
@@ -133,9 +137,11 @@ func gunzip(_ data: [UInt8]) -> [UInt8]? {
 
     @Test func everyResponseHasAContentLength() throws {
         let h = try ServerHarness()
-        for request in ["GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\n\r\n",
-                        "PUT /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
-                        "GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody"] {
+        for request in [
+            "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\n\r\n",
+            "PUT /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+            "GET /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody",
+        ] {
             let (r, _) = try exchange(h, request)
             #expect(r.headers["content-length"] != nil, "\(request)")
         }

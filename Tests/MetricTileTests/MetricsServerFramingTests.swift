@@ -43,9 +43,11 @@ func splitResponses(_ bytes: [UInt8], bodies: [Bool]) -> [RawResponse]? {
     var rest = bytes[...]
     var out: [RawResponse] = []
     for hasBody in bodies {
-        guard let end = (rest.startIndex..<max(rest.startIndex, rest.endIndex - 3)).first(where: {
-            rest[$0] == 13 && rest[$0 + 1] == 10 && rest[$0 + 2] == 13 && rest[$0 + 3] == 10
-        }) else { return nil }
+        guard
+            let end = (rest.startIndex..<max(rest.startIndex, rest.endIndex - 3)).first(where: {
+                rest[$0] == 13 && rest[$0 + 1] == 10 && rest[$0 + 2] == 13 && rest[$0 + 3] == 10
+            })
+        else { return nil }
         guard let head = RawResponse(Array(rest[rest.startIndex..<(end + 4)])) else { return nil }
         let length = hasBody ? Int(head.headers["content-length"] ?? "") ?? 0 : 0
         guard end + 4 + length <= rest.endIndex else { return nil }
@@ -72,8 +74,10 @@ func parseIMFFixdate(_ s: String) -> Date? {
         defer { close(c) }
         // 404, then 200 for HEAD /healthz, then a GET whose 404 body must be the
         // next bytes: nothing of the HEAD answers' bodies in between.
-        h.send(c, "HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\nHEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
-            + "HEAD /metrics HTTP/1.1\r\nHost: a, b\r\n\r\n")
+        h.send(
+            c,
+            "HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\nHEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
+                + "HEAD /metrics HTTP/1.1\r\nHost: a, b\r\n\r\n")
         let (bytes, end) = h.receiveToEnd(c)
         let r = try #require(splitResponses(bytes, bodies: [false, false, true, false]), "\(String(decoding: bytes, as: UTF8.self))")
         #expect(r.map(\.status) == ["HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 400 Bad Request"])
@@ -172,9 +176,11 @@ func parseIMFFixdate(_ s: String) -> Date? {
 
     @Test func everyResponseIsDated() throws {
         let h = try ServerHarness()
-        for request in ["GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
-                        "HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\n\r\n",
-                        "GET /x HTTP/1.1\r\nHost: t,u\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\nX: " + String(repeating: "y", count: 9000)] {
+        for request in [
+            "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+            "HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\n\r\n",
+            "GET /x HTTP/1.1\r\nHost: t,u\r\n\r\n", "GET /x HTTP/1.1\r\nHost: t\r\nX: " + String(repeating: "y", count: 9000),
+        ] {
             let c = try h.connect()
             defer { close(c) }
             h.send(c, request)
@@ -188,9 +194,11 @@ func parseIMFFixdate(_ s: String) -> Date? {
     @Test func formatsIMFFixdates() {
         let out = UnsafeMutableRawPointer.allocate(byteCount: HTTPDate.length, alignment: 1)
         defer { out.deallocate() }
-        for (seconds, text) in [(Int64(0), "Thu, 01 Jan 1970 00:00:00 GMT"), (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
-                                (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"), (4_102_444_799, "Thu, 31 Dec 2099 23:59:59 GMT"),
-                                (-1, "Wed, 31 Dec 1969 23:59:59 GMT")] {
+        for (seconds, text) in [
+            (Int64(0), "Thu, 01 Jan 1970 00:00:00 GMT"), (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
+            (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"), (4_102_444_799, "Thu, 31 Dec 2099 23:59:59 GMT"),
+            (-1, "Wed, 31 Dec 1969 23:59:59 GMT"),
+        ] {
             HTTPDate.format(seconds, out)
             #expect(String(decoding: UnsafeRawBufferPointer(start: out, count: HTTPDate.length), as: UTF8.self) == text)
         }
@@ -217,8 +225,10 @@ func parseIMFFixdate(_ s: String) -> Date? {
         let got = recv(slow, &first, first.count, Int32(MSG_DONTWAIT))
         #expect(got > 0, "the slow reader has the start of its response")
 
-        let requests = ["Accept-Encoding: gzip\r\n", "Accept: application/openmetrics-text\r\n",
-                        "Accept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n", ""]
+        let requests = [
+            "Accept-Encoding: gzip\r\n", "Accept: application/openmetrics-text\r\n",
+            "Accept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n", "",
+        ]
         for i in 0..<12 {
             let c = try h.connect()
             h.send(c, "GET /metrics HTTP/1.1\r\nHost: t\r\n\(requests[i % requests.count])Connection: close\r\n\r\n")
@@ -235,8 +245,9 @@ func parseIMFFixdate(_ s: String) -> Date? {
         let body = Array(bytes[(split + 4)...])
         let expected = Array(h.referenceBody().utf8)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
-        print("slow reader, ring of \(ringBodies == 1 ? 2 : 16) responses: \(body.count) of \(expected.count) body bytes, "
-              + "\(h.server.counters.slowReaderClosed) closed for the ring")
+        print(
+            "slow reader, ring of \(ringBodies == 1 ? 2 : 16) responses: \(body.count) of \(expected.count) body bytes, "
+                + "\(h.server.counters.slowReaderClosed) closed for the ring")
         if ringBodies == 1 {
             #expect(h.server.counters.slowReaderClosed >= 1, "the ring wrapped over the slow reader's response")
             #expect(end != .open && body.count < expected.count, "closed before the end of the body")
@@ -253,8 +264,9 @@ extension ServerHarness {
     /// The text exposition as it renders now.
     func referenceBody() -> String {
         let sources = regions.enumerated().map { i, p in
-            RenderSource(tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
-                         reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: Self.schema)
+            RenderSource(
+                tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
+                reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: Self.schema)
         }
         let plan = ExpositionPlan(sources: sources)
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.maxRenderedSize, alignment: 64)

@@ -37,8 +37,9 @@ final class ServerHarness {
         port = Int(UInt16(bigEndian: sa.sin_port))
         requestBuffers = .allocate(byteCount: MetricsServer.maxConnections * MetricsServer.maxRequestBytes, alignment: 64)
         ring = .allocate(byteCount: ringBytes, alignment: 64)
-        server = try MetricsServer(listenFD: fd, requestBuffers: requestBuffers, ring: ring, ringBytes: ringBytes,
-                                   requestTimeoutNanos: requestTimeoutNanos)
+        server = try MetricsServer(
+            listenFD: fd, requestBuffers: requestBuffers, ring: ring, ringBytes: ringBytes,
+            requestTimeoutNanos: requestTimeoutNanos)
         let layout = MetricsLayout(inLinkCount: 0, kindSchema: Self.schema)
         regions = (0..<tiles).map { _ in
             let p = UnsafeMutablePointer<UInt64>.allocate(capacity: layout.slotCount)
@@ -47,8 +48,9 @@ final class ServerHarness {
         }
         self.layout = layout
         let sources = regions.enumerated().map { i, p in
-            RenderSource(tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
-                         reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: Self.schema)
+            RenderSource(
+                tile: TileSpec(index: i, kind: "demo", kindId: i, options: [:]),
+                reader: MetricsReader(base: UnsafePointer(p), layout: layout), kindSchema: Self.schema)
         }
         let plan = ExpositionPlan(sources: sources)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.maxRenderedSize, alignment: 64)

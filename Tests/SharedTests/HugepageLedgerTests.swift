@@ -18,8 +18,8 @@ struct HugepageLedgerTests {
         let ledger = HugepageLedger(directory: dir)
         let me = HugepageLedger.runOwner()
         try ledger.add(owner: HugepageLedger.configureOwner, .huge, 10)
-        try ledger.add(owner: "run:999999999:1", .huge, 4)      // no such process
-        try ledger.add(owner: me, .huge, 3)                       // alive
+        try ledger.add(owner: "run:999999999:1", .huge, 4)  // no such process
+        try ledger.add(owner: me, .huge, 3)  // alive
         #expect(HugepageLedger.isAlive(me))
         #expect(!HugepageLedger.isAlive("run:999999999:1"))
         let adopted = try ledger.adoptDeadRuns(as: "run:1:new")

@@ -6,8 +6,9 @@ struct MetricLayoutTests {
     static let counter = MetricFamily.counter("things", "Things.")
     static let gauge = MetricFamily.gauge("level", "Level.")
     static let outcome = MetricFamily.enumCounter("outcome", "Outcomes.", label: "result", variants: ["ok", "bad", "late"])
-    static let latency = MetricFamily.histogram("latency_seconds", "Latency.", buckets: [10, 100, 1000],
-                                                converter: .nanosToSeconds)
+    static let latency = MetricFamily.histogram(
+        "latency_seconds", "Latency.", buckets: [10, 100, 1000],
+        converter: .nanosToSeconds)
     static let schema = MetricSchema(prefix: "demo", [counter, gauge, outcome, latency])
 
     @Test func slotsAndOffsetsComeFromTheSchema() {

@@ -17,17 +17,19 @@ struct MetricLabelTests {
         let region = UnsafeMutablePointer<UInt64>.allocate(capacity: layout.slotCount)
         region.initialize(repeating: 0, count: layout.slotCount)
         defer { region.deallocate() }
-        body(layout, region, MetricsWriter(base: region, layout: layout, kindSchema: schema),
-             MetricsReader(base: UnsafePointer(region), layout: layout))
+        body(
+            layout, region, MetricsWriter(base: region, layout: layout, kindSchema: schema),
+            MetricsReader(base: UnsafePointer(region), layout: layout))
     }
 
     @Test func theFamilysSeriesAreTheCasesInDeclarationOrderInSnakeCase() {
         #expect(Self.items.variants == ["small", "medium_large", "huge"])
         #expect(Self.items.label == "size")
-        #expect(CommonMetrics.regimeDuration.variants == [
-            "caught_up_housekeeping", "processing_housekeeping", "backpressured_housekeeping",
-            "caught_up", "processing", "backpressured",
-        ], "the exported regime names are Firedancer's")
+        #expect(
+            CommonMetrics.regimeDuration.variants == [
+                "caught_up_housekeeping", "processing_housekeeping", "backpressured_housekeeping",
+                "caught_up", "processing", "backpressured",
+            ], "the exported regime names are Firedancer's")
     }
 
     @Test func aCountWrittenByCaseIsReadBackUnderThatCase() {

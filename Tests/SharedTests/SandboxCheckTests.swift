@@ -37,7 +37,8 @@ struct SandboxCheckTests {
     @Test func aDescriptorAwayFromItsCompiledNumberIsAnError() throws {
         let expected: [DescriptorRole: FileDescriptor] = [.stderr: FileDescriptor(rawValue: 2), .deathPipe: FileDescriptor(rawValue: 4)]
         let error = try #require(throws: RuntimeError.self) { try Sandbox.checkDescriptors(keep, expected: expected, open: [2, 3]) }
-        #expect(error.description == "sandbox step 2 descriptors: the death pipe is descriptor 3, but its filter is compiled for descriptor 4")
+        #expect(
+            error.description == "sandbox step 2 descriptors: the death pipe is descriptor 3, but its filter is compiled for descriptor 4")
     }
 
     @Test func theFileLimitLeavesRoomForExactlyTheDescriptorsOpened() {

@@ -5,17 +5,23 @@ import Testing
 struct SeccompFilterTests {
     let listen = DescriptorRole("listen socket")
     var fds: [DescriptorRole: FileDescriptor] {
-        [.stderr: FileDescriptor(rawValue: 2), .deathPipe: FileDescriptor(rawValue: 3), .logFile: FileDescriptor(rawValue: 4),
-         listen: FileDescriptor(rawValue: 5)]
+        [
+            .stderr: FileDescriptor(rawValue: 2), .deathPipe: FileDescriptor(rawValue: 3), .logFile: FileDescriptor(rawValue: 4),
+            listen: FileDescriptor(rawValue: 5),
+        ]
     }
 
     /// The metric tile's "any connection": every descriptor below the limit
     /// but the kept ones, as aligned blocks on the low 32 bits.
     @Test func anyDescriptorButSomeBecomesBlocksOnTheLow32Bits() throws {
-        let policy = SeccompPolicy([SeccompRule("close", [
-            .arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.deathPipe)),
-            .arg(0, notEquals: .descriptor(.logFile)), .arg(0, notEquals: .descriptor(listen)),
-        ], reason: "test")])
+        let policy = SeccompPolicy([
+            SeccompRule(
+                "close",
+                [
+                    .arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.deathPipe)),
+                    .arg(0, notEquals: .descriptor(.logFile)), .arg(0, notEquals: .descriptor(listen)),
+                ], reason: "test")
+        ])
         let f = try SeccompFilter(policy, descriptors: fds, descriptorLimit: 133)
         #expect(f.entries[0].compiledDescription == "fd in 0–1, 6–132 (any descriptor but stderr, death pipe, log file, listen socket)")
         // Every comparison masks the upper half of the register away.
@@ -35,22 +41,25 @@ struct SeccompFilterTests {
         let policy = SeccompPolicy([SeccompRule("close", [.arg(0, notEquals: .descriptor(.stderr))], reason: "test")])
         let f = try SeccompFilter(policy, descriptors: fds)
         #expect(f.entries[0].compiledDescription.hasPrefix("fd in 0–1, 3–0xffffffff"))
-        let all = try SeccompFilter(SeccompPolicy([SeccompRule("close", [.arg(0, atMost: .constant(0xFFFF_FFFF, ""))], reason: "t")]),
-                                    descriptors: fds)
+        let all = try SeccompFilter(
+            SeccompPolicy([SeccompRule("close", [.arg(0, atMost: .constant(0xFFFF_FFFF, ""))], reason: "t")]),
+            descriptors: fds)
         #expect(all.rules == [SeccompFilter.CompiledRule(syscall: "close", comparisons: [])])
     }
 
     @Test func equalityOnA32BitArgumentIgnoresTheUpperHalf() throws {
-        let f = try SeccompFilter(SeccompPolicy([SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "t")]),
-                                  descriptors: fds, descriptorLimit: 0)
+        let f = try SeccompFilter(
+            SeccompPolicy([SeccompRule("write", [.arg(0, equals: .descriptor(.stderr))], reason: "t")]),
+            descriptors: fds, descriptorLimit: 0)
         let c = try #require(f.rules.first?.comparisons.first)
         #expect(c.op == .maskedEq && c.a == 0xFFFF_FFFF && c.b == 2)
         #expect(f.entries[0].compiledDescription == "fd == 2 (stderr)")
     }
 
     @Test func a64BitArgumentIsComparedWhole() throws {
-        let f = try SeccompFilter(SeccompPolicy([SeccompRule("accept4", [.arg(1, equals: .constant(0, "NULL"))], reason: "t")]),
-                                  descriptors: fds)
+        let f = try SeccompFilter(
+            SeccompPolicy([SeccompRule("accept4", [.arg(1, equals: .constant(0, "NULL"))], reason: "t")]),
+            descriptors: fds)
         #expect(f.rules[0].comparisons == [SeccompFilter.Comparison(arg: 1, op: .eq, a: 0, b: 0)])
         #expect(f.entries[0].compiledDescription == "addr == 0 (NULL)")
     }
@@ -67,8 +76,11 @@ struct SeccompFilterTests {
     }
 
     @Test func contradictoryConditionsMakeARuleThatNeverApplies() throws {
-        let policy = SeccompPolicy([SeccompRule("read", [.arg(0, equals: .constant(1, "")), .arg(0, notEquals: .constant(1, ""))],
-                                                reason: "never")])
+        let policy = SeccompPolicy([
+            SeccompRule(
+                "read", [.arg(0, equals: .constant(1, "")), .arg(0, notEquals: .constant(1, ""))],
+                reason: "never")
+        ])
         #expect(try SeccompFilter(policy, descriptors: fds).rules.isEmpty)
     }
 
@@ -78,8 +90,11 @@ struct SeccompFilterTests {
     }
 
     @Test func aMaskedConditionCombinedWithAnotherIsRejected() {
-        let policy = SeccompPolicy([SeccompRule("mmap", [.arg(2, masked: 4, equals: .constant(0, "")), .arg(2, equals: .constant(3, ""))],
-                                                reason: "bug")])
+        let policy = SeccompPolicy([
+            SeccompRule(
+                "mmap", [.arg(2, masked: 4, equals: .constant(0, "")), .arg(2, equals: .constant(3, ""))],
+                reason: "bug")
+        ])
         #expect(throws: RuntimeError.self) { try SeccompFilter(policy, descriptors: fds) }
     }
 

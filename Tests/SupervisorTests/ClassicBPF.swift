@@ -40,8 +40,9 @@ struct ClassicBPF {
     init(_ bytes: [UInt8]) {
         precondition(bytes.count % 8 == 0)
         program = stride(from: 0, to: bytes.count, by: 8).map { i in
-            Instruction(code: UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8, jt: bytes[i + 2], jf: bytes[i + 3],
-                        k: UInt32(bytes[i + 4]) | UInt32(bytes[i + 5]) << 8 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 24)
+            Instruction(
+                code: UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8, jt: bytes[i + 2], jf: bytes[i + 3],
+                k: UInt32(bytes[i + 4]) | UInt32(bytes[i + 5]) << 8 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 24)
         }
     }
 
@@ -57,18 +58,18 @@ struct ClassicBPF {
             case 0x00, 0x01:  // LD, LDX
                 let value: UInt32
                 switch ins.code & 0xE0 {
-                case 0x00: value = ins.k                                               // IMM
-                case 0x20:                                                              // ABS
+                case 0x00: value = ins.k  // IMM
+                case 0x20:  // ABS
                     guard ins.code & 0x18 == 0, let w = data.word(at: ins.k) else { throw Failure.badLoad(ins.k) }
                     value = w
-                case 0x60: value = mem[Int(ins.k & 15)]                                 // MEM
-                case 0x80: value = 64                                                   // LEN
+                case 0x60: value = mem[Int(ins.k & 15)]  // MEM
+                case 0x80: value = 64  // LEN
                 default: throw Failure.badInstruction(pc, ins.code)
                 }
                 if cls == 0x00 { a = value } else { x = value }
-            case 0x02: mem[Int(ins.k & 15)] = a                                        // ST
-            case 0x03: mem[Int(ins.k & 15)] = x                                        // STX
-            case 0x04:                                                                 // ALU
+            case 0x02: mem[Int(ins.k & 15)] = a  // ST
+            case 0x03: mem[Int(ins.k & 15)] = x  // STX
+            case 0x04:  // ALU
                 let operand = ins.code & 0x08 != 0 ? x : ins.k
                 switch ins.code & 0xF0 {
                 case 0x00: a = a &+ operand
@@ -84,11 +85,11 @@ struct ClassicBPF {
                 case 0xA0: a ^= operand
                 default: throw Failure.badInstruction(pc, ins.code)
                 }
-            case 0x05:                                                                 // JMP
+            case 0x05:  // JMP
                 let operand = ins.code & 0x08 != 0 ? x : ins.k
                 let taken: Bool
                 switch ins.code & 0xF0 {
-                case 0x00: pc += 1 + Int(ins.k); continue                              // JA
+                case 0x00: pc += 1 + Int(ins.k); continue  // JA
                 case 0x10: taken = a == operand
                 case 0x20: taken = a > operand
                 case 0x30: taken = a >= operand
@@ -97,13 +98,13 @@ struct ClassicBPF {
                 }
                 pc += 1 + Int(taken ? ins.jt : ins.jf)
                 continue
-            case 0x06:                                                                 // RET
+            case 0x06:  // RET
                 switch ins.code & 0x18 {
                 case 0x00: return ins.k
                 case 0x10: return a
                 default: throw Failure.badInstruction(pc, ins.code)
                 }
-            case 0x07:                                                                 // MISC
+            case 0x07:  // MISC
                 if ins.code & 0xF8 == 0x00 { x = a } else { a = x }
             default: throw Failure.badInstruction(pc, ins.code)
             }

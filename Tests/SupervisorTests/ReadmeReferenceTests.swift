@@ -16,7 +16,8 @@ struct ReadmeReferenceTests {
             return
         }
         let inReadme = String(text[b.upperBound..<e.lowerBound])
-        #expect(inReadme == ReferenceCommand.markdown(Registry.production),
-                "README.md's reference differs from `tilectl reference`: regenerate the block between the markers")
+        #expect(
+            inReadme == ReferenceCommand.markdown(Registry.production),
+            "README.md's reference differs from `tilectl reference`: regenerate the block between the markers")
     }
 }

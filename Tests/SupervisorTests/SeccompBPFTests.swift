@@ -29,15 +29,29 @@ struct SeccompBPFTests {
             let t = topology
             out.append(Subject(name: kind.kind, filter: { try SandboxProfile(kind: kind, topology: t).filter() }))
         }
-        out.append(Subject(name: "reaper", filter: {
-            try SeccompFilter(Reaper.policy, descriptors: [Reaper.controlRole: FileDescriptor(rawValue: 7),
-                                                           Reaper.reportRole: FileDescriptor(rawValue: 9)])
-        }))
-        out.append(Subject(name: "supervisor", filter: {
-            try SeccompFilter(Supervisor.policy(reaper: 4242), descriptors: [
-                .stderr: .standardError, .logFile: FileDescriptor(rawValue: 3), Supervisor.signalsRole: FileDescriptor(rawValue: 5),
-                Supervisor.controlRole: FileDescriptor(rawValue: 6), Supervisor.reportRole: FileDescriptor(rawValue: 8)])
-        }))
+        out.append(
+            Subject(
+                name: "reaper",
+                filter: {
+                    try SeccompFilter(
+                        Reaper.policy,
+                        descriptors: [
+                            Reaper.controlRole: FileDescriptor(rawValue: 7),
+                            Reaper.reportRole: FileDescriptor(rawValue: 9),
+                        ])
+                }))
+        out.append(
+            Subject(
+                name: "supervisor",
+                filter: {
+                    try SeccompFilter(
+                        Supervisor.policy(reaper: 4242),
+                        descriptors: [
+                            .stderr: .standardError, .logFile: FileDescriptor(rawValue: 3),
+                            Supervisor.signalsRole: FileDescriptor(rawValue: 5),
+                            Supervisor.controlRole: FileDescriptor(rawValue: 6), Supervisor.reportRole: FileDescriptor(rawValue: 8),
+                        ])
+                }))
         return out
     }()
 
@@ -70,23 +84,26 @@ struct SeccompBPFTests {
                     if round % 2 == 1 { args[Int(rng.next() % 6)] = Self.interesting(&rng) }
                     let verdict = try bpf.run(.init(nr: nr, arch: arch, args: args))
                     let expected = Self.allowedByRules(filter, syscall, args)
-                    #expect(verdict == (expected ? ClassicBPF.allow : ClassicBPF.killProcess),
-                            "\(subject.name) \(syscall)\(args.map { "0x" + String($0, radix: 16) })")
+                    #expect(
+                        verdict == (expected ? ClassicBPF.allow : ClassicBPF.killProcess),
+                        "\(subject.name) \(syscall)\(args.map { "0x" + String($0, radix: 16) })")
                     checked += 1
                     if expected { allowed += 1 }
                     // A 32-bit argument: whatever its upper half holds, the same verdict.
                     for (i, w) in (widths ?? []).enumerated() where w.kind.bits == 32 {
                         var flipped = args
                         flipped[i] = (flipped[i] & 0xFFFF_FFFF) | (rng.next() << 32)
-                        #expect(try bpf.run(.init(nr: nr, arch: arch, args: flipped)) == verdict,
-                                "\(subject.name) \(syscall) arg\(i) upper half changed the verdict")
+                        #expect(
+                            try bpf.run(.init(nr: nr, arch: arch, args: flipped)) == verdict,
+                            "\(subject.name) \(syscall) arg\(i) upper half changed the verdict")
                     }
                 }
             }
         }
         #expect(allowed > 0 && allowed < checked, "both verdicts exercised: \(allowed) of \(checked)")
-        print("seccomp BPF of \(subject.name): \(try filter.instructionCount()) instructions, \(checked) calls run through it "
-              + "(\(allowed) allowed), each 32-bit argument's upper half changed too: the verdicts are the compiled rules'")
+        print(
+            "seccomp BPF of \(subject.name): \(try filter.instructionCount()) instructions, \(checked) calls run through it "
+                + "(\(allowed) allowed), each 32-bit argument's upper half changed too: the verdicts are the compiled rules'")
     }
 
     /// A rule dropped as "never applies" only for a descriptor the process
@@ -104,7 +121,8 @@ struct SeccompBPFTests {
         let filter = try subject.filter()
         let bpf = ClassicBPF(try filter.bpf())
         let listed = Set(filter.rules.map(\.syscall))
-        for name in ["openat", "socket", "execve", "ptrace", "clone", "mmap", "kill", "unshare", "prctl", "seccomp"] where !listed.contains(name) {
+        for name in ["openat", "socket", "execve", "ptrace", "clone", "mmap", "kill", "unshare", "prctl", "seccomp"]
+        where !listed.contains(name) {
             let nr = try #require(SeccompFilter.syscallNumber(name))
             #expect(try bpf.run(.init(nr: nr, arch: SeccompFilter.nativeArchitecture)) == ClassicBPF.killProcess, "\(name)")
         }

@@ -36,7 +36,7 @@ import Testing
             }
             let problem: String?
             if !name.hasSuffix(".toml") {
-                problem = nil // a .json expectation, read with its .toml
+                problem = nil  // a .json expectation, read with its .toml
             } else if name.hasPrefix("valid/") {
                 if let json = read(name.dropLast(".toml".count) + ".json") {
                     problem = checkValid(bytes, expectation: json)

@@ -38,8 +38,8 @@ private func compare(seed: Int, count: Int) throws -> Stats {
     for (index, line) in lines.enumerated() {
         var p = JSONReader(Array(line.utf8))
         guard case .object(let record) = try p.document(),
-              case .string(let docText) = record[Text("doc")], let expectJSON = record[Text("expect")],
-              let bytes = Data(base64Encoded: docText.string).map({ [UInt8]($0) })
+            case .string(let docText) = record[Text("doc")], let expectJSON = record[Text("expect")],
+            let bytes = Data(base64Encoded: docText.string).map({ [UInt8]($0) })
         else {
             Issue.record("line \(index) of the generator's output is not {\"doc\", \"expect\"}: \(line.prefix(200))")
             continue
@@ -73,8 +73,9 @@ private func compare(seed: Int, count: Int) throws -> Stats {
     if disagreements.count > 20 {
         Issue.record("\(disagreements.count) disagreements with tomllib in all (first 20 listed)")
     }
-    print("toml-differential seed \(seed): \(lines.count) documents, \(stats.valid) valid, \(stats.invalid) invalid, "
-          + "\(disagreements.count) disagreements")
+    print(
+        "toml-differential seed \(seed): \(lines.count) documents, \(stats.valid) valid, \(stats.invalid) invalid, "
+            + "\(disagreements.count) disagreements")
     return stats
 }
 

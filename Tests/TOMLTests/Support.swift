@@ -205,9 +205,11 @@ struct JSONReader {
             guard i < b.count else { throw Bad(offset: i) }
             let e = b[i]
             i += 1
-            let simple: [UInt8: UInt8] = [UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F,
-                                          UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
-                                          UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09]
+            let simple: [UInt8: UInt8] = [
+                UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F,
+                UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
+                UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+            ]
             if let s = simple[e] { bytes.append(s); continue }
             guard e == UInt8(ascii: "u") else { throw Bad(offset: i - 1) }
             flush()

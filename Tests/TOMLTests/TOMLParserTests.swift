@@ -18,7 +18,8 @@ struct TOMLParserTests {
     }
 
     @Test func readsEveryKindOfValue() throws {
-        let doc = try parse("""
+        let doc = try parse(
+            """
             s = "tab\\there \\u00e9 \\U0001F600"
             lit = 'C:\\path'
             ml = \"\"\"
@@ -74,7 +75,8 @@ struct TOMLParserTests {
     }
 
     @Test func knowsWhereEveryKeyAndValueIs() throws {
-        let doc = try parse("""
+        let doc = try parse(
+            """
             name = "é-ü"   # two-byte characters count once
             [tiles.verify]
               count =   4
@@ -176,22 +178,25 @@ struct TOMLParserTests {
     @Test func acceptsWhatTheSpecAllows() throws {
         // Super-table after its sub-table; sub-tables of a dotted-key table;
         // sub-tables of the latest array-of-tables element; a BOM; CRLF.
-        let doc = try TOMLDocument(bytes: [0xEF, 0xBB, 0xBF] + Array("""
-            [x.y.z.w]\r
-            [x]\r
-            [fruit]
-            apple.color = "red"
-            [fruit.apple.texture]
-            smooth = true
-            [[fruits]]
-            name = "apple"
-            [fruits.physical]
-            color = "red"
-            [[fruits]]
-            name = "banana"
-            [fruits.physical]
-            color = "yellow"
-            """.utf8))
+        let doc = try TOMLDocument(
+            bytes: [0xEF, 0xBB, 0xBF]
+                + Array(
+                    """
+                    [x.y.z.w]\r
+                    [x]\r
+                    [fruit]
+                    apple.color = "red"
+                    [fruit.apple.texture]
+                    smooth = true
+                    [[fruits]]
+                    name = "apple"
+                    [fruits.physical]
+                    color = "red"
+                    [[fruits]]
+                    name = "banana"
+                    [fruits.physical]
+                    color = "yellow"
+                    """.utf8))
         #expect(doc.root.keys == ["x", "fruit", "fruits"])
         let fruits = try #require(doc.root["fruits"]?.array)
         #expect(fruits.count == 2)

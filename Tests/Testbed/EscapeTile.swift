@@ -36,10 +36,11 @@ struct LayeredEscapeTile: EscapeAttempts {
     static let kind = "escape_layered"
     var state: EscapeState
     static var seccompPolicy: SeccompPolicy {
-        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common + SeccompPolicy(
-            ["openat", "socket", "connect", "clone", "clone3", "execve", "ptrace", "kill", "unshare", "setuid", "close"].map {
-                SeccompRule($0, reason: "test only: let the next layer answer")
-            } + [SeccompRule("mmap", [RuntimePolicy.noExec], reason: "test only: any flags, so RLIMIT_AS answers")])
+        RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
+            + SeccompPolicy(
+                ["openat", "socket", "connect", "clone", "clone3", "execve", "ptrace", "kill", "unshare", "setuid", "close"].map {
+                    SeccompRule($0, reason: "test only: let the next layer answer")
+                } + [SeccompRule("mmap", [RuntimePolicy.noExec], reason: "test only: any flags, so RLIMIT_AS answers")])
     }
 }
 
@@ -58,7 +59,7 @@ struct MetricEscapeTile: EscapeAttempts {
 
 enum Attempt: String, CaseIterable {
     case openFile = "open_file", socket, fork, execve, ptrace, killTile = "kill_tile", writeMetrics = "write_metrics",
-         mprotectMetrics = "mprotect_metrics", unshare, setuid
+        mprotectMetrics = "mprotect_metrics", unshare, setuid
     /// close(3) and keep running: the supervisor must notice and stop all.
     case closeDeathPipe = "close_death_pipe"
     /// 1 TiB of address space, reserved without backing (MAP_NORESERVE).
@@ -92,11 +93,13 @@ extension EscapeAttempts {
 
 /// The options every escape tile kind takes.
 enum EscapeOptions {
-    static let attempt = OptionKey<String>("attempt", .choice(Attempt.allCases.map(\.rawValue)), default: "open_file",
-                                           help: "What to try once inside the sandbox.")
+    static let attempt = OptionKey<String>(
+        "attempt", .choice(Attempt.allCases.map(\.rawValue)), default: "open_file",
+        help: "What to try once inside the sandbox.")
     static let targetPort = OptionKey<Int>("target_port", 1...65535, default: 7999, help: "TCP port to connect to.")
-    static let targetPid = OptionKey<Int>("target_pid", 1...4_194_304, default: 2,
-                                          help: "PID (in the topology's namespace) of the tile to attack.")
+    static let targetPid = OptionKey<Int>(
+        "target_pid", 1...4_194_304, default: 2,
+        help: "PID (in the topology's namespace) of the tile to attack.")
 }
 
 /// The state every escape tile keeps: what to try, and a read-only view of
@@ -184,8 +187,9 @@ extension EscapeState {
             foreignMetrics.slots(at: 8).pointee = 0xDEAD
             report("store into another tile's metrics", 0)
         case .mprotectMetrics:
-            report("mprotect(another tile's metrics, PROT_WRITE)",
-                   mprotect(foreignMetrics.base, foreignMetrics.length, PROT_READ | PROT_WRITE))
+            report(
+                "mprotect(another tile's metrics, PROT_WRITE)",
+                mprotect(foreignMetrics.base, foreignMetrics.length, PROT_READ | PROT_WRITE))
         case .unshare:
             report("unshare(CLONE_NEWUSER)", unshareUser())
         case .setuid:
@@ -207,7 +211,8 @@ extension EscapeState {
         case .terminalEscape:
             // Escape sequences for the operator's terminal, and a line that
             // pretends to be the supervisor's.
-            let forged = "\u{1B}]0;PWNED\u{07}\u{1B}[2J\r2026-11-29 00:00:00.000000 NOTICE  supervisor: every tile halted; the topology is stopped\n"
+            let forged =
+                "\u{1B}]0;PWNED\u{07}\u{1B}[2J\r2026-11-29 00:00:00.000000 NOTICE  supervisor: every tile halted; the topology is stopped\n"
             _ = forged.withCString { Glibc.write(2, $0, strlen($0)) }
             Log.error("escape attempt \(attempt.rawValue): wrote escapes and a forged line; staying up")
             return false
@@ -245,8 +250,9 @@ extension EscapeState {
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let rc = withUnsafeMutablePointer(to: &sa) { p in
                 withUnsafeMutablePointer(to: &len) { l in
-                    rawSyscall("accept4", 5, UInt64(UInt(bitPattern: p)), UInt64(UInt(bitPattern: l)),
-                               UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK))
+                    rawSyscall(
+                        "accept4", 5, UInt64(UInt(bitPattern: p)), UInt64(UInt(bitPattern: l)),
+                        UInt64(CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK))
                 }
             }
             report("accept4(listen, &addr, &len)", Int32(truncatingIfNeeded: rc))

@@ -47,7 +47,7 @@ struct Arena {
     var link: UnsafeMutableRawPointer { base }
     var fseq: UnsafeMutablePointer<UInt64> { (base + layout.footprint).assumingMemoryBound(to: UInt64.self) }
     /// [0] frags consumed, [1] first receipt ns, [2] last receipt ns, [3] done
-/// flag, [4] payloads that were not what was published, then latency samples.
+    /// flag, [4] payloads that were not what was published, then latency samples.
     var results: UnsafeMutablePointer<UInt64> { (base + layout.footprint + 64).assumingMemoryBound(to: UInt64.self) }
 
     init(depth: Int, mtu: Int, samples: Int) {
@@ -83,8 +83,10 @@ func spawnConsumer(_ arena: Arena, mode: Mode, expected: Int, size: Int) -> pid_
             guard reader.stillValid(meta.seq) else { reader.advance(); continue }
             reader.advance()
             // Every byte of fragment n is n mod 256: count any that is not.
-            if size > 0 && (copy.load(as: UInt8.self) != UInt8(truncatingIfNeeded: meta.sig)
-                || copy.load(fromByteOffset: size - 1, as: UInt8.self) != UInt8(truncatingIfNeeded: meta.sig)) {
+            if size > 0
+                && (copy.load(as: UInt8.self) != UInt8(truncatingIfNeeded: meta.sig)
+                    || copy.load(fromByteOffset: size - 1, as: UInt8.self) != UInt8(truncatingIfNeeded: meta.sig))
+            {
                 r[4] &+= 1
             }
             let now = Clock.monotonicNanos()
@@ -158,7 +160,8 @@ func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0,
 
 _ = bench_pin_to_cpu(0)
 let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-let mem = (try? Files.read("/proc/meminfo"))?.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map { Int($0) ?? 0 } ?? 0
+let mem =
+    (try? Files.read("/proc/meminfo"))?.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map { Int($0) ?? 0 } ?? 0
 var uts = utsname()
 uname(&uts)
 let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -181,9 +184,10 @@ for size in options.sizes {
     let torn1 = throughputs.reduce(0) { $0 + $1.2 }
     let torn2 = latencies.reduce(0) { $0 + $1.1 }
     func ns(_ v: UInt64) -> String { v < 10_000 ? "\(v) ns" : "\(v / 1000) µs" }
-    print(pad("\(size) B", 7) + pad(String(Int(fps)), 12) + pad(String(Int(bps / 1e6)), 10)
-          + pad(ns(percentile(lat, 0.5)), 14) + pad(ns(percentile(lat, 0.99)), 10) + pad(ns(percentile(lat, 0.999)), 10)
-          + pad(String(torn1 + torn2), 7))
+    print(
+        pad("\(size) B", 7) + pad(String(Int(fps)), 12) + pad(String(Int(bps / 1e6)), 10)
+            + pad(ns(percentile(lat, 0.5)), 14) + pad(ns(percentile(lat, 0.99)), 10) + pad(ns(percentile(lat, 0.999)), 10)
+            + pad(String(torn1 + torn2), 7))
 }
 print("")
 print("frags/s: as fast as credits allow, for about \(options.seconds) s; latency: publish to read, one fragment")

@@ -44,8 +44,9 @@ func best(_ renders: Int, _ body: (Int) -> Void) -> Int64 {
 
 var gzipRows: [String] = []
 print("rendering the exposition of N tiles (metric + synth), \(renders) renders each, one core")
-print(pad("tiles", 6) + pad("samples", 9) + pad("body", 10) + pad("text ns", 10) + pad("ns/sample", 11)
-      + pad("OpenMetrics ns", 16) + pad("ns/sample", 11))
+print(
+    pad("tiles", 6) + pad("samples", 9) + pad("body", 10) + pad("text ns", 10) + pad("ns/sample", 11)
+        + pad("OpenMetrics ns", 16) + pad("ns/sample", 11))
 for n in tileCounts {
     var sources: [RenderSource] = []
     var regions: [UnsafeMutablePointer<UInt64>] = []
@@ -82,8 +83,9 @@ for n in tileCounts {
 }
 print("")
 print("gzip: the tile's encoder (text + gzip, one pass) beside text then zlib level 1")
-print(pad("tiles", 6) + pad("text ns", 10) + pad("encoder ns", 12) + pad("zlib -1 ns", 12) + pad("body", 10)
-      + pad("encoder", 10) + pad("zlib -1", 10) + pad("size/zlib", 11))
+print(
+    pad("tiles", 6) + pad("text ns", 10) + pad("encoder ns", 12) + pad("zlib -1 ns", 12) + pad("body", 10)
+        + pad("encoder", 10) + pad("zlib -1", 10) + pad("size/zlib", 11))
 gzipRows.forEach { print($0) }
 
 func gzipRow(_ n: Int, _ plan: ExpositionPlan, _ regions: [UnsafeMutablePointer<UInt64>], _ textBytes: Int, _ renders: Int) -> String {

@@ -8,7 +8,7 @@ let package = Package(
     name: "SwiftPeer",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "swift-peer", targets: ["swift-peer"]),
+        .executable(name: "swift-peer", targets: ["swift-peer"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -21,7 +21,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

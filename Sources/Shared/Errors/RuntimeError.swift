@@ -38,12 +38,13 @@ public struct RuntimeError: TilectlFailure, Equatable {
 
     /// The line without its fix.
     public var message: String {
-        let core = switch subject {
-        case .call(let call): "\(call) failed: \(problem)"
-        case .sandboxStep(let step): "sandbox step \(step): \(problem)"
-        case .path(let path): "\(path) \(problem)"
-        case .condition: problem
-        }
+        let core =
+            switch subject {
+            case .call(let call): "\(call) failed: \(problem)"
+            case .sandboxStep(let step): "sandbox step \(step): \(problem)"
+            case .path(let path): "\(path) \(problem)"
+            case .condition: problem
+            }
         return (context + [core]).joined(separator: ": ")
     }
 
@@ -85,9 +86,10 @@ public struct RuntimeError: TilectlFailure, Equatable {
 
     /// A path root will not use: `/run/x is owned by uid 1000, not by root; …`.
     public init(path: String, _ problem: String, errno: Int32 = 0) {
-        self.init(.path(path), errno: errno, problem: problem,
-                  fix: "tilectl only uses paths that no other user can change (every directory owned by root or by you, "
-                      + "no symbolic links)")
+        self.init(
+            .path(path), errno: errno, problem: problem,
+            fix: "tilectl only uses paths that no other user can change (every directory owned by root or by you, "
+                + "no symbolic links)")
     }
 
     /// The same failure with the fix a user should try.

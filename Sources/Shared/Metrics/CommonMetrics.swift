@@ -26,14 +26,18 @@ public enum CommonMetrics {
         label: "tile_regime", Regime.self, unit: "nanoseconds")
     public static let loopDuration = MetricFamily.histogram(
         "loop_duration_seconds", "Time of one iteration of the tile's loop, without idle sleep.",
-        buckets: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
-                  2_500_000, 5_000_000, 10_000_000],
+        buckets: [
+            100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+            2_500_000, 5_000_000, 10_000_000,
+        ],
         unit: "seconds", converter: .nanosToSeconds)
 
-    public static let schema = MetricSchema(prefix: "tile", [
-        pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor,
-        inBackpressure, backpressure, regimeDuration, loopDuration,
-    ])
+    public static let schema = MetricSchema(
+        prefix: "tile",
+        [
+            pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor,
+            inBackpressure, backpressure, regimeDuration, loopDuration,
+        ])
 }
 
 /// What one iteration of the stem's loop did.
@@ -95,8 +99,10 @@ public enum LinkMetrics {
     public static let slow = MetricFamily.counter(
         "slow", "Times the producer found this consumer holding it back (out of credits).")
 
-    public static let schema = MetricSchema(prefix: "link", [
-        consumed, consumedBytes, filtered, filteredBytes, pollingOverrun, fragPollingOverrun, readingOverrun,
-        fragReadingOverrun, slow,
-    ])
+    public static let schema = MetricSchema(
+        prefix: "link",
+        [
+            consumed, consumedBytes, filtered, filteredBytes, pollingOverrun, fragPollingOverrun, readingOverrun,
+            fragReadingOverrun, slow,
+        ])
 }

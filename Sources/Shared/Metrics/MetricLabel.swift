@@ -43,8 +43,10 @@ func snakeCased(_ name: String) -> String {
 
 extension MetricFamily {
     /// A counter with one series per case of `L`, labelled `label`.
-    public static func enumCounter<L: MetricLabel>(_ name: String, _ help: String, label: String, _ cases: L.Type,
-                                                   unit: String? = nil, converter: MetricConverter = .none) -> MetricFamily {
+    public static func enumCounter<L: MetricLabel>(
+        _ name: String, _ help: String, label: String, _ cases: L.Type,
+        unit: String? = nil, converter: MetricConverter = .none
+    ) -> MetricFamily {
         enumCounter(name, help, label: label, variants: L.variants, unit: unit, converter: converter)
     }
 }
@@ -96,7 +98,9 @@ extension MetricsWriter {
 
 extension MetricsReader {
     /// The current value of each case of a common or kind family bound to `L`.
-    public func values<L: MetricLabel>(_ f: MetricFamily, in schema: MetricSchema, at regionOffset: Int, _ cases: L.Type) -> VariantCounts<L> {
+    public func values<L: MetricLabel>(_ f: MetricFamily, in schema: MetricSchema, at regionOffset: Int, _ cases: L.Type) -> VariantCounts<
+        L
+    > {
         var out = VariantCounts<L>()
         let base = regionOffset + schema.offset(of: f)
         for i in 0..<out.count { out[L(rawValue: i)!] = load(base + i) }

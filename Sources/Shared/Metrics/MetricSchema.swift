@@ -29,8 +29,10 @@ public struct MetricFamily: Sendable, Hashable {
     /// Histogram upper bounds in stored units, ascending; `+Inf` is implied.
     public let buckets: [UInt64]
 
-    private init(name: String, type: MetricType, help: String, converter: MetricConverter, unit: String?,
-                 label: String?, variants: [String], buckets: [UInt64]) {
+    private init(
+        name: String, type: MetricType, help: String, converter: MetricConverter, unit: String?,
+        label: String?, variants: [String], buckets: [UInt64]
+    ) {
         precondition(Self.isValidName(name), "metric name \(name) is not snake_case")
         precondition(buckets == buckets.sorted() && Set(buckets).count == buckets.count, "\(name): buckets must ascend")
         precondition(label == nil || !variants.isEmpty, "\(name): an enum family needs variants")
@@ -44,30 +46,42 @@ public struct MetricFamily: Sendable, Hashable {
         self.buckets = buckets
     }
 
-    public static func counter(_ name: String, _ help: String, unit: String? = nil,
-                               converter: MetricConverter = .none) -> MetricFamily {
-        MetricFamily(name: name, type: .counter, help: help, converter: converter, unit: unit, label: nil,
-                     variants: [], buckets: [])
+    public static func counter(
+        _ name: String, _ help: String, unit: String? = nil,
+        converter: MetricConverter = .none
+    ) -> MetricFamily {
+        MetricFamily(
+            name: name, type: .counter, help: help, converter: converter, unit: unit, label: nil,
+            variants: [], buckets: [])
     }
 
-    public static func gauge(_ name: String, _ help: String, unit: String? = nil,
-                             converter: MetricConverter = .none) -> MetricFamily {
-        MetricFamily(name: name, type: .gauge, help: help, converter: converter, unit: unit, label: nil,
-                     variants: [], buckets: [])
+    public static func gauge(
+        _ name: String, _ help: String, unit: String? = nil,
+        converter: MetricConverter = .none
+    ) -> MetricFamily {
+        MetricFamily(
+            name: name, type: .gauge, help: help, converter: converter, unit: unit, label: nil,
+            variants: [], buckets: [])
     }
 
     /// A counter with one series per value of `label`.
-    public static func enumCounter(_ name: String, _ help: String, label: String, variants: [String],
-                                   unit: String? = nil, converter: MetricConverter = .none) -> MetricFamily {
-        MetricFamily(name: name, type: .counter, help: help, converter: converter, unit: unit, label: label,
-                     variants: variants, buckets: [])
+    public static func enumCounter(
+        _ name: String, _ help: String, label: String, variants: [String],
+        unit: String? = nil, converter: MetricConverter = .none
+    ) -> MetricFamily {
+        MetricFamily(
+            name: name, type: .counter, help: help, converter: converter, unit: unit, label: label,
+            variants: variants, buckets: [])
     }
 
     /// A histogram over stored values with the given upper bounds.
-    public static func histogram(_ name: String, _ help: String, buckets: [UInt64], unit: String? = nil,
-                                 converter: MetricConverter = .none) -> MetricFamily {
-        MetricFamily(name: name, type: .histogram, help: help, converter: converter, unit: unit, label: nil,
-                     variants: [], buckets: buckets)
+    public static func histogram(
+        _ name: String, _ help: String, buckets: [UInt64], unit: String? = nil,
+        converter: MetricConverter = .none
+    ) -> MetricFamily {
+        MetricFamily(
+            name: name, type: .histogram, help: help, converter: converter, unit: unit, label: nil,
+            variants: [], buckets: buckets)
     }
 
     /// Slots (UInt64 words) the family occupies in a region: one per series,

@@ -42,8 +42,10 @@ public struct Confinement {
     /// a few at a time).
     public static let descriptorAllowance: UInt64 = 32
 
-    public init(_ name: String, policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor],
-                filesystem: [FilesystemRule] = [], namespaces: [String], emptyRoot: Bool) {
+    public init(
+        _ name: String, policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor],
+        filesystem: [FilesystemRule] = [], namespaces: [String], emptyRoot: Bool
+    ) {
         self.name = name
         self.policy = policy
         self.descriptors = descriptors
@@ -55,8 +57,10 @@ public struct Confinement {
     /// The filter `enter` loads.
     public func filter() throws -> SeccompFilter { try SeccompFilter(policy, descriptors: descriptors) }
 
-    static let cloneFlags: [String: Int32] = ["network": CSHIM_CLONE_NEWNET, "ipc": CSHIM_CLONE_NEWIPC, "uts": CSHIM_CLONE_NEWUTS,
-                                              "cgroup": CSHIM_CLONE_NEWCGROUP, "mount": CSHIM_CLONE_NEWNS]
+    static let cloneFlags: [String: Int32] = [
+        "network": CSHIM_CLONE_NEWNET, "ipc": CSHIM_CLONE_NEWIPC, "uts": CSHIM_CLONE_NEWUTS,
+        "cgroup": CSHIM_CLONE_NEWCGROUP, "mount": CSHIM_CLONE_NEWNS,
+    ]
 
     /// Irreversible. Returns the Landlock ABI enforced, nil when this
     /// kernel has none (then the filesystem is limited by the filter and
@@ -102,27 +106,34 @@ public struct Confinement {
     /// Its limits: memory from what it holds, room for a few descriptors,
     /// no process, core dump, locked memory, queue or real-time priority.
     public func resourceLimits(mapped: UInt64?, data: UInt64?, highestDescriptor: UInt64?) -> [ResourceLimit] {
-        ResourceLimit.memory(addressSpace: mapped.map { $0 + Self.memoryAllowance }, data: data.map { $0 + Self.memoryAllowance },
-                             allowance: Self.memoryAllowance, at: "confinement")
-            + [ResourceLimit(resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE",
-                             value: highestDescriptor.map { $0 + 1 + Self.descriptorAllowance },
-                             derivation: "highest held + \(1 + Self.descriptorAllowance)",
-                             reason: "the descriptors it holds, and \(Self.descriptorAllowance) more for cleanup")]
-            + ResourceLimit.denied([(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process"),
-                                    (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump"),
-                                    (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
-                                    (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
-                                    (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
-                                    (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time")])
+        ResourceLimit.memory(
+            addressSpace: mapped.map { $0 + Self.memoryAllowance }, data: data.map { $0 + Self.memoryAllowance },
+            allowance: Self.memoryAllowance, at: "confinement")
+            + [
+                ResourceLimit(
+                    resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE",
+                    value: highestDescriptor.map { $0 + 1 + Self.descriptorAllowance },
+                    derivation: "highest held + \(1 + Self.descriptorAllowance)",
+                    reason: "the descriptors it holds, and \(Self.descriptorAllowance) more for cleanup")
+            ]
+            + ResourceLimit.denied([
+                (CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process"),
+                (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump"),
+                (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
+                (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
+                (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
+                (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time"),
+            ])
     }
 
     /// How exposed it is once confined (`check --sandbox`); `filesystemLimited`:
     /// whether its Landlock domain lists directories (known at run time).
     public func exposure(landlockABI: Int32?, filesystemLimited: Bool) -> ExposureReport {
-        Exposure.report(identity: .rootWithoutCapabilities, namespaces: namespaces, emptyRoot: emptyRoot,
-                        filesystemLimited: filesystemLimited, policy: policy,
-                        argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
-                        noExec: true, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true, ownKeyring: true,
-                        noTerminal: name == "reaper", environmentCleared: true, exactDescriptors: false, noRealtime: true)
+        Exposure.report(
+            identity: .rootWithoutCapabilities, namespaces: namespaces, emptyRoot: emptyRoot,
+            filesystemLimited: filesystemLimited, policy: policy,
+            argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
+            noExec: true, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: true, ownKeyring: true,
+            noTerminal: name == "reaper", environmentCleared: true, exactDescriptors: false, noRealtime: true)
     }
 }

@@ -76,12 +76,14 @@ public enum Exposure {
     /// The checks for one confined process.
     /// - Parameter filesystemLimited: without an empty root, a Landlock
     ///   domain still limits the process to the directories it lists.
-    public static func report(identity: ExposedIdentity, namespaces: [String], emptyRoot: Bool, filesystemLimited: Bool = false,
-                              policy: SeccompPolicy,
-                              argumentFilters: Bool, badArchitectureKills: Bool, landlockABI: Int32?, memoryLimited: Bool,
-                              noExec: Bool, capabilitiesDropped: Bool, noNewPrivileges: Bool, notDumpable: Bool,
-                              ownKeyring: Bool, noTerminal: Bool, environmentCleared: Bool, exactDescriptors: Bool,
-                              noRealtime: Bool) -> ExposureReport {
+    public static func report(
+        identity: ExposedIdentity, namespaces: [String], emptyRoot: Bool, filesystemLimited: Bool = false,
+        policy: SeccompPolicy,
+        argumentFilters: Bool, badArchitectureKills: Bool, landlockABI: Int32?, memoryLimited: Bool,
+        noExec: Bool, capabilitiesDropped: Bool, noNewPrivileges: Bool, notDumpable: Bool,
+        ownKeyring: Bool, noTerminal: Bool, environmentCleared: Bool, exactDescriptors: Bool,
+        noRealtime: Bool
+    ) -> ExposureReport {
         typealias C = ExposureReport.Check
         func c(_ name: String, _ weight: Int, _ exposed: Double, _ detail: String) -> C {
             C(name: name, weight: weight, exposure: exposed, detail: detail)
@@ -91,22 +93,28 @@ public enum Exposure {
         let risky = syscalls.intersection(dangerous).sorted()
         // The filesystem checks: an empty root answers them all; a Landlock
         // domain listing a few directories, most of them.
-        let fs: (Double, String, String) = emptyRoot ? (0, "an empty read-only root", "unreachable")
-            : filesystemLimited && landlockABI != nil ? (0.2, "Landlock: only the directories it cleans up", "unreachable (Landlock)")
-            : (1, "the host's root", "reachable")
-        let identityExposure: (Double, String) = switch identity {
-        case .own: (0, "a uid and gid of its own, reserved for the run")
-        case .shared(let name): (0.6, "\(name), which other processes on the host may share")
-        case .invokingUser: (0.8, "the invoking user (no root to switch users)")
-        case .rootWithoutCapabilities: (0.7, "uid 0 without any capability")
-        }
+        let fs: (Double, String, String) =
+            emptyRoot
+            ? (0, "an empty read-only root", "unreachable")
+            : filesystemLimited && landlockABI != nil
+                ? (0.2, "Landlock: only the directories it cleans up", "unreachable (Landlock)")
+                : (1, "the host's root", "reachable")
+        let identityExposure: (Double, String) =
+            switch identity {
+            case .own: (0, "a uid and gid of its own, reserved for the run")
+            case .shared(let name): (0.6, "\(name), which other processes on the host may share")
+            case .invokingUser: (0.8, "the invoking user (no root to switch users)")
+            case .rootWithoutCapabilities: (0.7, "uid 0 without any capability")
+            }
         return ExposureReport(checks: [
             c("User", 2000, identityExposure.0, identityExposure.1),
             c("SupplementaryGroups", 200, 0, "none"),
             c("CapabilityBoundingSet", 1500, capabilitiesDropped ? 0 : 1, capabilitiesDropped ? "empty" : "kept"),
             c("AmbientCapabilities", 500, capabilitiesDropped ? 0 : 1, capabilitiesDropped ? "empty, securebits locked" : "kept"),
             c("NoNewPrivileges", 1000, noNewPrivileges ? 0 : 1, noNewPrivileges ? "set" : "not set"),
-            c("PrivateNetwork", 2500, own.contains("network") ? 0 : 1, own.contains("network") ? "own network namespace" : "the host's network namespace"),
+            c(
+                "PrivateNetwork", 2500, own.contains("network") ? 0 : 1,
+                own.contains("network") ? "own network namespace" : "the host's network namespace"),
             c("PrivateUsers", 1000, own.contains("user") ? 0 : 1, own.contains("user") ? "own user namespace" : "the host's"),
             c("PrivateMounts", 1000, own.contains("mount") ? 0 : 1, own.contains("mount") ? "own mount namespace" : "the host's"),
             c("ProtectSystem", 1000, fs.0, fs.1),
@@ -116,19 +124,31 @@ public enum Exposure {
             c("PrivateIPC", 100, own.contains("ipc") ? 0 : 1, own.contains("ipc") ? "own IPC namespace" : "the host's"),
             c("ProtectHostname", 50, own.contains("uts") ? 0 : 1, own.contains("uts") ? "own UTS namespace" : "the host's"),
             c("ProtectControlGroups", 1000, own.contains("cgroup") ? 0 : 1, own.contains("cgroup") ? "own cgroup namespace" : "the host's"),
-            c("RestrictNamespaces", 500, syscalls.contains("unshare") || syscalls.contains("setns") ? 1 : 0,
-              "no unshare or setns in the filter; namespace limits 0"),
-            c("SystemCallFilter", 1500, min(1, Double(risky.count) * 0.2),
-              risky.isEmpty ? "\(syscalls.count) calls allowed, none reaching outside the process" : "allows \(risky.joined(separator: ", "))"),
+            c(
+                "RestrictNamespaces", 500, syscalls.contains("unshare") || syscalls.contains("setns") ? 1 : 0,
+                "no unshare or setns in the filter; namespace limits 0"),
+            c(
+                "SystemCallFilter", 1500, min(1, Double(risky.count) * 0.2),
+                risky.isEmpty
+                    ? "\(syscalls.count) calls allowed, none reaching outside the process" : "allows \(risky.joined(separator: ", "))"),
             c("SystemCallArchitectures", 1000, badArchitectureKills ? 0 : 1, badArchitectureKills ? "native only (others kill)" : "any"),
-            c("SystemCallArguments", 500, argumentFilters ? 0 : 0.5, argumentFilters ? "descriptors, flags and modes filtered on their low 32 bits" : "not filtered"),
-            c("RestrictAddressFamilies", 1000, syscalls.contains("socket") || syscalls.contains("socketpair") ? 1 : 0,
-              syscalls.contains("socket") ? "socket allowed" : "no socket can be created"),
-            c("Landlock", 500, landlockABI == nil ? 1 : 0, landlockABI.map { "ABI \($0): its domain denies every filesystem access it does not list" } ?? "not available on this kernel"),
+            c(
+                "SystemCallArguments", 500, argumentFilters ? 0 : 0.5,
+                argumentFilters ? "descriptors, flags and modes filtered on their low 32 bits" : "not filtered"),
+            c(
+                "RestrictAddressFamilies", 1000, syscalls.contains("socket") || syscalls.contains("socketpair") ? 1 : 0,
+                syscalls.contains("socket") ? "socket allowed" : "no socket can be created"),
+            c(
+                "Landlock", 500, landlockABI == nil ? 1 : 0,
+                landlockABI.map { "ABI \($0): its domain denies every filesystem access it does not list" }
+                    ?? "not available on this kernel"),
             c("MemoryLimit", 500, memoryLimited ? 0 : 1, memoryLimited ? "RLIMIT_AS and RLIMIT_DATA finite" : "unlimited"),
             c("MemoryDenyWriteExecute", 100, noExec ? 0 : 1, noExec ? "no PROT_EXEC in mmap or mprotect" : "executable memory possible"),
-            c("ProtectProc", 1000, notDumpable && !syscalls.contains("ptrace") ? 0 : 1,
-              notDumpable ? "not dumpable, no ptrace" : identity == .invokingUser ? "the invoking user owns its user namespace and can ptrace it" : "dumpable"),
+            c(
+                "ProtectProc", 1000, notDumpable && !syscalls.contains("ptrace") ? 0 : 1,
+                notDumpable
+                    ? "not dumpable, no ptrace"
+                    : identity == .invokingUser ? "the invoking user owns its user namespace and can ptrace it" : "dumpable"),
             c("KeyringMode", 1000, ownKeyring ? 0 : 1, ownKeyring ? "a fresh session keyring" : "inherited"),
             c("NoControllingTerminal", 100, noTerminal ? 0 : 1, noTerminal ? "own session" : "the operator's terminal"),
             c("Environment", 100, environmentCleared ? 0 : 1, environmentCleared ? "empty, the exec-time block zeroed" : "inherited"),
@@ -144,11 +164,12 @@ public enum Exposure {
         }
         // Without root the invoking user owns the tiles' user namespace:
         // it can ptrace them, dumpable or not.
-        return report(identity: identity, namespaces: SandboxProfile.unsharedNamespaces, emptyRoot: true, policy: profile.policy,
-                      argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
-                      noExec: noExec, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: identity != .invokingUser,
-                      ownKeyring: true,
-                      noTerminal: true, environmentCleared: true, exactDescriptors: true, noRealtime: true)
+        return report(
+            identity: identity, namespaces: SandboxProfile.unsharedNamespaces, emptyRoot: true, policy: profile.policy,
+            argumentFilters: true, badArchitectureKills: true, landlockABI: landlockABI, memoryLimited: true,
+            noExec: noExec, capabilitiesDropped: true, noNewPrivileges: true, notDumpable: identity != .invokingUser,
+            ownKeyring: true,
+            noTerminal: true, environmentCleared: true, exactDescriptors: true, noRealtime: true)
     }
 }
 

@@ -60,7 +60,9 @@ enum Identity {
             replies.close()
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 {
-                guard errno == EINTR else { throw RuntimeError(sandboxStep: step, "waitpid(identity helper): \(Errno.describe(errno))", errno: errno) }
+                guard errno == EINTR else {
+                    throw RuntimeError(sandboxStep: step, "waitpid(identity helper): \(Errno.describe(errno))", errno: errno)
+                }
             }
             guard status == 0 else { throw RuntimeError(sandboxStep: step, "the identity helper ended with status \(status)") }
         }

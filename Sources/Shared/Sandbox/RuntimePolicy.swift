@@ -15,25 +15,32 @@ public enum RuntimePolicy {
         // process could see), no MAP_FIXED (over the binary or a workspace),
         // no MAP_HUGETLB, no MAP_NORESERVE (reservations beyond RLIMIT_AS
         // are refused anyway); glibc's allocator asks for nothing else.
-        SeccompRule("mmap", [noExec, .arg(3, equals: .constant(privateAnonymous, "MAP_PRIVATE|MAP_ANONYMOUS")),
-                             .arg(4, equals: .constant(0xFFFF_FFFF, "-1"))],
-                    reason: "the allocator maps private anonymous memory; never executable, shared, fixed or huge"),
+        SeccompRule(
+            "mmap",
+            [
+                noExec, .arg(3, equals: .constant(privateAnonymous, "MAP_PRIVATE|MAP_ANONYMOUS")),
+                .arg(4, equals: .constant(0xFFFF_FFFF, "-1")),
+            ],
+            reason: "the allocator maps private anonymous memory; never executable, shared, fixed or huge"),
         SeccompRule("mprotect", [noExec], reason: "the allocator changes protections; never to executable"),
         SeccompRule("munmap", reason: "the allocator returns memory"),
         SeccompRule("brk", reason: "the allocator grows and shrinks the heap"),
-        SeccompRule("madvise", [.arg(2, equals: .constant(UInt64(MADV_DONTNEED), "MADV_DONTNEED"))],
-                    reason: "the allocator releases unused pages"),
-        SeccompRule("getrusage", [.arg(0, equals: .constant(0, "RUSAGE_SELF"))],
-                    reason: "context switches and page faults for the tile_* metrics"),
+        SeccompRule(
+            "madvise", [.arg(2, equals: .constant(UInt64(MADV_DONTNEED), "MADV_DONTNEED"))],
+            reason: "the allocator releases unused pages"),
+        SeccompRule(
+            "getrusage", [.arg(0, equals: .constant(0, "RUSAGE_SELF"))],
+            reason: "context switches and page faults for the tile_* metrics"),
         SeccompRule("clock_gettime", reason: "clock reads when the vDSO falls back to the syscall (some clock sources)"),
-        SeccompRule("futex", [.arg(1, equals: .constant(129, "FUTEX_WAKE_PRIVATE"))],
-                    reason: "a one-time initialisation (swift_once, pthread_once) wakes its waiters when done; with one thread there are none"),
+        SeccompRule(
+            "futex", [.arg(1, equals: .constant(129, "FUTEX_WAKE_PRIVATE"))],
+            reason: "a one-time initialisation (swift_once, pthread_once) wakes its waiters when done; with one thread there are none"),
         SeccompRule("exit_group", reason: "an orderly stop, or a fatal error"),
     ])
 
     /// For tiles that idle by sleeping.
     public static let sleep = SeccompPolicy([
-        SeccompRule("clock_nanosleep", reason: "sleep until the next work item or housekeeping"),
+        SeccompRule("clock_nanosleep", reason: "sleep until the next work item or housekeeping")
     ])
 
     /// Logging: the tile's own log lines, to stderr and the log file only.

@@ -60,8 +60,9 @@ public enum Sandbox {
         } else {
             try Namespaces.enterUserNamespace(step: "4 user namespace")
         }
-        try step("5 unshare(mount, ipc, uts, cgroup, network)",
-                 cshim_unshare(CSHIM_CLONE_NEWNS | CSHIM_CLONE_NEWIPC | CSHIM_CLONE_NEWUTS | CSHIM_CLONE_NEWCGROUP | CSHIM_CLONE_NEWNET))
+        try step(
+            "5 unshare(mount, ipc, uts, cgroup, network)",
+            cshim_unshare(CSHIM_CLONE_NEWNS | CSHIM_CLONE_NEWIPC | CSHIM_CLONE_NEWUTS | CSHIM_CLONE_NEWCGROUP | CSHIM_CLONE_NEWNET))
         try Namespaces.denyFurtherNamespaces(step: "5 deny namespaces")
         if identity != nil {
             try Identity.enterNestedNamespace()
@@ -83,8 +84,9 @@ public enum Sandbox {
         let abi = Landlock.restrictAll()
         if abi < 0 {
             guard errno == ENOSYS || errno == EOPNOTSUPP else { throw RuntimeError(sandboxStep: "7 landlock", errno: errno) }
-            Log.warning("Landlock is not available on this kernel (\(Errno.name(errno))): the tile runs without its "
-                        + "filesystem, network and signal scoping layer; the other layers still hold")
+            Log.warning(
+                "Landlock is not available on this kernel (\(Errno.name(errno))): the tile runs without its "
+                    + "filesystem, network and signal scoping layer; the other layers still hold")
         } else {
             report.landlockABI = abi
         }
@@ -120,22 +122,27 @@ public enum Sandbox {
     /// Compares the open descriptors (from /proc/self/fd) with the declared
     /// ones: no descriptor declared twice or negative, each at the number
     /// the profile gives its role, each open, nothing else open.
-    static func checkDescriptors(_ keep: [DescriptorRole: FileDescriptor], expected: [DescriptorRole: FileDescriptor]? = nil,
-                                 open openNow: [Int32]? = nil) throws {
+    static func checkDescriptors(
+        _ keep: [DescriptorRole: FileDescriptor], expected: [DescriptorRole: FileDescriptor]? = nil,
+        open openNow: [Int32]? = nil
+    ) throws {
         var declared: [Int32: DescriptorRole] = [:]
         for (role, fd) in keep.sorted(by: { $0.key.name < $1.key.name }) {
             guard fd.rawValue >= 0 else {
                 throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) is declared as descriptor \(fd.rawValue), which is negative")
             }
             if let other = declared[fd.rawValue] {
-                throw RuntimeError(sandboxStep: "2 descriptors", "descriptor \(fd.rawValue) is declared twice, as the \(other) and the \(role)")
+                throw RuntimeError(
+                    sandboxStep: "2 descriptors", "descriptor \(fd.rawValue) is declared twice, as the \(other) and the \(role)")
             }
             declared[fd.rawValue] = role
         }
         if let expected {
             for (role, fd) in keep where expected[role] != fd {
-                throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) is descriptor \(fd.rawValue), but its filter is compiled for "
-                                   + (expected[role].map { "descriptor \($0.rawValue)" } ?? "no such descriptor"))
+                throw RuntimeError(
+                    sandboxStep: "2 descriptors",
+                    "the \(role) is descriptor \(fd.rawValue), but its filter is compiled for "
+                        + (expected[role].map { "descriptor \($0.rawValue)" } ?? "no such descriptor"))
             }
             for (role, fd) in expected where keep[role] == nil {
                 throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) (descriptor \(fd.rawValue)) is in the profile but not kept")
@@ -143,8 +150,10 @@ public enum Sandbox {
         }
         let open = Set(try openNow ?? openDescriptors())
         for fd in open.sorted() where declared[fd] == nil {
-            throw RuntimeError(sandboxStep: "2 descriptors", "descriptor \(fd) (\(describeDescriptor(fd))) is open but not declared; "
-                                   + "declared: " + declared.keys.sorted().map { "\($0) \(declared[$0]!)" }.joined(separator: ", "))
+            throw RuntimeError(
+                sandboxStep: "2 descriptors",
+                "descriptor \(fd) (\(describeDescriptor(fd))) is open but not declared; "
+                    + "declared: " + declared.keys.sorted().map { "\($0) \(declared[$0]!)" }.joined(separator: ", "))
         }
         for (fd, role) in declared.sorted(by: { $0.key < $1.key }) where !open.contains(fd) {
             throw RuntimeError(sandboxStep: "2 descriptors", "the \(role) (descriptor \(fd)) is declared but not open")
@@ -224,8 +233,10 @@ enum Namespaces {
     /// namespace and every one below it, and the nested namespace cannot
     /// raise them.
     static func denyFurtherNamespaces(step name: String) throws {
-        let limits = [("user", "1"), ("mnt", "2"), ("cgroup", "0"), ("ipc", "0"), ("net", "0"), ("pid", "0"),
-                      ("uts", "0"), ("time", "0")]
+        let limits = [
+            ("user", "1"), ("mnt", "2"), ("cgroup", "0"), ("ipc", "0"), ("net", "0"), ("pid", "0"),
+            ("uts", "0"), ("time", "0"),
+        ]
         for (kind, value) in limits {
             let path = "/proc/sys/user/max_\(kind)_namespaces"
             if kind == "time" && !Files.exists(path) { continue }  // kernels before 5.6
@@ -240,16 +251,19 @@ enum Namespaces {
         let dir = "/tmp"
         try Sandbox.step("\(name): unshare(CLONE_NEWNS)", cshim_unshare(CSHIM_CLONE_NEWNS))
         try Sandbox.step("\(name): mount(/, MS_REC|MS_PRIVATE)", mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil))
-        try Sandbox.step("\(name): mount(tmpfs, \(dir))",
-                         mount("tilectl-empty", dir, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC),
-                               "mode=0555,size=4k,nr_inodes=2"))
+        try Sandbox.step(
+            "\(name): mount(tmpfs, \(dir))",
+            mount(
+                "tilectl-empty", dir, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC),
+                "mode=0555,size=4k,nr_inodes=2"))
         try Sandbox.step("\(name): chdir(\(dir))", chdir(dir))
         try Sandbox.step("\(name): pivot_root(., .)", cshim_pivot_root(".", "."))
         // The old root now sits on top of the new one: detach it, whole.
         try Sandbox.step("\(name): umount2(., MNT_DETACH)", umount2(".", Int32(MNT_DETACH)))
         try Sandbox.step("\(name): chdir(/)", chdir("/"))
-        try Sandbox.step("\(name): remount / read-only",
-                         mount(nil, "/", nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), nil))
+        try Sandbox.step(
+            "\(name): remount / read-only",
+            mount(nil, "/", nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), nil))
     }
 }
 

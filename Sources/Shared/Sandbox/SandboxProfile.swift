@@ -76,9 +76,10 @@ public struct SandboxProfile: Sendable {
     /// `keptFiles`: the sizes of the regular files it keeps (a log file,
     /// stderr redirected to a file); nil when not known yet (`check`).
     public func resourceLimits(mapped: UInt64?, data: UInt64?, keptFiles: [UInt64]? = nil) -> [ResourceLimit] {
-        ResourceLimit.sandbox(fileLimit: fileLimit, addressSpace: mapped.map { $0 + memoryAllowance },
-                              data: data.map { $0 + memoryAllowance }, allowance: memoryAllowance,
-                              fileSize: keptFiles.map { sizes in sizes.max().map { $0 + Self.logAllowance } ?? 0 })
+        ResourceLimit.sandbox(
+            fileLimit: fileLimit, addressSpace: mapped.map { $0 + memoryAllowance },
+            data: data.map { $0 + memoryAllowance }, allowance: memoryAllowance,
+            fileSize: keptFiles.map { sizes in sizes.max().map { $0 + Self.logAllowance } ?? 0 })
     }
 
     /// How much a tile may grow a regular file it keeps (none, now that its
@@ -101,25 +102,37 @@ public struct ResourceLimit: Sendable {
     /// count, its memory at entry plus a declared allowance, zero for what
     /// a tile never needs, and unchanged only where a zero would break the
     /// tile.
-    public static func sandbox(fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64,
-                               fileSize: UInt64?) -> [ResourceLimit] {
+    public static func sandbox(
+        fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64,
+        fileSize: UInt64?
+    ) -> [ResourceLimit] {
         memory(addressSpace: addressSpace, data: data, allowance: allowance, at: "entry")
-            + [ResourceLimit(resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE", value: fileLimit, derivation: nil,
-                             reason: "room for exactly the descriptors the tile opens inside its sandbox")]
-            + denied([(CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process or thread"),
-                      (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump of tile memory"),
-                      (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
-                      (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
-                      (CSHIM_RLIMIT_NICE, "RLIMIT_NICE", "no raised priority"),
-                      (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
-                      (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time"),
-                      (CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", "no queued signals"),
-                      (CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", "no file locks")])
-            + [ResourceLimit(resource: CSHIM_RLIMIT_FSIZE, name: "RLIMIT_FSIZE", value: fileSize,
-                             derivation: "largest regular file kept + \(formatBytes(Int(SandboxProfile.logAllowance))), or 0",
-                             reason: "no file it could fill: its log lines go through the supervisor")]
-            + [(CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
-               (CSHIM_RLIMIT_CPU, "RLIMIT_CPU", "unchanged: a tile runs as long as the topology")].map {
+            + [
+                ResourceLimit(
+                    resource: CSHIM_RLIMIT_NOFILE, name: "RLIMIT_NOFILE", value: fileLimit, derivation: nil,
+                    reason: "room for exactly the descriptors the tile opens inside its sandbox")
+            ]
+            + denied([
+                (CSHIM_RLIMIT_NPROC, "RLIMIT_NPROC", "no new process or thread"),
+                (CSHIM_RLIMIT_CORE, "RLIMIT_CORE", "no core dump of tile memory"),
+                (CSHIM_RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", "no locked memory"),
+                (CSHIM_RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", "no POSIX message queues"),
+                (CSHIM_RLIMIT_NICE, "RLIMIT_NICE", "no raised priority"),
+                (CSHIM_RLIMIT_RTPRIO, "RLIMIT_RTPRIO", "no real-time priority"),
+                (CSHIM_RLIMIT_RTTIME, "RLIMIT_RTTIME", "no real-time CPU time"),
+                (CSHIM_RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING", "no queued signals"),
+                (CSHIM_RLIMIT_LOCKS, "RLIMIT_LOCKS", "no file locks"),
+            ])
+            + [
+                ResourceLimit(
+                    resource: CSHIM_RLIMIT_FSIZE, name: "RLIMIT_FSIZE", value: fileSize,
+                    derivation: "largest regular file kept + \(formatBytes(Int(SandboxProfile.logAllowance))), or 0",
+                    reason: "no file it could fill: its log lines go through the supervisor")
+            ]
+            + [
+                (CSHIM_RLIMIT_STACK, "RLIMIT_STACK", "unchanged: the main thread's stack grows on demand (within RLIMIT_AS)"),
+                (CSHIM_RLIMIT_CPU, "RLIMIT_CPU", "unchanged: a tile runs as long as the topology"),
+            ].map {
                 ResourceLimit(resource: $0.0, name: $0.1, value: nil, derivation: nil, reason: $0.2)
             }
     }
@@ -129,10 +142,12 @@ public struct ResourceLimit: Sendable {
     public static func memory(addressSpace: UInt64?, data: UInt64?, allowance: UInt64, at: String) -> [ResourceLimit] {
         let plus = "+ \(formatBytes(Int(allowance)))"
         return [
-            ResourceLimit(resource: CSHIM_RLIMIT_AS, name: "RLIMIT_AS", value: addressSpace, derivation: "mapped at \(at) \(plus)",
-                          reason: "address space: what is mapped at \(at) plus an allowance"),
-            ResourceLimit(resource: CSHIM_RLIMIT_DATA, name: "RLIMIT_DATA", value: data, derivation: "data at \(at) \(plus)",
-                          reason: "heap and private memory: what it holds at \(at) plus an allowance"),
+            ResourceLimit(
+                resource: CSHIM_RLIMIT_AS, name: "RLIMIT_AS", value: addressSpace, derivation: "mapped at \(at) \(plus)",
+                reason: "address space: what is mapped at \(at) plus an allowance"),
+            ResourceLimit(
+                resource: CSHIM_RLIMIT_DATA, name: "RLIMIT_DATA", value: data, derivation: "data at \(at) \(plus)",
+                reason: "heap and private memory: what it holds at \(at) plus an allowance"),
         ]
     }
 

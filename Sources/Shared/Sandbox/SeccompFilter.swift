@@ -87,30 +87,36 @@ public struct SeccompFilter {
                         continue rules
                     }
                     if case .notEqual = c.comparison { continue }
-                    throw RuntimeError(sandboxStep: "seccomp", "\(rule.syscall): \(c) names a descriptor the tile does not have (a policy bug)")
+                    throw RuntimeError(
+                        sandboxStep: "seccomp", "\(rule.syscall): \(c) names a descriptor the tile does not have (a policy bug)")
                 }
                 perArg[c.index, default: []].append(c)
             }
             var constraints: [ArgumentConstraint] = []
             for (index, conds) in perArg.sorted(by: { $0.key < $1.key }) {
                 guard let argument = SyscallSignatures.argument(rule.syscall, index) else {
-                    throw RuntimeError(sandboxStep: "seccomp", "\(rule.syscall): no signature for arg\(index), so its width is unknown "
-                                       + "(add it to SyscallSignatures; a policy bug)")
+                    throw RuntimeError(
+                        sandboxStep: "seccomp",
+                        "\(rule.syscall): no signature for arg\(index), so its width is unknown "
+                            + "(add it to SyscallSignatures; a policy bug)")
                 }
-                let alternatives = try Self.compile(conds, argument, index: UInt32(index), descriptors, limit: descriptorLimit,
-                                                    syscall: rule.syscall)
+                let alternatives = try Self.compile(
+                    conds, argument, index: UInt32(index), descriptors, limit: descriptorLimit,
+                    syscall: rule.syscall)
                 guard let alternatives else {
                     never.append((rule, "no value of arg\(index) (\(argument.name)) meets its conditions"))
                     continue rules
                 }
-                if alternatives.isEmpty { continue }             // every value meets it
+                if alternatives.isEmpty { continue }  // every value meets it
                 constraints.append(ArgumentConstraint(index: index, argument: argument, alternatives: alternatives, source: conds))
             }
             // The rule is the product of its arguments' alternatives.
             var product: [[Comparison]] = [[]]
             for c in constraints { product = product.flatMap { prefix in c.alternatives.map { prefix + [$0] } } }
-            entries.append(Entry(rule: rule, constraints: constraints,
-                                 compiled: product.map { CompiledRule(syscall: rule.syscall, comparisons: $0) }))
+            entries.append(
+                Entry(
+                    rule: rule, constraints: constraints,
+                    compiled: product.map { CompiledRule(syscall: rule.syscall, comparisons: $0) }))
         }
         self.entries = entries
         neverApplies = never
@@ -125,8 +131,10 @@ public struct SeccompFilter {
 
     /// The comparisons, any of which admits a value meeting every one of
     /// `conds`. nil: no value does; empty: every value does.
-    static func compile(_ conds: [ArgumentCondition], _ argument: SyscallArgument, index: UInt32,
-                        _ d: [DescriptorRole: FileDescriptor], limit: UInt64?, syscall: String) throws -> [Comparison]? {
+    static func compile(
+        _ conds: [ArgumentCondition], _ argument: SyscallArgument, index: UInt32,
+        _ d: [DescriptorRole: FileDescriptor], limit: UInt64?, syscall: String
+    ) throws -> [Comparison]? {
         func bug(_ what: String) -> RuntimeError {
             RuntimeError(sandboxStep: "seccomp", "\(syscall): \(what) on arg\(index) (\(argument.name)) (a policy bug)")
         }
@@ -186,7 +194,8 @@ public struct SeccompFilter {
         let arch = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, UInt32(SCMP_ACT_KILL_PROCESS))
         guard arch == 0 else {
             seccomp_release(ctx)
-            throw RuntimeError(sandboxStep: "seccomp", "seccomp_attr_set(ACT_BADARCH, KILL_PROCESS) failed: \(Errno.describe(-arch))", errno: -arch)
+            throw RuntimeError(
+                sandboxStep: "seccomp", "seccomp_attr_set(ACT_BADARCH, KILL_PROCESS) failed: \(Errno.describe(-arch))", errno: -arch)
         }
         for rule in rules {
             let nr = seccomp_syscall_resolve_name(rule.syscall)
@@ -338,7 +347,9 @@ extension SeccompFilter.ArgumentConstraint {
             if merged.count == 1 && merged[0].0 == merged[0].1 {
                 text = "\(argument.name) == \(show(merged[0].0))"
             } else {
-                text = "\(argument.name) in " + merged.map { $0.0 == $0.1 ? show($0.0) : "\(show($0.0))–\(show($0.1))" }.joined(separator: ", ")
+                text =
+                    "\(argument.name) in "
+                    + merged.map { $0.0 == $0.1 ? show($0.0) : "\(show($0.0))–\(show($0.1))" }.joined(separator: ", ")
             }
         } else {
             text = alternatives.map { c in
@@ -363,8 +374,11 @@ extension SeccompFilter.ArgumentConstraint {
             if case .notEqual = cond.comparison, case .descriptor(let role) = cond.value { return role.name }
             return nil
         }
-        if !excluded.isEmpty { text += " (any descriptor but \(excluded.joined(separator: ", ")))" }
-        else if !names.isEmpty { text += " (\(names.joined(separator: ", ")))" }
+        if !excluded.isEmpty {
+            text += " (any descriptor but \(excluded.joined(separator: ", ")))"
+        } else if !names.isEmpty {
+            text += " (\(names.joined(separator: ", ")))"
+        }
         return text
     }
 }

@@ -53,13 +53,15 @@ public enum SyscallSignatures {
         "ppoll": sig(("fds", .int64), ("nfds", .int32), ("timeout", .int64), ("sigmask", .int64), ("sigsetsize", .int64)),
         // sockets
         "accept4": sig(("fd", .descriptor), ("addr", .int64), ("addrlen", .int64), ("flags", .int32)),
-        "sendto": sig(("fd", .descriptor), ("buf", .int64), ("len", .int64), ("flags", .int32), ("dest_addr", .int64),
-                      ("addrlen", .int32)),
+        "sendto": sig(
+            ("fd", .descriptor), ("buf", .int64), ("len", .int64), ("flags", .int32), ("dest_addr", .int64),
+            ("addrlen", .int32)),
         "shutdown": sig(("fd", .descriptor), ("how", .int32)),
         // memory
         // fd is read as 32 bits (fget), and ignored for MAP_ANONYMOUS.
-        "mmap": sig(("addr", .int64), ("length", .int64), ("prot", .int64), ("flags", .int64), ("fd", .int32),
-                    ("offset", .int64)),
+        "mmap": sig(
+            ("addr", .int64), ("length", .int64), ("prot", .int64), ("flags", .int64), ("fd", .int32),
+            ("offset", .int64)),
         "mprotect": sig(("addr", .int64), ("length", .int64), ("prot", .int64)),
         "munmap": sig(("addr", .int64), ("length", .int64)),
         "madvise": sig(("addr", .int64), ("length", .int64), ("advice", .int32)),
@@ -68,8 +70,9 @@ public enum SyscallSignatures {
         "clock_gettime": sig(("clockid", .int32), ("tp", .int64)),
         "clock_nanosleep": sig(("clockid", .int32), ("flags", .int32), ("request", .int64), ("remain", .int64)),
         "getrusage": sig(("who", .int32), ("usage", .int64)),
-        "futex": sig(("uaddr", .int64), ("op", .int32), ("val", .int32), ("timeout", .int64), ("uaddr2", .int64),
-                     ("val3", .int32)),
+        "futex": sig(
+            ("uaddr", .int64), ("op", .int32), ("val", .int32), ("timeout", .int64), ("uaddr2", .int64),
+            ("val3", .int32)),
         // processes and signals
         "exit_group": sig(("status", .int32)),
         "waitid": sig(("idtype", .int32), ("id", .int32), ("infop", .int64), ("options", .int32), ("rusage", .int64)),

@@ -22,16 +22,19 @@ public enum ShmemPlanner {
         case run(privileged: Bool)
     }
 
-    public static func plan(_ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode,
-                            normalDirectory: String? = nil) throws -> ShmemPlan {
+    public static func plan(
+        _ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode,
+        normalDirectory: String? = nil
+    ) throws -> ShmemPlan {
         func layout(_ backing: Backing) -> TopologyLayout {
             TopologyLayout(topology: topology, kinds: kinds, backing: backing, normalDirectory: normalDirectory)
         }
         let base = topology.shmem.hugetlbfsMount
         switch topology.shmem.pageSize {
         case .normal:
-            return ShmemPlan(backing: .normal, layout: layout(.normal),
-                             notices: ["page size normal (4 KiB, /dev/shm), as configured"], reserved: [:])
+            return ShmemPlan(
+                backing: .normal, layout: layout(.normal),
+                notices: ["page size normal (4 KiB, /dev/shm), as configured"], reserved: [:])
         case .huge, .gigantic:
             let backing: Backing = topology.shmem.pageSize == .huge ? .huge : .gigantic
             let layout = layout(backing)
@@ -42,8 +45,9 @@ public enum ShmemPlanner {
                     if case .preview = mode {
                         return ShmemPlan(backing: backing, layout: layout, notices: ["not ready: \(shortage)"], reserved: [:])
                     }
-                    throw RuntimeError("page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
-                        + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
+                    throw RuntimeError(
+                        "page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
+                            + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
                 }
             }
             let notices = [PageSize.gigantic, .huge].filter { layout.pagesNeeded($0) > 0 }.map {
@@ -57,7 +61,8 @@ public enum ShmemPlanner {
 
     /// The start-up line naming the page size and what this run takes of its pool.
     static func chosen(_ size: PageSize, needed: Int, mount: String, why: String) -> String {
-        var line = "page size \(size == .huge ? "huge" : "gigantic") (\(size.label)), \(why): \(needed) pages "
+        var line =
+            "page size \(size == .huge ? "huge" : "gigantic") (\(size.label)), \(why): \(needed) pages "
             + "(\(formatBytes(needed * size.bytes))) from \(mount)"
         if let pool = try? HugepagePool.read(size) {
             line += "; the pool has \(pool.total), \(pool.available) free before this run maps them"
@@ -74,17 +79,22 @@ public enum ShmemPlanner {
         return pool.available >= needed ? nil : "only \(pool.available) are free"
     }
 
-    static func planAuto(_ topology: Topology, configPath: String, mode: Mode,
-                         layout: (Backing) -> TopologyLayout) throws -> ShmemPlan {
+    static func planAuto(
+        _ topology: Topology, configPath: String, mode: Mode,
+        layout: (Backing) -> TopologyLayout
+    ) throws -> ShmemPlan {
         let base = topology.shmem.hugetlbfsMount
         let huge = layout(.huge)
         let needed = huge.pagesNeeded(.huge)
         let mount = Hugetlbfs.mountPoint(base: base, .huge)
         func normal(_ why: String) -> ShmemPlan {
-            ShmemPlan(backing: .normal, layout: layout(.normal),
-                      notices: ["huge pages unavailable (\(why)); using normal pages in /dev/shm. "
-                                + "For huge pages run `sudo tilectl configure init --config \(configPath)` first"],
-                      reserved: [:])
+            ShmemPlan(
+                backing: .normal, layout: layout(.normal),
+                notices: [
+                    "huge pages unavailable (\(why)); using normal pages in /dev/shm. "
+                        + "For huge pages run `sudo tilectl configure init --config \(configPath)` first"
+                ],
+                reserved: [:])
         }
         // A run killed before its cleanup left pages reserved: this run
         // takes them over (and releases them at exit) rather than leaking them.
@@ -106,8 +116,9 @@ public enum ShmemPlanner {
         }
         guard case .run(let privileged) = mode else {
             return geteuid() == 0
-                ? ShmemPlan(backing: .huge, layout: huge,
-                            notices: ["page size huge (2 MiB) once `run` reserves them: \(why)"], reserved: [:])
+                ? ShmemPlan(
+                    backing: .huge, layout: huge,
+                    notices: ["page size huge (2 MiB) once `run` reserves them: \(why)"], reserved: [:])
                 : normal(why)
         }
         guard privileged, HugepagePool.supported(.huge) else { return fallBack(why) }
@@ -116,8 +127,9 @@ public enum ShmemPlanner {
         if !Hugetlbfs.isMounted(at: mount, pageSize: .huge) {
             do {
                 try Hugetlbfs.mount(at: mount, pageSize: .huge)
-                notices.append("mounted hugetlbfs (2 MiB pages) at \(mount); it stays mounted, "
-                               + "`tilectl configure fini` removes it")
+                notices.append(
+                    "mounted hugetlbfs (2 MiB pages) at \(mount); it stays mounted, "
+                        + "`tilectl configure fini` removes it")
             } catch {
                 return fallBack("\(error)")
             }
@@ -130,11 +142,13 @@ public enum ShmemPlanner {
             let (got, now) = (try? ledger.reserve(owner: owner, missing, from: pool)) ?? (0, pool)
             reserved += got
             if now.available < needed {
-                return fallBack("asked the kernel for \(missing) more 2 MiB pages and got \(max(0, now.available - pool.available)): "
-                                + "memory is short or fragmented")
+                return fallBack(
+                    "asked the kernel for \(missing) more 2 MiB pages and got \(max(0, now.available - pool.available)): "
+                        + "memory is short or fragmented")
             }
-            notices.append("reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
-                           + "they are released when it exits")
+            notices.append(
+                "reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
+                    + "they are released when it exits")
         }
         notices.insert(chosen(.huge, needed: needed, mount: mount, why: "page_size = \"auto\""), at: 0)
         return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: reserved > 0 ? [.huge: reserved] : [:])

@@ -46,8 +46,9 @@ public struct TileMemory: Codable, Sendable, Equatable {
         let span = alignUp(l.end, page.bytes)
         let scratchOffset = scratch > 0 ? l.append(scratch, align: page.bytes) : span
         let footprint = alignUp(max(l.end, span), page.bytes)
-        let memory = TileMemory(workspace: -1, metrics: metrics, metricsOffset: metricsOffset, fseqOffset: fseqOffset,
-                                metricsSpan: span, scratchOffset: scratchOffset, scratchSize: scratch)
+        let memory = TileMemory(
+            workspace: -1, metrics: metrics, metricsOffset: metricsOffset, fseqOffset: fseqOffset,
+            metricsSpan: span, scratchOffset: scratchOffset, scratchSize: scratch)
         return (memory, footprint)
     }
 }
@@ -86,8 +87,9 @@ public struct TileWorkspace: @unchecked Sendable {
     /// through it faults): for whoever reads its metrics or its fseqs.
     public static func joinMetrics(_ layout: TopologyLayout, tile index: Int) throws -> TileWorkspace {
         let memory = layout.tiles[index]
-        let mapping = try Workspace.join(layout.workspaces[memory.workspace], offset: 0, length: memory.metricsSpan,
-                                         writable: false)
+        let mapping = try Workspace.join(
+            layout.workspaces[memory.workspace], offset: 0, length: memory.metricsSpan,
+            writable: false)
         return TileWorkspace(mapping, memory)
     }
 

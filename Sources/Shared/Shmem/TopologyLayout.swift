@@ -42,7 +42,8 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
             let page = backing.pageSize(forFootprint: footprint(backing.pageSize(forFootprint: 0)))
             // In the run's own directory on normal pages; in the shared
             // (root-only) hugetlbfs mount, named after the topology.
-            let path = page == .normal
+            let path =
+                page == .normal
                 ? "\(normalDirectory)/\(name).wksp"
                 : "\(page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount))/\(Self.filePrefix(topology.name))\(name).wksp"
             workspaces.append(WorkspaceSpec(name: name, path: path, pageSize: page, footprint: footprint(page)))

@@ -33,8 +33,9 @@ public enum Workspace {
         defer { fd.close() }
         do {
             try Sys.retry("ftruncate(\(spec.path), \(spec.footprint))", ftruncate(fd.rawValue, off_t(spec.footprint)))
-            try Sys.retry("fallocate(\(spec.path), \(spec.footprint))",
-                          cshim_fallocate(fd.rawValue, 0, Int64(spec.footprint)))
+            try Sys.retry(
+                "fallocate(\(spec.path), \(spec.footprint))",
+                cshim_fallocate(fd.rawValue, 0, Int64(spec.footprint)))
             return try map(fd, spec, offset: 0, length: spec.footprint, writable: true)
         } catch let e as RuntimeError {
             unlink(spec.path)
@@ -46,15 +47,18 @@ public enum Workspace {
     }
 
     private static func notEnoughPages(_ spec: WorkspaceSpec, configPath: String) -> RuntimeError {
-        RuntimeError("not enough free \(spec.pageSize.label) pages for workspace \(spec.name) (\(spec.pageCount) needed)",
-                     errno: ENOMEM, fix: "reserve them with `sudo tilectl configure init --config \(configPath)`")
+        RuntimeError(
+            "not enough free \(spec.pageSize.label) pages for workspace \(spec.name) (\(spec.pageCount) needed)",
+            errno: ENOMEM, fix: "reserve them with `sudo tilectl configure init --config \(configPath)`")
     }
 
     /// Maps `[offset, offset + length)` of an existing workspace. A
     /// read-only join opens the file read-only, so the mapping can never be
     /// made writable later (mprotect fails with EACCES).
-    public static func join(_ spec: WorkspaceSpec, offset: Int = 0, length: Int? = nil,
-                            writable: Bool) throws -> WorkspaceMapping {
+    public static func join(
+        _ spec: WorkspaceSpec, offset: Int = 0, length: Int? = nil,
+        writable: Bool
+    ) throws -> WorkspaceMapping {
         let fd = try FileDescriptor.open(spec.path, (writable ? O_RDWR : O_RDONLY) | CSHIM_O_NOFOLLOW)
         defer { fd.close() }
         return try map(fd, spec, offset: offset, length: length ?? spec.footprint - offset, writable: writable)
@@ -65,10 +69,13 @@ public enum Workspace {
         unlink(spec.path)
     }
 
-    private static func map(_ fd: FileDescriptor, _ spec: WorkspaceSpec, offset: Int, length: Int,
-                            writable: Bool) throws -> WorkspaceMapping {
-        precondition(offset % spec.pageSize.bytes == 0 && length > 0 && length % spec.pageSize.bytes == 0,
-                     "mapping of \(spec.name) not page-aligned")
+    private static func map(
+        _ fd: FileDescriptor, _ spec: WorkspaceSpec, offset: Int, length: Int,
+        writable: Bool
+    ) throws -> WorkspaceMapping {
+        precondition(
+            offset % spec.pageSize.bytes == 0 && length > 0 && length % spec.pageSize.bytes == 0,
+            "mapping of \(spec.name) not page-aligned")
         let prot = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
         let p = mmap(nil, length, prot, MAP_SHARED, fd.rawValue, off_t(offset))
         guard let p, p != MAP_FAILED else {
@@ -143,7 +150,8 @@ public enum NormalPages {
     /// lock file, made more than 10 s ago: a run killed as it made it).
     static func isAbandoned(_ entry: String, in shm: TrustedDirectory) -> Bool {
         guard let st = shm.lstat(entry), st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid(),
-              let dir = try? shm.subdirectory(entry) else { return false }
+            let dir = try? shm.subdirectory(entry)
+        else { return false }
         defer { dir.close() }
         guard let lock = try? dir.openChecked(lockFile, O_RDONLY) else {
             return Clock.wallclockNanos() / 1_000_000_000 - Int64(st.st_mtim.tv_sec) > 10

@@ -66,8 +66,10 @@ public struct TrustedDirectory: Sendable {
 
     /// One component, opened relative to its parent without following a
     /// link, and checked.
-    private static func openComponent(at parent: Int32, _ name: String, shown: String, last: Bool,
-                                      sharedLast: Bool) throws -> (FileDescriptor, uid_t) {
+    private static func openComponent(
+        at parent: Int32, _ name: String, shown: String, last: Bool,
+        sharedLast: Bool
+    ) throws -> (FileDescriptor, uid_t) {
         let fd = openat(parent, name, CSHIM_O_PATH | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
@@ -90,8 +92,10 @@ public struct TrustedDirectory: Sendable {
         }
         if last && !sharedLast && st.st_mode & 0o022 != 0 {
             Glibc.close(fd)
-            throw RuntimeError(path: shown, "is writable by \(st.st_mode & 0o002 != 0 ? "every user" : "group \(st.st_gid)") "
-                                   + "(mode \(String(st.st_mode & 0o7777, radix: 8)))")
+            throw RuntimeError(
+                path: shown,
+                "is writable by \(st.st_mode & 0o002 != 0 ? "every user" : "group \(st.st_gid)") "
+                    + "(mode \(String(st.st_mode & 0o7777, radix: 8)))")
         }
         return (FileDescriptor(rawValue: fd), st.st_uid)
     }
@@ -235,4 +239,3 @@ public struct TrustedDirectory: Sendable {
     /// that take only a path (mount(2)).
     public var procPath: String { "/proc/self/fd/\(fd.rawValue)" }
 }
-

@@ -117,8 +117,10 @@ enum Stem {
     /// `cursor`, which rotates for fairness) that has something. Returns
     /// whether anything was read, skipped or lost.
     @inline(__always)
-    static func pollOne<T: Tile>(_ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
-                                 _ counts: inout [LinkCounts], _ cursor: inout Int) -> Bool {
+    static func pollOne<T: Tile>(
+        _ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
+        _ counts: inout [LinkCounts], _ cursor: inout Int
+    ) -> Bool {
         let n = ins.count
         for k in 0..<n {
             let i = (cursor + k) % n
@@ -160,8 +162,10 @@ enum Stem {
     }
 
     /// The orderly end: final metrics with status shutdown, then exit 0.
-    static func stop<T: Tile>(_ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
-                              _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells) -> Never {
+    static func stop<T: Tile>(
+        _ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
+        _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells
+    ) -> Never {
         tile.shutdown()
         tile.writeMetrics()
         for i in ins.indices {

@@ -29,8 +29,10 @@ public struct TileContext {
 
     /// Joins the tile's own workspace and checks the supervisor formatted it
     /// for this tile.
-    public init(topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
-                deathPipe: FileDescriptor, sandboxed: Bool) throws {
+    public init(
+        topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
+        deathPipe: FileDescriptor, sandboxed: Bool
+    ) throws {
         guard let kind = kinds[tile.kind] else { throw RuntimeError("this binary has no tile kind \(tile.kind)") }
         let workspace = try TileWorkspace.join(layout, tile: tile.index, name: tile.name)
         self.topology = topology
@@ -48,8 +50,10 @@ public struct TileContext {
     /// Maps every link the tile touches: what it consumes read-only (its
     /// fseqs are in its own workspace), what it produces read-write, with
     /// each reliable consumer's fseq mapped read-only.
-    static func joinLinks(_ topology: Topology, _ layout: TopologyLayout, _ tile: TileSpec,
-                          _ own: TileWorkspace) throws -> ([LinkReader], [LinkProducer]) {
+    static func joinLinks(
+        _ topology: Topology, _ layout: TopologyLayout, _ tile: TileSpec,
+        _ own: TileWorkspace
+    ) throws -> ([LinkReader], [LinkProducer]) {
         var inputs: [LinkReader] = []
         for (i, index) in tile.inLinks.enumerated() {
             let link = topology.links[index]

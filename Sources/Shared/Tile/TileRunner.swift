@@ -29,8 +29,9 @@ public enum TileRunner {
         if ctx.sandboxed {
             do {
                 if getuid() == 0 && ctx.identity == nil { throw RuntimeError("started as root without an identity to become") }
-                let report = try Sandbox.enter(SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
-                                               identity: ctx.identity)
+                let report = try Sandbox.enter(
+                    SandboxProfile(kind: ctx.kinds[T.kind]!, topology: ctx.topology), keep: keep,
+                    identity: ctx.identity)
                 memoryLimit = report.addressSpaceLimit
             } catch {
                 fatal("\(error)")

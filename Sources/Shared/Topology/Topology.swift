@@ -18,8 +18,10 @@ public struct Topology: Codable, Sendable, Equatable {
     /// Every link instance, grouped by declared link in file order.
     public var links: [LinkInstance]
 
-    public init(name: String, source: String, user: TileUserPolicy, log: LogConfig, shmem: ShmemConfig,
-                layout: LayoutConfig, tiles: [TileSpec], links: [LinkInstance] = []) {
+    public init(
+        name: String, source: String, user: TileUserPolicy, log: LogConfig, shmem: ShmemConfig,
+        layout: LayoutConfig, tiles: [TileSpec], links: [LinkInstance] = []
+    ) {
         self.name = name
         self.source = source
         self.user = user
@@ -131,8 +133,10 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     /// Link instances the tile produces, in the order of its `outputs`.
     public var outLinks: [Int]
 
-    public init(index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],
-                outLinks: [Int] = []) {
+    public init(
+        index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],
+        outLinks: [Int] = []
+    ) {
         self.index = index
         self.kind = kind
         self.kindId = kindId

@@ -23,8 +23,9 @@ public struct TopologyLoader: Sendable {
             defer { fd.close() }
             var st = stat()
             if fstat(fd.rawValue, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-                throw ConfigError(file: path, line: 0, column: 0,
-                                  message: "is a directory, not a topology file; name a .toml file such as configs/default.toml")
+                throw ConfigError(
+                    file: path, line: 0, column: 0,
+                    message: "is a directory, not a topology file; name a .toml file such as configs/default.toml")
             }
             // Read one byte past the limit, to know whether it is crossed.
             var chunk = [UInt8](repeating: 0, count: 65536)
@@ -37,8 +38,9 @@ public struct TopologyLoader: Sendable {
                 bytes += chunk[0..<n]
             }
         } catch let e as RuntimeError {
-            throw ConfigError(file: path, line: 0, column: 0,
-                              message: "cannot read the topology file: \(Errno.describe(e.errno)); check the path and its permissions")
+            throw ConfigError(
+                file: path, line: 0, column: 0,
+                message: "cannot read the topology file: \(Errno.describe(e.errno)); check the path and its permissions")
         }
         if bytes.count > Self.maxFileSize {
             // Point at where the limit is crossed.
@@ -46,8 +48,11 @@ public struct TopologyLoader: Sendable {
             for b in bytes[0..<Self.maxFileSize] {
                 if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
             }
-            throw ConfigError(file: path, line: line, column: column,
-                              message: "the topology file goes on past \(Self.maxFileSize / 1024) KiB here; a topology file is a short TOML text (is this the right file?)")
+            throw ConfigError(
+                file: path, line: line, column: column,
+                message:
+                    "the topology file goes on past \(Self.maxFileSize / 1024) KiB here; a topology file is a short TOML text (is this the right file?)"
+            )
         }
         return try load(bytes: bytes, path: path)
     }
@@ -61,8 +66,9 @@ public struct TopologyLoader: Sendable {
         do {
             doc = try TOMLDocument(bytes: bytes)
         } catch {
-            throw ConfigError(file: path, line: error.position.line, column: error.position.column,
-                              message: "TOML syntax error: \(error.message)")
+            throw ConfigError(
+                file: path, line: error.position.line, column: error.position.column,
+                message: "TOML syntax error: \(error.message)")
         }
         var r = Resolver(doc: doc, file: path, kinds: kinds)
         return try r.resolve()
@@ -100,7 +106,9 @@ struct Resolver {
         let levelLogfile = try logR.text(K.key(K.log, "level_logfile"))
         try logR.rejectUnknown(K.log.map(\.key))
         if !logPath.isEmpty && !logPath.hasPrefix("/") {
-            throw fail(doc.valuePosition(["log", "path"]), "log path \(shown(logPath)) must be absolute (tiles change directory); write it as /var/log/...")
+            throw fail(
+                doc.valuePosition(["log", "path"]),
+                "log path \(shown(logPath)) must be absolute (tiles change directory); write it as /var/log/...")
         }
 
         var shmemR = TableReader(table: shmem, path: ["shmem"], resolver: self)
@@ -108,8 +116,9 @@ struct Resolver {
         let mount = try shmemR.text(K.key(K.shmem, "hugetlbfs_mount"))
         try shmemR.rejectUnknown(K.shmem.map(\.key))
         if !mount.hasPrefix("/") || mount.count < 2 || mount.split(separator: "/").contains("..") {
-            throw fail(doc.valuePosition(["shmem", "hugetlbfs_mount"]),
-                       "hugetlbfs_mount \(shown(mount)) must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
+            throw fail(
+                doc.valuePosition(["shmem", "hugetlbfs_mount"]),
+                "hugetlbfs_mount \(shown(mount)) must be an absolute directory path without \"..\", such as \"/mnt/.tilectl\"")
         }
 
         var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
@@ -123,8 +132,9 @@ struct Resolver {
 
         let topology = Topology(
             name: name, source: file, user: user,
-            log: LogConfig(path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
-                           levelLogfile: LogLevel(rawValue: levelLogfile)!),
+            log: LogConfig(
+                path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
+                levelLogfile: LogLevel(rawValue: levelLogfile)!),
             shmem: ShmemConfig(pageSize: PageSizePolicy(rawValue: pageSize)!, hugetlbfsMount: mount),
             layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: Int64(housekeepingMicros) * 1000),
             tiles: tiles, links: links)
@@ -138,24 +148,30 @@ struct Resolver {
     }
 
     func checkName(_ name: String) throws {
-        let ok = !name.isEmpty && name.count <= 32
+        let ok =
+            !name.isEmpty && name.count <= 32
             && name.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "_" || $0 == "-" }
             && name.first != "-" && name.first != "_"
         guard ok else {
-            throw fail(doc.valuePosition(["name"]),
-                       "name \(shown(name)) must be 1 to 32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit (it names the workspaces)")
+            throw fail(
+                doc.valuePosition(["name"]),
+                "name \(shown(name)) must be 1 to 32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit (it names the workspaces)"
+            )
         }
     }
 
     func resolveUser(_ name: String) throws -> TileUserPolicy {
         if name == "dynamic" { return .dynamic }
         guard !name.isEmpty, let pw = getpwnam(name) else {
-            throw fail(doc.valuePosition(["user"]),
-                       "user \(shown(name)) does not exist on this host; write \"dynamic\" (a uid of its own for each tile) or name an existing unprivileged user")
+            throw fail(
+                doc.valuePosition(["user"]),
+                "user \(shown(name)) does not exist on this host; write \"dynamic\" (a uid of its own for each tile) or name an existing unprivileged user"
+            )
         }
         guard pw.pointee.pw_uid != 0, pw.pointee.pw_gid != 0 else {
-            throw fail(doc.valuePosition(["user"]),
-                       "user \(shown(name)) is root; tiles must run unprivileged: write \"dynamic\" or name an unprivileged user")
+            throw fail(
+                doc.valuePosition(["user"]),
+                "user \(shown(name)) is root; tiles must run unprivileged: write \"dynamic\" or name an unprivileged user")
         }
         return .named(TileUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid))
     }
@@ -178,12 +194,15 @@ struct Resolver {
         for kindName in names {
             let pos = doc.keyPosition(["tiles", kindName])
             guard let kind = kinds[kindName] else {
-                throw fail(pos, "unknown tile kind \(shown(kindName)) in [tiles.\(quotedKey(kindName))]; known kinds: "
-                           + kinds.names.joined(separator: ", "))
+                throw fail(
+                    pos,
+                    "unknown tile kind \(shown(kindName)) in [tiles.\(quotedKey(kindName))]; known kinds: "
+                        + kinds.names.joined(separator: ", "))
             }
             guard let t = table[kindName]?.table else {
-                throw fail(doc.valuePosition(["tiles", kindName]),
-                           "tiles.\(kindName) must be a table, not \(table[kindName]!.typeName); write it as [tiles.\(kindName)]")
+                throw fail(
+                    doc.valuePosition(["tiles", kindName]),
+                    "tiles.\(kindName) must be a table, not \(table[kindName]!.typeName); write it as [tiles.\(kindName)]")
             }
             var r = TableReader(table: t, path: ["tiles", kindName], resolver: self)
             let count = try r.int("count", 1...kind.maxCount, default: 1)  // TopologyKeys.tile, bounded by the kind
@@ -193,8 +212,9 @@ struct Resolver {
             for option in kind.options { options[option.key] = try r.option(option) }
             try r.rejectUnknown(TopologyKeys.tile.map(\.key) + kind.options.map(\.key))
             guard tiles.count + count <= TopologyLoader.maxTiles else {
-                throw fail(doc.valuePosition(["tiles", kindName, "count"]),
-                           "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
+                throw fail(
+                    doc.valuePosition(["tiles", kindName, "count"]),
+                    "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
             }
             groups.append(TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs))
             for id in 0..<count {
@@ -240,7 +260,8 @@ struct TableReader {
         guard let v = raw(key) else { return d }
         guard let i = v.integer.map(Int.init) else { throw wrongType(key, "an integer from \(range.lowerBound) to \(range.upperBound)", v) }
         guard range.contains(i) else {
-            throw resolver.fail(valuePos(key), "\(key) = \(i) is out of range; use an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw resolver.fail(
+                valuePos(key), "\(key) = \(i) is out of range; use an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return i
     }
@@ -259,7 +280,8 @@ struct TableReader {
     mutating func table(_ key: String) throws -> TOMLTable {
         guard let v = raw(key) else { return TOMLTable() }
         guard let t = v.table else {
-            throw resolver.fail(valuePos(key), "\(key) must be a table, not \(v.typeName); write it as [\((path + [key]).joined(separator: "."))]")
+            throw resolver.fail(
+                valuePos(key), "\(key) must be a table, not \(v.typeName); write it as [\((path + [key]).joined(separator: "."))]")
         }
         return t
     }
@@ -327,11 +349,14 @@ struct TableReader {
             }
         }
         guard allowed.contains(names.count) else {
-            let want = allowed.lowerBound == allowed.upperBound ? "exactly \(allowed.lowerBound)"
+            let want =
+                allowed.lowerBound == allowed.upperBound
+                ? "exactly \(allowed.lowerBound)"
                 : allowed.upperBound == Int.max ? "at least \(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)"
             let what = key == "inputs" ? "input" : "output"
             let pos = table[key] == nil ? resolver.doc.keyPosition(path) : valuePos(key)
-            throw resolver.fail(pos, "\(header) takes \(want) \(what)\(allowed.upperBound == 1 ? "" : "s") in \(key); it lists \(names.count)")
+            throw resolver.fail(
+                pos, "\(header) takes \(want) \(what)\(allowed.upperBound == 1 ? "" : "s") in \(key); it lists \(names.count)")
         }
         return names
     }
@@ -341,8 +366,9 @@ struct TableReader {
         guard let key = table.keys.first(where: { !allowed.contains($0) }) else { return }
         let near = allowed.filter { editDistance($0, key) <= 2 }
         let hint = near.isEmpty ? "" : " (did you mean \"\(near[0])\"?)"
-        throw resolver.fail(resolver.doc.keyPosition(path + [key]),
-                            "unknown key \(shown(key)) in \(header)\(hint); allowed keys: \(allowed.sorted().joined(separator: ", "))")
+        throw resolver.fail(
+            resolver.doc.keyPosition(path + [key]),
+            "unknown key \(shown(key)) in \(header)\(hint); allowed keys: \(allowed.sorted().joined(separator: ", "))")
     }
 }
 

@@ -141,13 +141,15 @@ final class LogRelay {
         let u = Array(line.utf8)
         // 26 bytes of time, a blank, 7 of level, a blank.
         guard u.count >= 35 + who.utf8.count + 2, u[4] == 0x2D, u[7] == 0x2D, u[10] == 0x20, u[13] == 0x3A,
-              u[16] == 0x3A, u[19] == 0x2E, u[26] == 0x20, u[34] == 0x20 else { return nil }
+            u[16] == 0x3A, u[19] == 0x2E, u[26] == 0x20, u[34] == 0x20
+        else { return nil }
         let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25]
         guard digits.allSatisfy({ u[$0] >= 0x30 && u[$0] <= 0x39 }) else { return nil }
         let label = String(decoding: u[27..<34], as: UTF8.self)
         guard let level = LogLevel.allCases.first(where: { $0.label == label }) else { return nil }
         guard Array(u[35..<(35 + who.utf8.count)]) == Array(who.utf8), u[35 + who.utf8.count] == 0x3A,
-              u[36 + who.utf8.count] == 0x20 else { return nil }
+            u[36 + who.utf8.count] == 0x20
+        else { return nil }
         return level
     }
 }

@@ -25,8 +25,9 @@ enum Privileges {
             // it switches uid; tiles clear it at once and refuse a tracer,
             // but the host should not invite one.
             if (try? Files.readInt("/proc/sys/fs/suid_dumpable")) == 1 {
-                Log.warning("fs.suid_dumpable is 1 (debug): processes that switch uid are briefly ptrace-able; "
-                            + "set it to 0 or 2 (sysctl -w fs.suid_dumpable=0)")
+                Log.warning(
+                    "fs.suid_dumpable is 1 (debug): processes that switch uid are briefly ptrace-able; "
+                        + "set it to 0 or 2 (sysctl -w fs.suid_dumpable=0)")
             }
             return .root
         }
@@ -44,13 +45,15 @@ enum Privileges {
             try Files.write("/proc/self/gid_map", "\(gid) \(gid) 1\n")
         }
         let name = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
-        let asked: String? = switch topology.user {
-        case .dynamic: "uids of their own"
-        case .named(let u): u.uid == uid ? nil : u.name
-        }
+        let asked: String? =
+            switch topology.user {
+            case .dynamic: "uids of their own"
+            case .named(let u): u.uid == uid ? nil : u.name
+            }
         if let asked {
-            Log.notice("running without root: tiles run as \(name) (uid \(uid)), not \(asked) "
-                       + "(only root can switch users), in user namespaces of their own")
+            Log.notice(
+                "running without root: tiles run as \(name) (uid \(uid)), not \(asked) "
+                    + "(only root can switch users), in user namespaces of their own")
         }
         return .userNamespace(uid: uid)
     }

@@ -83,27 +83,40 @@ enum Reaper {
     /// Once every tile is started: wait (ppoll), learn of a halt (read the
     /// control pipe), reap (waitid), report (write the report pipe), close
     /// the descriptors of dead tiles, exit.
-    static let policy = SeccompPolicy([
-        SeccompRule("ppoll", reason: "wait for a tile to end, its death pipe to close, or the supervisor's halt"),
-        SeccompRule("read", [.arg(0, equals: .descriptor(controlRole))], reason: "the supervisor's halt request"),
-        SeccompRule("write", [.arg(0, equals: .descriptor(reportRole))], reason: "report the first death to the supervisor"),
-        SeccompRule("waitid", [.arg(0, equals: .constant(3, "P_PIDFD")), .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG"))],
-                    reason: "reap a tile through its pidfd, never blocking"),
-        SeccompRule("waitid", [.arg(0, equals: .constant(UInt64(P_ALL.rawValue), "P_ALL")),
-                               .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG | WNOWAIT), "WEXITED|WNOHANG|WNOWAIT"))],
-                    reason: "see whether a process that is not a tile ended in the namespace (orphans come to pid 1)"),
-        SeccompRule("waitid", [.arg(0, equals: .constant(UInt64(P_PID.rawValue), "P_PID")),
-                               .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG"))],
-                    reason: "reap such an orphan"),
-        SeccompRule("close", [.arg(0, notEquals: .descriptor(controlRole)), .arg(0, notEquals: .descriptor(reportRole))],
-                    reason: "let go of a dead tile's pidfd and death pipe"),
-    ]) + RuntimePolicy.common
+    static let policy =
+        SeccompPolicy([
+            SeccompRule("ppoll", reason: "wait for a tile to end, its death pipe to close, or the supervisor's halt"),
+            SeccompRule("read", [.arg(0, equals: .descriptor(controlRole))], reason: "the supervisor's halt request"),
+            SeccompRule("write", [.arg(0, equals: .descriptor(reportRole))], reason: "report the first death to the supervisor"),
+            SeccompRule(
+                "waitid",
+                [.arg(0, equals: .constant(3, "P_PIDFD")), .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG"))],
+                reason: "reap a tile through its pidfd, never blocking"),
+            SeccompRule(
+                "waitid",
+                [
+                    .arg(0, equals: .constant(UInt64(P_ALL.rawValue), "P_ALL")),
+                    .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG | WNOWAIT), "WEXITED|WNOHANG|WNOWAIT")),
+                ],
+                reason: "see whether a process that is not a tile ended in the namespace (orphans come to pid 1)"),
+            SeccompRule(
+                "waitid",
+                [
+                    .arg(0, equals: .constant(UInt64(P_PID.rawValue), "P_PID")),
+                    .arg(3, equals: .constant(UInt64(WEXITED | WNOHANG), "WEXITED|WNOHANG")),
+                ],
+                reason: "reap such an orphan"),
+            SeccompRule(
+                "close", [.arg(0, notEquals: .descriptor(controlRole)), .arg(0, notEquals: .descriptor(reportRole))],
+                reason: "let go of a dead tile's pidfd and death pipe"),
+        ]) + RuntimePolicy.common
 
     /// Once every tile runs: namespaces of its own and an empty root (it
     /// opens nothing again), and the policy above.
     static func confinement(control: FileDescriptor, report: FileDescriptor) -> Confinement {
-        Confinement("reaper", policy: policy, descriptors: [controlRole: control, reportRole: report],
-                    namespaces: ["mount", "network", "ipc", "uts", "cgroup"], emptyRoot: true)
+        Confinement(
+            "reaper", policy: policy, descriptors: [controlRole: control, reportRole: report],
+            namespaces: ["mount", "network", "ipc", "uts", "cgroup"], emptyRoot: true)
     }
 
     /// Runs in the child of the supervisor's fork; never returns.
@@ -116,17 +129,20 @@ enum Reaper {
         sigprocmask(SIG_SETMASK, &none, nil)
         // Keep only what the reaper uses: the supervisor's lock, signalfd,
         // uid locks and the like must not outlive it here.
-        closeAllDescriptors(except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue]
-                                + plan.stderrPipes.map(\.rawValue))
+        closeAllDescriptors(
+            except: [2, control.rawValue, report.rawValue, plan.topologyFD.rawValue, plan.executable.rawValue]
+                + plan.stderrPipes.map(\.rawValue))
         for m in plan.mappings { m.leave() }
 
         // Build every argv before the first fork: between fork and execve a
         // child only makes async-signal-safe calls.
         let envp: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no"), nil]
         let argvs: [[UnsafeMutablePointer<CChar>?]] = plan.tiles.map { t in
-            var args: [String] = ["tilectl", "run1", t.kind, String(t.kindId),
-                                  "--topology-fd", String(SandboxProfile.topologyHandoff.rawValue),
-                                  "--pipe-fd", String(SandboxProfile.deathPipe.rawValue)]
+            var args: [String] = [
+                "tilectl", "run1", t.kind, String(t.kindId),
+                "--topology-fd", String(SandboxProfile.topologyHandoff.rawValue),
+                "--pipe-fd", String(SandboxProfile.deathPipe.rawValue),
+            ]
             if !plan.sandbox { args.append("--no-sandbox") }
             var c: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
             c.append(nil)
@@ -142,9 +158,10 @@ enum Reaper {
             guard let (r, w) = try? FileDescriptor.pipe() else { fail(report, .pipe, errno) }
             let pid = fork()
             if pid == 0 {
-                execTile(exe: plan.executable.rawValue, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue,
-                         stderrFD: plan.stderrPipes[i].rawValue,
-                         pipeFD: w.rawValue)
+                execTile(
+                    exe: plan.executable.rawValue, argv: argvs[i], envp: envp, topologyFD: plan.topologyFD.rawValue,
+                    stderrFD: plan.stderrPipes[i].rawValue,
+                    pipeFD: w.rawValue)
             }
             w.close()
             guard pid > 0 else { fail(report, .fork, errno) }
@@ -271,8 +288,10 @@ enum Reaper {
     /// the topology at 4 (the numbers `run1` and the tile's sandbox profile
     /// expect), 0 and 1 closed, every other descriptor close-on-exec, then
     /// exec the binary the supervisor opened. Async-signal-safe only.
-    static func execTile(exe: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?],
-                         topologyFD: Int32, stderrFD: Int32, pipeFD: Int32) -> Never {
+    static func execTile(
+        exe: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?],
+        topologyFD: Int32, stderrFD: Int32, pipeFD: Int32
+    ) -> Never {
         _ = cshim_prctl_set_pdeathsig(SIGKILL)
         // Move them all out of the way first: any may already sit at 2 to 4.
         let t = cshim_fcntl_int(topologyFD, F_DUPFD, 10)
@@ -280,8 +299,9 @@ enum Reaper {
         let e = cshim_fcntl_int(exe, F_DUPFD_CLOEXEC, 10)
         let o = cshim_fcntl_int(stderrFD, F_DUPFD, 10)
         guard t >= 0, p >= 0, e >= 0, o >= 0, dup2(o, 2) == 2,
-              dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
-              dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue else { _exit(126) }
+            dup2(p, SandboxProfile.deathPipe.rawValue) == SandboxProfile.deathPipe.rawValue,
+            dup2(t, SandboxProfile.topologyHandoff.rawValue) == SandboxProfile.topologyHandoff.rawValue
+        else { _exit(126) }
         _ = cshim_close_range(5, UInt32.max, CSHIM_CLOSE_RANGE_CLOEXEC)
         // stdin and stdout are not the tile's.
         _ = Glibc.close(0)

@@ -85,8 +85,9 @@ final class Supervisor {
         let normalDirectory = runDirectory.path
         let plan: ShmemPlan
         do {
-            plan = try ShmemPlanner.plan(topology, kinds: kinds, configPath: configPath,
-                                         mode: .run(privileged: privileges == .root), normalDirectory: normalDirectory)
+            plan = try ShmemPlanner.plan(
+                topology, kinds: kinds, configPath: configPath,
+                mode: .run(privileged: privileges == .root), normalDirectory: normalDirectory)
         } catch let e as RuntimeError where e.path != nil {
             throw e.within("the hugetlbfs directory")
         }
@@ -94,23 +95,27 @@ final class Supervisor {
         for n in plan.notices { Log.notice(n) }
 
         try createWorkspaces(plan.layout)
-        let handoff = TopologyHandoff(topology: topology, layout: plan.layout, users: identities?.users,
-                                      normalDirectory: normalDirectory)
+        let handoff = TopologyHandoff(
+            topology: topology, layout: plan.layout, users: identities?.users,
+            normalDirectory: normalDirectory)
         let topologyFD = try handoff.seal()
         try lock.describe(handoff)
         defer { topologyFD.close() }
 
         // The binary every tile runs, opened now: a file later put at its
         // path (an upgrade, or worse) is not what the tiles exec.
-        let executable = FileDescriptor(rawValue: try Sys.check("open(/proc/self/exe)",
-                                                               open("/proc/self/exe", O_RDONLY | CSHIM_O_CLOEXEC)))
+        let executable = FileDescriptor(
+            rawValue: try Sys.check(
+                "open(/proc/self/exe)",
+                open("/proc/self/exe", O_RDONLY | CSHIM_O_CLOEXEC)))
         let (controlRead, controlWrite) = try FileDescriptor.pipe()
         let (reportRead, reportWrite) = try FileDescriptor.pipe()
         let stderrPipes = try topology.tiles.map { _ in try FileDescriptor.pipe() }
         let relay = LogRelay(names: topology.tiles.map(\.name), pipes: stderrPipes.map(\.read))
-        let reaper = try spawnReaper(Reaper.Plan(
-            executable: executable, topologyFD: topologyFD, stderrPipes: stderrPipes.map(\.write), tiles: topology.tiles,
-            sandbox: sandbox, haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
+        let reaper = try spawnReaper(
+            Reaper.Plan(
+                executable: executable, topologyFD: topologyFD, stderrPipes: stderrPipes.map(\.write), tiles: topology.tiles,
+                sandbox: sandbox, haltTimeoutNanos: Self.haltTimeoutNanos, mappings: (created + linkWorkspaces).map(\.1)),
             control: controlRead, report: reportWrite)
         executable.close()
         controlRead.close()
@@ -185,42 +190,64 @@ final class Supervisor {
     /// socket, no new file outside its own directories.
     static func policy(reaper: pid_t) -> SeccompPolicy {
         let pid = ArgumentValue.constant(UInt64(UInt32(bitPattern: reaper)), "the reaper")
-        return RuntimePolicy.logging + SeccompPolicy([
-            SeccompRule("ppoll", reason: "wait for a signal or the reaper's report"),
-            SeccompRule("read", [.arg(0, equals: .descriptor(signalsRole))], reason: "SIGINT, SIGTERM, SIGHUP"),
-            SeccompRule("read", [.arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
-                                 .arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile))],
-                        reason: "the reaper's report; cleanup reads the huge page ledger and pool"),
-            SeccompRule("write", [.arg(0, equals: .descriptor(controlRole))], reason: "ask the reaper for an orderly stop"),
-            SeccompRule("write", [.arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
-                                  .arg(0, notEquals: .descriptor(reportRole)), .arg(0, notEquals: .descriptor(.stderr)),
-                                  .arg(0, notEquals: .descriptor(.logFile))],
-                        reason: "cleanup: the huge page ledger, and the pool's size in /sys (Landlock limits which files)"),
-            SeccompRule("kill", [.arg(0, equals: pid), .arg(1, equals: .constant(UInt64(SIGKILL), "SIGKILL"))],
-                        reason: "kill the reaper (and with it every tile) on a second signal"),
-            SeccompRule("wait4", [.arg(0, equals: pid)], reason: "reap the reaper"),
-            SeccompRule("openat", [.arg(2, masked: UInt64(UInt32(bitPattern: ~(O_RDONLY | O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK
-                                                                                 | CSHIM_O_CLOEXEC | CSHIM_O_NOFOLLOW | CSHIM_O_DIRECTORY
-                                                                                 | CSHIM_O_PATH))),
-                                   equals: .constant(0, "no O_TRUNC, O_APPEND, O_TMPFILE …"))],
-                        reason: "cleanup: its directories (Landlock limits which) and the ledger and pool files"),
-            SeccompRule("newfstatat", reason: "cleanup: check what it opens and removes, never following a link"),
-            SeccompRule("fstat", reason: "cleanup: check what it opens"),
-            SeccompRule("fcntl", reason: "cleanup: file status flags of what it opens"),
-            SeccompRule("flock", reason: "cleanup: the huge page ledger's lock"),
-            SeccompRule("getdents64", reason: "cleanup: list the run's directory in /dev/shm"),
-            SeccompRule("unlinkat", reason: "cleanup: workspaces, the run's directory, the lock, the ledger"),
-            SeccompRule("unlink", reason: "cleanup: workspaces"),
-            SeccompRule("renameat", reason: "cleanup: replace the huge page ledger"),
-            SeccompRule("close", [.arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile))],
-                        reason: "close what cleanup opened, and the pipes"),
-            SeccompRule("geteuid", reason: "cleanup: whose files it may remove (only its own)"),
-        ]) + RuntimePolicy.common
+        return RuntimePolicy.logging
+            + SeccompPolicy([
+                SeccompRule("ppoll", reason: "wait for a signal or the reaper's report"),
+                SeccompRule("read", [.arg(0, equals: .descriptor(signalsRole))], reason: "SIGINT, SIGTERM, SIGHUP"),
+                SeccompRule(
+                    "read",
+                    [
+                        .arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
+                        .arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile)),
+                    ],
+                    reason: "the reaper's report; cleanup reads the huge page ledger and pool"),
+                SeccompRule("write", [.arg(0, equals: .descriptor(controlRole))], reason: "ask the reaper for an orderly stop"),
+                SeccompRule(
+                    "write",
+                    [
+                        .arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
+                        .arg(0, notEquals: .descriptor(reportRole)), .arg(0, notEquals: .descriptor(.stderr)),
+                        .arg(0, notEquals: .descriptor(.logFile)),
+                    ],
+                    reason: "cleanup: the huge page ledger, and the pool's size in /sys (Landlock limits which files)"),
+                SeccompRule(
+                    "kill", [.arg(0, equals: pid), .arg(1, equals: .constant(UInt64(SIGKILL), "SIGKILL"))],
+                    reason: "kill the reaper (and with it every tile) on a second signal"),
+                SeccompRule("wait4", [.arg(0, equals: pid)], reason: "reap the reaper"),
+                SeccompRule(
+                    "openat",
+                    [
+                        .arg(
+                            2,
+                            masked: UInt64(
+                                UInt32(
+                                    bitPattern:
+                                        ~(O_RDONLY | O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK
+                                        | CSHIM_O_CLOEXEC | CSHIM_O_NOFOLLOW | CSHIM_O_DIRECTORY
+                                        | CSHIM_O_PATH))),
+                            equals: .constant(0, "no O_TRUNC, O_APPEND, O_TMPFILE …"))
+                    ],
+                    reason: "cleanup: its directories (Landlock limits which) and the ledger and pool files"),
+                SeccompRule("newfstatat", reason: "cleanup: check what it opens and removes, never following a link"),
+                SeccompRule("fstat", reason: "cleanup: check what it opens"),
+                SeccompRule("fcntl", reason: "cleanup: file status flags of what it opens"),
+                SeccompRule("flock", reason: "cleanup: the huge page ledger's lock"),
+                SeccompRule("getdents64", reason: "cleanup: list the run's directory in /dev/shm"),
+                SeccompRule("unlinkat", reason: "cleanup: workspaces, the run's directory, the lock, the ledger"),
+                SeccompRule("unlink", reason: "cleanup: workspaces"),
+                SeccompRule("renameat", reason: "cleanup: replace the huge page ledger"),
+                SeccompRule(
+                    "close", [.arg(0, notEquals: .descriptor(.stderr)), .arg(0, notEquals: .descriptor(.logFile))],
+                    reason: "close what cleanup opened, and the pipes"),
+                SeccompRule("geteuid", reason: "cleanup: whose files it may remove (only its own)"),
+            ]) + RuntimePolicy.common
     }
 
     private func confinement(reaper: pid_t, signals: Signals, control: FileDescriptor, report: FileDescriptor) throws -> Confinement {
-        var d: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, Self.signalsRole: signals.fd,
-                                                   Self.controlRole: control, Self.reportRole: report]
+        var d: [DescriptorRole: FileDescriptor] = [
+            .stderr: .standardError, Self.signalsRole: signals.fd,
+            Self.controlRole: control, Self.reportRole: report,
+        ]
         if let log = Log.fileDescriptor { d[.logFile] = log }
         // Where cleanup removes and writes: nowhere else.
         var rules: [Confinement.FilesystemRule] = []
@@ -242,7 +269,7 @@ final class Supervisor {
             try held(runDirectory.directory, [.readDir, .removeFile], "the run's workspaces on normal pages")
         }
         for dir in Set(created.map(\.0.path) + linkWorkspaces.map(\.0.path)).map({ String($0[..<$0.lastIndex(of: "/")!]) })
-            where dir != runDirectory?.path {
+        where dir != runDirectory?.path {
             try rule(dir, .removeFile, "workspaces on huge pages in \(dir)")
         }
         if let plan, !plan.reserved.isEmpty {
@@ -254,8 +281,9 @@ final class Supervisor {
             try held(lock.root, .removeDir, "the topology's runtime directory")
         }
         if let identities, let dir = identities.directory { try held(dir, .removeFile, "the tiles' uid locks") }
-        return Confinement("supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules,
-                           namespaces: Self.confinedNamespaces, emptyRoot: false)
+        return Confinement(
+            "supervisor", policy: Self.policy(reaper: reaper), descriptors: d, filesystem: rules,
+            namespaces: Self.confinedNamespaces, emptyRoot: false)
     }
 
     private func spawnReaper(_ plan: Reaper.Plan, control: FileDescriptor, report: FileDescriptor) throws -> pid_t {
@@ -269,10 +297,14 @@ final class Supervisor {
     }
 
     /// Waits for a signal or the reaper's report; returns the exit status.
-    private func wait(reaper: pid_t, signals: Signals, control: FileDescriptor, report: FileDescriptor,
-                      relay: LogRelay, started: Int64) -> Int32 {
-        var fds = [pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: report.rawValue, events: Int16(POLLIN), revents: 0)]
+    private func wait(
+        reaper: pid_t, signals: Signals, control: FileDescriptor, report: FileDescriptor,
+        relay: LogRelay, started: Int64
+    ) -> Int32 {
+        var fds = [
+            pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: report.rawValue, events: Int16(POLLIN), revents: 0),
+        ]
         var stopping = false
         var booting = true
         var hostPids = [Int32](repeating: 0, count: topology.tiles.count)
@@ -325,7 +357,8 @@ final class Supervisor {
                 // A tile's pid as the host sees it, from the reaper (which
                 // holds its pidfd): not what the tile writes in its metrics.
                 if got == ReaperReport.size, r.event == ReaperReport.Event.tileStarted.rawValue,
-                   Int(r.tileIndex) < hostPids.count {
+                    Int(r.tileIndex) < hostPids.count
+                {
                     hostPids[Int(r.tileIndex)] = r.status
                     continue
                 }
@@ -333,7 +366,8 @@ final class Supervisor {
                 // The tiles' last lines before what the supervisor says of them.
                 relay.drain()
                 guard got == ReaperReport.size, let event = ReaperReport.Event(rawValue: r.event),
-                      event == .reaperFailed || Int(r.tileIndex) < topology.tiles.count else {
+                    event == .reaperFailed || Int(r.tileIndex) < topology.tiles.count
+                else {
                     Log.error("the tiles' reaper (pid \(reaper)) \(status); every tile is stopped")
                     return 1
                 }
@@ -358,7 +392,8 @@ final class Supervisor {
                     Log.notice("every tile halted; the topology is stopped")
                     return 0
                 case .haltTimedOut:
-                    Log.warning("tile \(tile.name) did not halt within \(Self.haltTimeoutNanos / 1_000_000_000) s and was killed with the rest")
+                    Log.warning(
+                        "tile \(tile.name) did not halt within \(Self.haltTimeoutNanos / 1_000_000_000) s and was killed with the rest")
                     return 0
                 }
             }

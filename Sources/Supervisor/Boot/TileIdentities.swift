@@ -52,8 +52,9 @@ struct TileIdentities {
             guard tried < range.count else {
                 locks.forEach { $0.close() }
                 dir.close()
-                throw RuntimeError("no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
-                                     + "stop another topology, or name a user with `user = \"...\"`")
+                throw RuntimeError(
+                    "no free uid left in \(range.lowerBound)–\(range.upperBound) for the tiles; "
+                        + "stop another topology, or name a user with `user = \"...\"`")
             }
             tried += 1
             let uid = candidate
@@ -65,7 +66,8 @@ struct TileIdentities {
             // on the unlinked file holds nothing.
             var held = stat()
             guard flock(lock.rawValue, LOCK_EX | LOCK_NB) == 0, fstat(lock.rawValue, &held) == 0,
-                  let named = dir.lstat(String(uid)), named.st_ino == held.st_ino, named.st_dev == held.st_dev else {
+                let named = dir.lstat(String(uid)), named.st_ino == held.st_ino, named.st_dev == held.st_dev
+            else {
                 lock.close()
                 continue
             }

@@ -25,8 +25,9 @@ struct TopologyHandoff: Codable {
     /// the descriptor (close-on-exec; a tile gets it through dup2).
     func seal() throws -> FileDescriptor {
         let data = try JSONEncoder().encode(self)
-        let fd = FileDescriptor(rawValue: try Sys.check(
-            "memfd_create(tilectl-topology)", cshim_memfd_create("tilectl-topology", CSHIM_MFD_CLOEXEC | CSHIM_MFD_ALLOW_SEALING)))
+        let fd = FileDescriptor(
+            rawValue: try Sys.check(
+                "memfd_create(tilectl-topology)", cshim_memfd_create("tilectl-topology", CSHIM_MFD_CLOEXEC | CSHIM_MFD_ALLOW_SEALING)))
         do {
             try data.withUnsafeBytes { try fd.writeAll($0, what: "write(memfd)") }
             try Sys.check("fcntl(memfd, F_ADD_SEALS)", cshim_fcntl_int(fd.rawValue, CSHIM_F_ADD_SEALS, Self.requiredSeals))

@@ -18,7 +18,8 @@ enum RuntimeRoot {
         // over from another user's session is not).
         var st = stat()
         if let xdg = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/"),
-           lstat(xdg, &st) == 0, st.st_uid == uid, st.st_mode & S_IFMT == S_IFDIR {
+            lstat(xdg, &st) == 0, st.st_uid == uid, st.st_mode & S_IFMT == S_IFDIR
+        {
             return xdg + "/tilectl"
         }
         return "/tmp/tilectl-\(uid)"
@@ -90,9 +91,10 @@ struct TopologyLock {
                 dir.close()
                 root.close()
                 if e == EWOULDBLOCK {
-                    throw RuntimeError("topology \"\(name)\" is already running"
-                        + (owner.isEmpty ? "" : " (supervisor pid \(owner))")
-                        + "; stop it first, or give this topology another name")
+                    throw RuntimeError(
+                        "topology \"\(name)\" is already running"
+                            + (owner.isEmpty ? "" : " (supervisor pid \(owner))")
+                            + "; stop it first, or give this topology another name")
                 }
                 throw RuntimeError(call: "flock(\(dir.path)/\(file))", errno: e)
             }
@@ -124,8 +126,9 @@ struct TopologyLock {
         // describe a run that is not this one.
         let path = "\(directory.path)/\(Self.file)"
         try Sys.check("ftruncate(\(path), 0)", ftruncate(fd.rawValue, 0))
-        let written = try Sys.retry("pwrite(\(path), \(text.count) bytes)",
-                                    text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) })
+        let written = try Sys.retry(
+            "pwrite(\(path), \(text.count) bytes)",
+            text.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) })
         guard written == text.count else {
             throw RuntimeError(call: "pwrite(\(path), \(text.count) bytes) wrote \(written)", errno: ENOSPC)
         }
@@ -182,14 +185,16 @@ struct RunDescriptor {
         defer { fd.close() }
         var st = stat()
         guard fstat(fd.rawValue, &st) == 0, st.st_uid == dir.owner, isLocked(device: st.st_dev, inode: st.st_ino),
-              let bytes = try? fd.readToEnd(limit: 1 << 26, what: TopologyLock.file) else { return .notRunning }
+            let bytes = try? fd.readToEnd(limit: 1 << 26, what: TopologyLock.file)
+        else { return .notRunning }
         return parse(bytes).map { .running($0) } ?? .starting
     }
 
     static func parse(_ bytes: [UInt8]) -> RunDescriptor? {
         guard let nl = bytes.firstIndex(of: 0x0A),
-              let pid = Int32(String(decoding: bytes[..<nl], as: UTF8.self).trimmingWhitespace),
-              let handoff = try? JSONDecoder().decode(TopologyHandoff.self, from: Data(bytes[(nl + 1)...])) else { return nil }
+            let pid = Int32(String(decoding: bytes[..<nl], as: UTF8.self).trimmingWhitespace),
+            let handoff = try? JSONDecoder().decode(TopologyHandoff.self, from: Data(bytes[(nl + 1)...]))
+        else { return nil }
         return RunDescriptor(supervisorPid: pid, handoff: handoff)
     }
 

@@ -45,7 +45,9 @@ struct CheckCommand: KindsCommand {
         var out = ""
         let abi = Landlock.abiVersion()
         let landlock: Int32? = abi > 0 ? abi : nil
-        out += "Landlock on this kernel: " + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
+        out +=
+            "Landlock on this kernel: "
+            + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
         let uids = t.user == .dynamic && geteuid() == 0 ? TileIdentities.preview(t) : []
         var seen: [String] = []
         for tile in t.tiles where !seen.contains(tile.kind) {
@@ -59,29 +61,37 @@ struct CheckCommand: KindsCommand {
             case _ where me != 0:
                 identity = .invokingUser
                 let name = getpwuid(me).map { String(cString: $0.pointee.pw_name) } ?? "uid \(me)"
-                who = "\(name) (uid \(me)), the invoking user: without root tiles cannot switch users, and the invoking "
+                who =
+                    "\(name) (uid \(me)), the invoking user: without root tiles cannot switch users, and the invoking "
                     + "user owns their user namespaces (it can ptrace and signal them)"
             case .dynamic:
                 identity = .own
-                who = tiles.map { x in
-                    let i = t.tiles.firstIndex(of: x)!
-                    return i < uids.count ? "\(x.name) uid \(uids[i])" : x.name
-                }.joined(separator: ", ") + " (reserved at start, gid = uid; each its own); no supplementary groups"
+                who =
+                    tiles.map { x in
+                        let i = t.tiles.firstIndex(of: x)!
+                        return i < uids.count ? "\(x.name) uid \(uids[i])" : x.name
+                    }.joined(separator: ", ") + " (reserved at start, gid = uid; each its own); no supplementary groups"
             case .named(let u):
                 identity = .shared(u.name)
                 who = "\(u.name) (uid \(u.uid), gid \(u.gid)), every tile; no supplementary groups"
             }
             let exposure = Exposure.tile(p, identity: identity, landlockABI: landlock)
             let filter = try p.filter()
-            out += "\nsandbox of \(tile.kind) (\(tiles.count) tile\(tiles.count == 1 ? "" : "s")): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
+            out +=
+                "\nsandbox of \(tile.kind) (\(tiles.count) tile\(tiles.count == 1 ? "" : "s")): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
             out += "  runs as       \(who)\n"
-            out += "  namespaces    own: \(SandboxProfile.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
+            out +=
+                "  namespaces    own: \(SandboxProfile.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
                 + "that cannot create any more; shared: pid (the topology's own)\n"
-            out += "  root          an empty, read-only tmpfs (pivot_root); environment cleared and its exec-time block zeroed; new session\n"
-            out += "  descriptors   " + p.descriptorList.map { "\($0.1.rawValue) \($0.0.name)" }.joined(separator: ", ") + "; nothing else\n"
-            out += "  capabilities  none (effective, permitted, inheritable, bounding, ambient); securebits locked; "
-                + (me == 0 ? "no_new_privs; never dumpable (no ptrace, not even by its own uid); TracerPid checked before pivot_root\n"
-                           : "no_new_privs; not dumpable; TracerPid checked before pivot_root\n")
+            out +=
+                "  root          an empty, read-only tmpfs (pivot_root); environment cleared and its exec-time block zeroed; new session\n"
+            out +=
+                "  descriptors   " + p.descriptorList.map { "\($0.1.rawValue) \($0.0.name)" }.joined(separator: ", ") + "; nothing else\n"
+            out +=
+                "  capabilities  none (effective, permitted, inheritable, bounding, ambient); securebits locked; "
+                + (me == 0
+                    ? "no_new_privs; never dumpable (no ptrace, not even by its own uid); TracerPid checked before pivot_root\n"
+                    : "no_new_privs; not dumpable; TracerPid checked before pivot_root\n")
             out += "  landlock      no filesystem access, no TCP bind or connect, no signal or abstract socket outside the tile\n"
             out += "  rlimits\n"
             var rows: [[String]] = []
@@ -89,7 +99,8 @@ struct CheckCommand: KindsCommand {
                 rows.append(["    " + l.name, l.value.map(String.init) ?? l.derivation ?? "-", l.reason])
             }
             out += table(rows)
-            out += "  seccomp       \(p.policy.syscalls.count) syscalls, \(try filter.instructionCount()) BPF instructions; any other call, "
+            out +=
+                "  seccomp       \(p.policy.syscalls.count) syscalls, \(try filter.instructionCount()) BPF instructions; any other call, "
                 + "or a call through another architecture, kills the process. Compiled for the descriptors above; "
                 + "32-bit arguments compared on their low 32 bits, as the kernel reads them\n"
             rows = []
@@ -98,16 +109,21 @@ struct CheckCommand: KindsCommand {
             out += exposureTable(exposure)
         }
         let fake = { (n: Int32) in FileDescriptor(rawValue: n) }
-        out += confinementReport(Reaper.confinement(control: fake(5), report: fake(6)),
-                                 when: "pid 1 of the tiles' PID namespace, once every tile is started",
-                                 filesystem: "none (an empty root)", landlock: landlock)
-        out += confinementReport(Confinement("supervisor", policy: Supervisor.policy(reaper: 2),
-                                             descriptors: [.stderr: .standardError, Supervisor.signalsRole: fake(5),
-                                                           Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7)],
-                                             namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
-                                 when: "once the reaper is started",
-                                 filesystem: "remove files in its workspace directories and its lock; "
-                                     + "read and write the huge page ledger and pool when it reserved pages", landlock: landlock)
+        out += confinementReport(
+            Reaper.confinement(control: fake(5), report: fake(6)),
+            when: "pid 1 of the tiles' PID namespace, once every tile is started",
+            filesystem: "none (an empty root)", landlock: landlock)
+        out += confinementReport(
+            Confinement(
+                "supervisor", policy: Supervisor.policy(reaper: 2),
+                descriptors: [
+                    .stderr: .standardError, Supervisor.signalsRole: fake(5),
+                    Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7),
+                ],
+                namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
+            when: "once the reaper is started",
+            filesystem: "remove files in its workspace directories and its lock; "
+                + "read and write the huge page ledger and pool when it reserved pages", landlock: landlock)
         return out
     }
 
@@ -148,12 +164,14 @@ struct CheckCommand: KindsCommand {
         out += "topology \"\(t.name)\" (\(t.source)): \(t.tiles.count) tiles of \(kinds) kinds\n"
         switch t.user {
         case .dynamic:
-            out += "  user        dynamic: each tile a uid and gid of its own, reserved at start from "
+            out +=
+                "  user        dynamic: each tile a uid and gid of its own, reserved at start from "
                 + "\(TileIdentities.range.lowerBound)–\(TileIdentities.range.upperBound)\n"
         case .named(let u):
             out += "  user        \(u.name) (uid \(u.uid), gid \(u.gid)), every tile\n"
         }
-        out += "  log         stderr \(t.log.levelStderr.rawValue)"
+        out +=
+            "  log         stderr \(t.log.levelStderr.rawValue)"
             + (t.log.path.map { ", file \($0) (\(t.log.levelLogfile.rawValue))" } ?? ", no log file") + "\n"
         out += "  idle        \(t.layout.idle.rawValue)\n"
         out += "  page size   \(t.shmem.pageSize.rawValue): \(plan.notices.joined(separator: "; "))\n\n"
@@ -168,9 +186,11 @@ struct CheckCommand: KindsCommand {
         if !t.links.isEmpty {
             rows = [["LINK", "PRODUCER", "CONSUMERS", "DEPTH", "MTU", "RELIABLE"]]
             for link in t.links {
-                rows.append([link.label, t.tiles[link.producer].name,
-                             link.consumers.map { t.tiles[$0.tile].name }.joined(separator: " "),
-                             String(link.depth), String(link.mtu), link.reliable ? "yes" : "no"])
+                rows.append([
+                    link.label, t.tiles[link.producer].name,
+                    link.consumers.map { t.tiles[$0.tile].name }.joined(separator: " "),
+                    String(link.depth), String(link.mtu), link.reliable ? "yes" : "no",
+                ])
             }
             out += table(rows) + "\n"
         }

@@ -27,8 +27,9 @@ struct ConfigureCommand: ParsableCommand {
 
     static func requireRoot(_ what: String) throws {
         guard geteuid() == 0 else {
-            throw RuntimeError("tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
-                                 + "write access to /sys/kernel/mm/hugepages); run it with sudo")
+            throw RuntimeError(
+                "tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
+                    + "write access to /sys/kernel/mm/hugepages); run it with sudo")
         }
     }
 
@@ -64,8 +65,9 @@ struct ConfigureCommand: ParsableCommand {
                 }
                 let (got, now) = try ledger.reserve(owner: HugepageLedger.configureOwner, missing, from: pool)
                 guard now.available >= needed else {
-                    throw RuntimeError("asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
-                                         + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
+                    throw RuntimeError(
+                        "asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
+                            + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
                 }
                 print("reserved \(got) \(size.label) pages (\(needed) needed); `tilectl configure fini` releases them")
             }
@@ -116,10 +118,14 @@ struct ConfigureCommand: ParsableCommand {
             for size in [PageSize.huge, .gigantic] {
                 let mount = Hugetlbfs.mountPoint(base: base, size)
                 guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { continue }
-                let files = (try? TrustedDirectory.open(mount)).map { dir in defer { dir.close() }; return dir.entries() } ?? []
+                let files =
+                    (try? TrustedDirectory.open(mount)).map { dir in
+                        defer { dir.close() }; return dir.entries()
+                    } ?? []
                 if !files.isEmpty {
-                    throw RuntimeError("\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
-                                         + "a topology is running; stop it first")
+                    throw RuntimeError(
+                        "\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
+                            + "a topology is running; stop it first")
                 }
                 try Hugetlbfs.unmount(at: mount)
                 print("unmounted \(mount)")

@@ -43,7 +43,9 @@ struct MonitorCommand: KindsCommand {
         case .untrusted(let why):
             throw RuntimeError("topology \"\(topology.name)\": refusing to read its run description: \(why)")
         case .notRunning:
-            throw RuntimeError("topology \"\(topology.name)\" is not running (no supervisor holds \(TopologyLock.path(for: topology.name))); start it with `tilectl run --config \(config.config)`")
+            throw RuntimeError(
+                "topology \"\(topology.name)\" is not running (no supervisor holds \(TopologyLock.path(for: topology.name))); start it with `tilectl run --config \(config.config)`"
+            )
         }
         let sampler = try RuntimeError.within("cannot read topology \"\(topology.name)\"'s workspaces") {
             try MonitorSampler(run)
@@ -64,8 +66,10 @@ struct MonitorCommand: KindsCommand {
         terminal.enter()
         defer { terminal.leave(); signals.close() }
         var previous = sampler.sample()
-        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: signals.fd.rawValue, events: Int16(POLLIN), revents: 0),
+        ]
         var deadline = previous.monotonic + nanos
         terminal.show("topology \"\(topology.name)\": first sample in \(String(format1: interval)) s\u{2026} (q quits)\n")
         while true {

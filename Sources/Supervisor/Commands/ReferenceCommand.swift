@@ -34,20 +34,23 @@ struct ReferenceCommand: KindsCommand {
         section("`[log]`", nil, TopologyKeys.log)
         section("`[shmem]`", nil, TopologyKeys.shmem)
         section("`[layout]`", nil, TopologyKeys.layout)
-        section("`[links.<name>]`", "One table per link; the name is 1 to 32 of a-z, 0-9, `_`, starting with a letter.",
-                TopologyKeys.link)
+        section(
+            "`[links.<name>]`", "One table per link; the name is 1 to 32 of a-z, 0-9, `_`, starting with a letter.",
+            TopologyKeys.link)
         let required = kinds.all.filter { $0.requiredBecause != nil }.map { "`[tiles.\($0.kind)]`" }
-        section("`[tiles.<kind>]`, every kind",
-                "One table per tile kind" + (required.isEmpty ? "." : "; \(required.joined(separator: ", ")) is required."),
-                TopologyKeys.tile)
+        section(
+            "`[tiles.<kind>]`, every kind",
+            "One table per tile kind" + (required.isEmpty ? "." : "; \(required.joined(separator: ", ")) is required."),
+            TopologyKeys.tile)
         for kind in kinds.all {
             func range(_ r: ClosedRange<Int>) -> String {
                 r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
             }
-            section("`[tiles.\(kind.kind)]`",
-                    "\(kind.summary.prefix(1).uppercased() + kind.summary.dropFirst()). At most \(kind.maxCount) tile\(kind.maxCount == 1 ? "" : "s"); "
-                        + "inputs: \(range(kind.inputs)), outputs: \(range(kind.outputs)).",
-                    kind.options)
+            section(
+                "`[tiles.\(kind.kind)]`",
+                "\(kind.summary.prefix(1).uppercased() + kind.summary.dropFirst()). At most \(kind.maxCount) tile\(kind.maxCount == 1 ? "" : "s"); "
+                    + "inputs: \(range(kind.inputs)), outputs: \(range(kind.outputs)).",
+                kind.options)
         }
         return out
     }

@@ -46,9 +46,10 @@ struct Run1Command: KindsCommand {
         if noSandbox { Log.warning("running WITHOUT a sandbox (--no-sandbox); never do this in production") }
         let ctx: TileContext
         do {
-            ctx = try TileContext(topology: topology, layout: handoff.layout, kinds: kinds, tile: tile,
-                                  identity: handoff.users?[tile.index],
-                                  deathPipe: FileDescriptor(rawValue: pipeFd), sandboxed: !noSandbox)
+            ctx = try TileContext(
+                topology: topology, layout: handoff.layout, kinds: kinds, tile: tile,
+                identity: handoff.users?[tile.index],
+                deathPipe: FileDescriptor(rawValue: pipeFd), sandboxed: !noSandbox)
         } catch {
             TileRunner.fatal("cannot join its workspace: \(error)")
         }

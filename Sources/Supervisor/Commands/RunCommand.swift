@@ -23,14 +23,16 @@ struct RunCommand: KindsCommand {
 
     @OptionGroup var config: ConfigOption
 
-    @Flag(name: .customLong("no-sandbox"),
-          help: "Run tiles without their sandbox. For debugging only: every tile warns at start.")
+    @Flag(
+        name: .customLong("no-sandbox"),
+        help: "Run tiles without their sandbox. For debugging only: every tile warns at start.")
     var noSandbox = false
 
     func run(kinds: TileKinds) throws {
         let topology = try config.load(kinds)
-        try Log.configure(who: "supervisor", stderrLevel: topology.log.levelStderr,
-                          fileLevel: topology.log.levelLogfile, path: topology.log.path)
+        try Log.configure(
+            who: "supervisor", stderrLevel: topology.log.levelStderr,
+            fileLevel: topology.log.levelLogfile, path: topology.log.path)
         if noSandbox { Log.warning("--no-sandbox: tiles run WITHOUT their sandbox; never do this in production") }
         let status = try Supervisor(topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox).run()
         throw ExitCode(status)

@@ -38,8 +38,9 @@ enum TopologyGraph {
         let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         let candidates: [String] = searchPath.map { dir in "\(dir)/dot" }
         guard let exe = candidates.first(where: { path in access(path, X_OK) == 0 }) else {
-            throw RuntimeError("Graphviz is not installed (no `dot` on PATH); install it (Debian: apt-get install graphviz), "
-                                 + "or print the digraph with --graph and render it elsewhere")
+            throw RuntimeError(
+                "Graphviz is not installed (no `dot` on PATH); install it (Debian: apt-get install graphviz), "
+                    + "or print the digraph with --graph and render it elsewhere")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)

@@ -74,7 +74,10 @@ final class MonitorSampler {
         guard comm == tile.name else { return false }
         guard let users, tile.index < users.count else { return true }
         let status = (try? Files.read("/proc/\(claimed)/status")) ?? ""
-        return status.split(separator: "\n").contains { $0.hasPrefix("Uid:") && $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first == Substring(String(users[tile.index].uid)) }
+        return status.split(separator: "\n").contains {
+            $0.hasPrefix("Uid:")
+                && $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first == Substring(String(users[tile.index].uid))
+        }
     }
 
     func sample() -> MonitorSample {

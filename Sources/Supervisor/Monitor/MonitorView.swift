@@ -29,7 +29,8 @@ struct MonitorView {
         // consumer) another.
         // The regimes' columns: one per activity, then housekeeping (which
         // overlaps them), from the declaration the stem counts with.
-        let head = ["TILE", "PID", "STATUS", "HEARTBEAT"] + Activity.allCases.map { $0.words.uppercased() }
+        let head =
+            ["TILE", "PID", "STATUS", "HEARTBEAT"] + Activity.allCases.map { $0.words.uppercased() }
             + ["HOUSEKEEPING", "BACKPRESSURE EVENTS"]
         var tileRows: [([String], [Tone])] = [(head, Array(repeating: .dim, count: head.count))]
         var linkRows: [Int: [([String], [Tone])]] = [:]
@@ -51,22 +52,28 @@ struct MonitorView {
             func share(_ v: Double) -> String { "\(Int((v / total * 100).rounded()))%" }
             let housekeeping = Activity.allCases.reduce(0) { $0 + delta(Regime($1, housekeeping: true)) }
             let bpEvents = Double(y.backpressureEvents &- x.backpressureEvents) / dt
-            tileRows.append((
-                [tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age)]
-                    + Activity.allCases.map { share(spent($0)) }
-                    + [share(housekeeping), "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
-                [.plain, .plain, status.1, ageTone]
-                    + Activity.allCases.map { $0 == .backpressured && spent($0) / total > 0.5 ? .warn : .plain }
-                    + [.plain, y.inBackpressure ? .warn : .plain]))
+            tileRows.append(
+                (
+                    [tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age)]
+                        + Activity.allCases.map { share(spent($0)) }
+                        + [share(housekeeping), "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
+                    [.plain, .plain, status.1, ageTone]
+                        + Activity.allCases.map { $0 == .backpressured && spent($0) / total > 0.5 ? .warn : .plain }
+                        + [.plain, y.inBackpressure ? .warn : .plain]
+                ))
             for (j, link) in topology.inLinks(of: tile).enumerated() {
                 let l = y.links[j], k = x.links[j]
                 let lost = Double(l.lost &- k.lost) / dt
-                linkRows[i, default: []].append((
-                    ["<- \(link.label)", "\(Self.rate(Double(l.consumed &- k.consumed) / dt)) frags/s",
-                     "\(Self.bytes(Double(l.consumedBytes &- k.consumedBytes) / dt))/s",
-                     "filtered \(Self.rate(Double(l.filtered &- k.filtered) / dt))/s",
-                     "lost \(Self.rate(lost))/s, \(l.lost) in all", "slow \(l.slow)"],
-                    [.dim, .plain, .plain, .plain, l.lost > 0 ? .bad : .plain, .plain]))
+                linkRows[i, default: []].append(
+                    (
+                        [
+                            "<- \(link.label)", "\(Self.rate(Double(l.consumed &- k.consumed) / dt)) frags/s",
+                            "\(Self.bytes(Double(l.consumedBytes &- k.consumedBytes) / dt))/s",
+                            "filtered \(Self.rate(Double(l.filtered &- k.filtered) / dt))/s",
+                            "lost \(Self.rate(lost))/s, \(l.lost) in all", "slow \(l.slow)",
+                        ],
+                        [.dim, .plain, .plain, .plain, l.lost > 0 ? .bad : .plain, .plain]
+                    ))
             }
         }
         func widths(_ rows: [([String], [Tone])]) -> [Int] {
@@ -83,7 +90,8 @@ struct MonitorView {
         }
         let tw = widths(tileRows)
         let lw = widths(linkRows.values.flatMap { $0 })
-        var out = "topology \"\(topology.name)\": \(topology.tiles.count) tiles, \(topology.links.count) links, "
+        var out =
+            "topology \"\(topology.name)\": \(topology.tiles.count) tiles, \(topology.links.count) links, "
             + "supervisor pid \(supervisorPid); rates over \(String(format1: dt)) s\n\n"
         out += line(tileRows[0], tw, indent: "")
         for i in topology.tiles.indices {

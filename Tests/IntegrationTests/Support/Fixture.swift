@@ -32,12 +32,15 @@ final class Fixture {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var text = edit(try String(contentsOfFile: Binary.packageRoot + "/configs/" + base, encoding: .utf8))
         text = text.replacingOccurrences(of: #"(?m)^name = .*$"#, with: "name = \"\(name)\"", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^prometheus_listen_port = .*$"#, with: "prometheus_listen_port = \(port)",
-                                         options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^hugetlbfs_mount = .*$"#, with: "hugetlbfs_mount = \"\(hugetlbfs)\"",
-                                         options: .regularExpression)
-        text = text.replacingOccurrences(of: #"(?m)^page_size = .*$"#, with: "page_size = \"\(pageSize)\"",
-                                         options: .regularExpression)
+        text = text.replacingOccurrences(
+            of: #"(?m)^prometheus_listen_port = .*$"#, with: "prometheus_listen_port = \(port)",
+            options: .regularExpression)
+        text = text.replacingOccurrences(
+            of: #"(?m)^hugetlbfs_mount = .*$"#, with: "hugetlbfs_mount = \"\(hugetlbfs)\"",
+            options: .regularExpression)
+        text = text.replacingOccurrences(
+            of: #"(?m)^page_size = .*$"#, with: "page_size = \"\(pageSize)\"",
+            options: .regularExpression)
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
@@ -58,8 +61,9 @@ final class Fixture {
     }
 
     static func hugepages() -> Int {
-        Int((try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
+        Int(
+            (try? String(contentsOfFile: "/proc/sys/vm/nr_hugepages", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
     }
 
     /// Starts `tilectl run` and waits until every tile is running.

@@ -67,19 +67,24 @@ enum HTTPClient {
     /// Prometheus, it asks for gzip (unless `headers` name an
     /// Accept-Encoding): every gzip body is inflated, and must inflate
     /// whole, its CRC-32 and length right, or the request throws.
-    static func request(port: Int, method: String = "GET", path: String = "/metrics",
-                        headers: [String] = []) throws -> HTTPResponse {
+    static func request(
+        port: Int, method: String = "GET", path: String = "/metrics",
+        headers: [String] = []
+    ) throws -> HTTPResponse {
         let encoding = headers.contains { $0.lowercased().hasPrefix("accept-encoding:") } ? [] : ["Accept-Encoding: gzip"]
-        let head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        let head =
+            "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
             + (headers + encoding).map { $0 + "\r\n" }.joined() + "\r\n"
         let bytes = try exchange(port: port, Array(head.utf8))
         return try parse(bytes)
     }
 
     static func parse(_ bytes: [UInt8]) throws -> HTTPResponse {
-        guard let split = (0..<max(0, bytes.count - 3)).first(where: {
-            bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
-        }) else { throw TestFailure("no response head in \(String(decoding: bytes.prefix(200), as: UTF8.self).debugDescription)") }
+        guard
+            let split = (0..<max(0, bytes.count - 3)).first(where: {
+                bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+            })
+        else { throw TestFailure("no response head in \(String(decoding: bytes.prefix(200), as: UTF8.self).debugDescription)") }
         let lines = String(decoding: bytes[0..<split], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestFailure("bad status line \(lines[0])") }
@@ -94,8 +99,9 @@ enum HTTPClient {
             guard let plain = gunzip(body) else { throw TestFailure("a gzip body (\(body.count) bytes) that zlib does not inflate whole") }
             body = plain
         }
-        return HTTPResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self),
-                            wireBodyBytes: wireBodyBytes)
+        return HTTPResponse(
+            status: status, headers: headers, body: String(decoding: body, as: UTF8.self),
+            wireBodyBytes: wireBodyBytes)
     }
 
     /// zlib's inflate of a whole gzip member (CRC-32 and length checked);

@@ -394,46 +394,53 @@ final class Subject {
         require(sizes.plain >= 0 && sizes.plain <= plainBuf.count, "plain size \(sizes.plain) outside 0...\(plainBuf.count); \(ctx())")
         let text = UnsafeRawBufferPointer(rebasing: plainBuf[0..<sizes.plain])
         let d = firstDifference(text, want)
-        require(sizes.plain == want.count && d == want.count,
-                "plain text (\(sizes.plain) bytes) differs from plan.render(into:) (\(want.count) bytes) at \(d): "
-                    + "\(around(text, d)) vs \(around(want, d)); \(ctx())")
+        require(
+            sizes.plain == want.count && d == want.count,
+            "plain text (\(sizes.plain) bytes) differs from plan.render(into:) (\(want.count) bytes) at \(d): "
+                + "\(around(text, d)) vs \(around(want, d)); \(ctx())")
 
         require(sizes.gz >= 18 && sizes.gz <= gzip.maxSize, "gzip size \(sizes.gz) outside 18...maxSize \(gzip.maxSize); \(ctx())")
         let body = UnsafeRawBufferPointer(rebasing: gz[0..<sizes.gz])
-        require(body[0] == 0x1F && body[1] == 0x8B && body[2] == 8 && body[3] == 0,
-                "gzip header \(escaped(UnsafeRawBufferPointer(rebasing: body[0..<10]))) is not 1f 8b 08 00 (deflate, no flags); \(ctx())")
+        require(
+            body[0] == 0x1F && body[1] == 0x8B && body[2] == 8 && body[3] == 0,
+            "gzip header \(escaped(UnsafeRawBufferPointer(rebasing: body[0..<10]))) is not 1f 8b 08 00 (deflate, no flags); \(ctx())")
 
         // 1. gzip, as any client inflates it: zlib checks CRC-32 and ISIZE.
         let g = inflate(body, windowBits: 15 + 16, into: inflated)
         let out = UnsafeRawBufferPointer(rebasing: inflated[0..<g.produced])
-        require(g.ret == Z_STREAM_END,
-                "zlib gzip inflate returned \(g.ret) (\(g.message)), not Z_STREAM_END, after \(g.produced) of \(want.count) bytes "
-                    + "with \(g.unread) of \(sizes.gz) unread; text differs at \(firstDifference(out, want)); \(ctx())")
+        require(
+            g.ret == Z_STREAM_END,
+            "zlib gzip inflate returned \(g.ret) (\(g.message)), not Z_STREAM_END, after \(g.produced) of \(want.count) bytes "
+                + "with \(g.unread) of \(sizes.gz) unread; text differs at \(firstDifference(out, want)); \(ctx())")
         require(g.unread == 0, "\(g.unread) bytes after the gzip trailer (gz size \(sizes.gz)); \(ctx())")
         let dg = firstDifference(out, want)
-        require(g.produced == want.count && dg == want.count,
-                "gzip inflates to \(g.produced) bytes, the text is \(want.count); they differ at \(dg): "
-                    + "\(around(out, dg)) vs \(around(want, dg)); \(ctx())")
+        require(
+            g.produced == want.count && dg == want.count,
+            "gzip inflates to \(g.produced) bytes, the text is \(want.count); they differ at \(dg): "
+                + "\(around(out, dg)) vs \(around(want, dg)); \(ctx())")
 
         // 2. The same DEFLATE stream raw, without the wrapper.
         let raw = inflate(UnsafeRawBufferPointer(rebasing: body[10..<(sizes.gz - 8)]), windowBits: -15, into: inflated)
         let rawOut = UnsafeRawBufferPointer(rebasing: inflated[0..<raw.produced])
         let dr = firstDifference(rawOut, want)
-        require(raw.ret == Z_STREAM_END && raw.unread == 0 && raw.produced == want.count && dr == want.count,
-                "raw inflate returned \(raw.ret) (\(raw.message)), \(raw.produced) of \(want.count) bytes, \(raw.unread) of "
-                    + "\(sizes.gz - 18) unread, differing at \(dr); \(ctx())")
+        require(
+            raw.ret == Z_STREAM_END && raw.unread == 0 && raw.produced == want.count && dr == want.count,
+            "raw inflate returned \(raw.ret) (\(raw.message)), \(raw.produced) of \(want.count) bytes, \(raw.unread) of "
+                + "\(sizes.gz - 18) unread, differing at \(dr); \(ctx())")
         let crc = UInt32(crc32(0, want.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(want.count)))
         let trailerCRC = body.loadUnaligned(fromByteOffset: sizes.gz - 8, as: UInt32.self).littleEndian
         let trailerSize = body.loadUnaligned(fromByteOffset: sizes.gz - 4, as: UInt32.self).littleEndian
-        require(trailerCRC == crc && trailerSize == UInt32(truncatingIfNeeded: want.count),
-                "trailer CRC \(trailerCRC) ISIZE \(trailerSize), the text's are \(crc) \(want.count); \(ctx())")
+        require(
+            trailerCRC == crc && trailerSize == UInt32(truncatingIfNeeded: want.count),
+            "trailer CRC \(trailerCRC) ISIZE \(trailerSize), the text's are \(crc) \(want.count); \(ctx())")
     }
 
     /// A render with buffers of the sizes the encoder asks for.
     func round(_ what: String) {
         guard let sizes = gzip.render(plain: plain, gz: gz) else {
-            fuzzFailure("render returned nil with plain = maxRenderedSize \(plain.count) and gz = maxSize \(gz.count) bytes; "
-                        + "\(what); \(context)")
+            fuzzFailure(
+                "render returned nil with plain = maxRenderedSize \(plain.count) and gz = maxSize \(gz.count) bytes; "
+                    + "\(what); \(context)")
         }
         check(sizes, plainBuf: plain, what)
     }
@@ -444,13 +451,15 @@ final class Subject {
         let need = expected(reference).count
         let small = exact(gzip.maxSize - 1)
         defer { small.deallocate() }
-        require(gzip.render(plain: plain, gz: small) == nil, "render accepted a gz buffer of maxSize - 1 = \(small.count) bytes; \(context)")
+        require(
+            gzip.render(plain: plain, gz: small) == nil, "render accepted a gz buffer of maxSize - 1 = \(small.count) bytes; \(context)")
         require(gzip.render(plain: plain, gz: exact(0)) == nil, "render accepted an empty gz buffer; \(context)")
 
         for cap in [c.int(0...max(0, need - 1)), max(0, need - 1), c.int(0...min(need, 200))] where cap < need {
             let p = exact(cap)
             defer { p.deallocate() }
-            require(gzip.render(plain: p, gz: gz) == nil, "render accepted a plain buffer of \(cap) bytes for a \(need)-byte text; \(context)")
+            require(
+                gzip.render(plain: p, gz: gz) == nil, "render accepted a plain buffer of \(cap) bytes for a \(need)-byte text; \(context)")
             require(plan.render(into: p) == nil, "plan.render(into:) accepted \(cap) bytes for a \(need)-byte text; \(context)")
         }
         let cap = c.int(need...max(need, plan.maxRenderedSize - 1))
@@ -504,13 +513,17 @@ func fuzzOne(_ data: UnsafeRawBufferPointer) {
         let inLinks = (0..<(c.percent(10) ? c.int(0...12) : c.int(0...3))).map { _ in
             (name: c.pick(linkNames), kindId: c.percent(90) ? c.int(0...7) : c.int(0...65_535))
         }
-        tiles.append((TileSpec(index: i, kind: kindNames[k], kindId: kindId, options: [:]), schemas[k],
-                      MetricsLayout(inLinkCount: inLinks.count, kindSchema: schemas[k]), inLinks))
+        tiles.append(
+            (
+                TileSpec(index: i, kind: kindNames[k], kindId: kindId, options: [:]), schemas[k],
+                MetricsLayout(inLinkCount: inLinks.count, kindSchema: schemas[k]), inLinks
+            ))
     }
     let regions = Regions(tiles.map { $0.layout.slotCount })
     let sources = zip(tiles, regions.slots).map { t, r in
-        RenderSource(tile: t.spec, reader: MetricsReader(base: UnsafePointer(r.baseAddress!), layout: t.layout),
-                     kindSchema: t.schema, inLinks: t.inLinks)
+        RenderSource(
+            tile: t.spec, reader: MetricsReader(base: UnsafePointer(r.baseAddress!), layout: t.layout),
+            kindSchema: t.schema, inLinks: t.inLinks)
     }
     let plan = ExpositionPlan(sources: sources, format: format)
 
@@ -519,7 +532,8 @@ func fuzzOne(_ data: UnsafeRawBufferPointer) {
     let built = regions.fill(&c)
     let subject = Subject(plan: plan)
     let t2 = nowMs()
-    let topology = "\(format), \(tileCount) tiles of \(schemas.count) kinds, \(plan.seriesCount) series, "
+    let topology =
+        "\(format), \(tileCount) tiles of \(schemas.count) kinds, \(plan.seriesCount) series, "
         + "longest HELP \(budget.longest) bytes, maxRenderedSize \(plan.maxRenderedSize), maxSize \(subject.gzip.maxSize), "
         + "built with values \(built)"
     subject.context = topology

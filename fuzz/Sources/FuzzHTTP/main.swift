@@ -94,12 +94,14 @@ func checkOne(_ buf: UnsafeRawBufferPointer) -> HTTPRequestHead? {
     if case .complete(let head) = result {
         require(head.length <= buf.count, "head.length \(head.length) > buf.count \(buf.count): \(input())")
         require(head.length == end, "head.length \(head.length) is not the end of the first empty line (\(end)): \(input())")
-        require(head.path.lowerBound >= 0 && head.path.upperBound <= head.length,
-                "path range \(head.path) not inside 0..<\(head.length): \(input())")
+        require(
+            head.path.lowerBound >= 0 && head.path.upperBound <= head.length,
+            "path range \(head.path) not inside 0..<\(head.length): \(input())")
         if head.path.isEmpty {
             let target = buf.firstIndex(of: 0x20).map { $0 + 1 } ?? 0
-            require(target + 4 <= buf.count && (buf[target] | 0x20) == UInt8(ascii: "h"),
-                    "empty path for a target that is not absolute-form: \(input())")
+            require(
+                target + 4 <= buf.count && (buf[target] | 0x20) == UInt8(ascii: "h"),
+                "empty path for a target that is not absolute-form: \(input())")
         } else {
             require(buf[head.path.lowerBound] == UInt8(ascii: "/"), "path does not start with \"/\": \(input())")
         }

@@ -18,8 +18,10 @@ public func fuzzFailure(_ message: String, file: StaticString = #fileID, line: U
 /// Aborts with `message` unless `condition` holds (kept in release builds,
 /// unlike `assert`).
 @inline(__always)
-public func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-                    file: StaticString = #fileID, line: UInt = #line) {
+public func require(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if !condition() { fuzzFailure(message(), file: file, line: line) }
 }
 

@@ -56,11 +56,13 @@ func fuzzOne(_ data: UnsafeRawBufferPointer) {
         let doc = try TOMLDocument(bytes: bytes)
         check(doc.root, bytes.count, input, depth: 0)
     } catch {
-        require(error.position.line >= 1 && error.position.line <= lines + 1 && error.position.column >= 1,
-                "error at \(error.position) in \(lines) lines: \(error.message); \(input())")
+        require(
+            error.position.line >= 1 && error.position.line <= lines + 1 && error.position.column >= 1,
+            "error at \(error.position) in \(lines) lines: \(error.message); \(input())")
         require(!error.message.isEmpty, "an empty error message; \(input())")
-        require(!error.message.unicodeScalars.contains { $0 == "\n" || $0 == "\r" },
-                "error message is not one line: \"\(escaped(error.message))\"; \(input())")
+        require(
+            !error.message.unicodeScalars.contains { $0 == "\n" || $0 == "\r" },
+            "error message is not one line: \"\(escaped(error.message))\"; \(input())")
     }
     require(summary(bytes) == summary(bytes), "two parses differ; \(input())")
 }

@@ -42,8 +42,9 @@ func fuzzOne(_ data: UnsafeRawBufferPointer) {
         require(e.line >= 0 && e.column >= 0, "ConfigError at line \(e.line) column \(e.column): \(d); \(input())")
         require(e.line > 0 || e.column == 0, "ConfigError at line 0 but column \(e.column): \(d); \(input())")
         require(!e.message.isEmpty, "ConfigError with an empty message; \(input())")
-        require(!d.unicodeScalars.contains { $0 == "\n" || $0 == "\r" },
-                "ConfigError description is not one line: \"\(escaped(d))\"; \(input())")
+        require(
+            !d.unicodeScalars.contains { $0 == "\n" || $0 == "\r" },
+            "ConfigError description is not one line: \"\(escaped(d))\"; \(input())")
     } catch {
         fuzzFailure("load threw \(type(of: error)), not ConfigError: \(error); \(input())")
     }

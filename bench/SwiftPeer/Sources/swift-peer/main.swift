@@ -107,7 +107,7 @@ func parseSample(_ line: Substring) throws -> Sample {
     func isNameByte(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: ":"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: ":"):
             return true
         default: return false
         }
@@ -182,7 +182,8 @@ for line in bodyText.split(separator: "\n", omittingEmptySubsequences: false) {
             families[name, default: Family()].help = parts.count > 3 ? unescapeHelp(parts[3]) : ""
         } else if parts[1] == "TYPE", parts.count > 3 {
             guard let kind = Kind(rawValue: String(parts[3])) else {
-                FileHandle.standardError.write(Data("swift-peer: \(bodyPath):\(lineNumber): type '\(parts[3])' not served, its samples are skipped\n".utf8))
+                FileHandle.standardError.write(
+                    Data("swift-peer: \(bodyPath):\(lineNumber): type '\(parts[3])' not served, its samples are skipped\n".utf8))
                 continue
             }
             families[name, default: Family()].kind = kind
@@ -299,12 +300,14 @@ var familyBuckets: [String: [Double]] = [:]
 for key in histogramOrder {
     let series = histograms[key]!
     let sorted = series.buckets.sorted { $0.le < $1.le }
-    let buckets = familyBuckets[series.family] ?? {
-        var les: [Double] = []
-        for b in sorted where les.last != b.le { les.append(b.le) }
-        familyBuckets[series.family] = les
-        return les
-    }()
+    let buckets =
+        familyBuckets[series.family]
+        ?? {
+            var les: [Double] = []
+            for b in sorted where les.last != b.le { les.append(b.le) }
+            familyBuckets[series.family] = les
+            return les
+        }()
     let histogram = registry.makeValueHistogram(
         descriptor: descriptor(series.family, series.help), labels: series.labels, buckets: buckets)
     seriesCount += 1
@@ -349,5 +352,6 @@ let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "swift-peer")
 )
-FileHandle.standardError.write(Data("swift-peer: serving \(seriesCount) series from \(bodyPath) at http://127.0.0.1:\(port)/metrics\n".utf8))
+FileHandle.standardError.write(
+    Data("swift-peer: serving \(seriesCount) series from \(bodyPath) at http://127.0.0.1:\(port)/metrics\n".utf8))
 try await app.runService()
