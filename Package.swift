@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "BenchShim", path: "bench/BenchShim"),
         .executableTarget(name: "tilectl-bench-link", dependencies: ["Shared", "CShim", "BenchShim"], path: "bench/LinkBench"),
         .executableTarget(
+            name: "tilectl-bench-stem", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"], path: "bench/StemBench"),
+        .executableTarget(
             name: "tilectl-bench-render", dependencies: ["Shared", "MetricTile", "Tiles"],
             path: "bench/RenderBench"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], exclude: ["toml-test"]),

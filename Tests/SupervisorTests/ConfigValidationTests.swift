@@ -184,6 +184,9 @@ struct ConfigValidationTests {
             toml: metric
                 + "[links.a]\ndepth = 512\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\npool_size = 4096\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 4096\n[tiles.sink]\ninputs = [\"b\"]\n",
             at: "8:13", says: ["pool_size = 4096 would make the pool's next round count as duplicates", "use more than 4608"]),
+        Case(
+            name: "unknown idle strategy for a kind", toml: "[tiles.metric]\nidle = \"nap\"\n", at: "2:8",
+            says: ["idle = \"nap\" is not valid", "\"layout\", \"spin\", \"sleep\""]),
     ]
 
     @Test(arguments: badInputs)
@@ -239,6 +242,20 @@ struct ConfigValidationTests {
         #expect(t.tiles[2][MetricTile.prometheusListenAddress] == "127.0.0.1")
         #expect(t.tiles[2][MetricTile.prometheusListenPort] == 7999)
         #expect(t.tiles[0][SynthTile.rate] == 1000)
+    }
+
+    /// A kind may idle its own way: workers spin while the metric tile sleeps.
+    @Test func aKindOverridesTheLayoutsIdleStrategy() throws {
+        let t = try loader.load(
+            text: """
+                [layout]
+                idle = "spin"
+                [tiles.synth]
+                [tiles.metric]
+                idle = "sleep"
+                """, path: "i.toml")
+        #expect(t.tiles.map(\.idle) == [nil, .sleep])
+        #expect(t.tiles.map { t.idle(of: $0) } == [.spin, .sleep])
     }
 
     @Test func connectsLinksToTheirProducersAndConsumers() throws {

@@ -15,13 +15,20 @@ import Shared
 //   latency:    the producer publishes one fragment every 20 µs (no
 //               queueing); the consumer records publish-to-read time of each.
 //
-// Usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1]
+// Usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1] [--tsv]
+//   --tsv prints one line per size and run (size, frags/s, latency p50, p99,
+//   p99.9 in ns, torn) for bench/link-vs-c.sh.
+//   --steps N publishes and reads N fragments of each size one after the other
+//   in this process (no spinning, whose length depends on timing), for
+//   `valgrind --tool=callgrind` instruction counts beside bench/spsc-steps.c.
 
 struct Options {
     var sizes = [64, 256, 1024, 4096]
     var seconds = 1.0
     var latencySamples = 50_000
     var runs = 5
+    var tsv = false
+    var steps = 0
 }
 
 var options = Options()
@@ -32,8 +39,10 @@ while let a = args.popFirst() {
     case "--seconds": options.seconds = Double(args.popFirst() ?? "") ?? 1
     case "--samples": options.latencySamples = Int(args.popFirst() ?? "") ?? 50_000
     case "--runs": options.runs = max(1, Int(args.popFirst() ?? "") ?? 3)
+    case "--tsv": options.tsv = true
+    case "--steps": options.steps = Int(args.popFirst() ?? "") ?? 1_000_000
     default:
-        print("usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1] [--samples 50000] [--runs 5]")
+        print("usage: tilectl-bench-link [--sizes 64,256,1024,4096] [--seconds 1] [--samples 50000] [--runs 5] [--tsv] [--steps N]")
         exit(2)
     }
 }
@@ -89,12 +98,15 @@ func spawnConsumer(_ arena: Arena, mode: Mode, expected: Int, size: Int) -> pid_
             {
                 r[4] &+= 1
             }
-            let now = Clock.monotonicNanos()
-            if got == 0 { r[1] = UInt64(now) }
-            if mode == .latency { r[8 + got] = compressedInterval(from: meta.tspub, to: compressedTimestamp(now)) }
+            // The clock is read where the C reference reads it: per
+            // fragment only when measuring latency.
+            if mode == .latency {
+                r[8 + got] = compressedInterval(from: meta.tspub, to: compressedTimestamp(Clock.monotonicNanos()))
+            }
+            if got == 0 { r[1] = UInt64(Clock.monotonicNanos()) }
             got += 1
             if reader.unpublished >= 1024 { reader.publishProgress() }
-            if got == expected { r[2] = UInt64(now) }
+            if got == expected { r[2] = UInt64(Clock.monotonicNanos()) }
         }
     }
     reader.publishProgress()
@@ -116,7 +128,9 @@ func spawnConsumer(_ arena: Arena, mode: Mode, expected: Int, size: Int) -> pid_
         while sent < count {
             if producer.credits == 0 { producer.refreshCredits(); continue }
             memset(producer.buffer, Int32(sent & 0xFF), size)
-            producer.publish(sig: UInt64(sent), size: size, tsorig: 0, tspub: compressedTimestamp())
+            // As the C reference: no clock read per fragment when only
+            // throughput is measured.
+            producer.publish(sig: UInt64(sent), size: size, tsorig: 0, tspub: UInt32(truncatingIfNeeded: sent))
             sent += 1
         }
         while cshim_load_acquire_u64(arena.results + 3) == 0 {}
@@ -158,7 +172,59 @@ func percentile(_ sorted: [UInt64], _ p: Double) -> UInt64 {
 
 func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
 
+/// The work of one fragment on each side, as bench/spsc-steps.c does it:
+/// the producer copies a payload in and publishes, the consumer polls,
+/// copies the payload out, re-checks, and gives credits back every 64.
+func runSteps(size: Int, count: Int) {
+    let arena = Arena(depth: 4096, mtu: max(size, 64), samples: 0)
+    defer { arena.release() }
+    var producer = LinkProducer(base: arena.link, layout: arena.layout, fseqs: [(UnsafePointer(arena.fseq), 0)])
+    var reader = LinkReader(base: UnsafeRawPointer(arena.link), layout: arena.layout, fseq: arena.fseq, slot: 0)
+    let payload = UnsafeMutableRawPointer.allocate(byteCount: arena.layout.mtu, alignment: 64)
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: arena.layout.mtu, alignment: 64)
+    memset(payload, 7, arena.layout.mtu)
+    var sum: UInt64 = 0
+    var torn = 0
+    for i in 0..<count {
+        if producer.credits == 0 { producer.refreshCredits() }
+        producer.buffer.copyMemory(from: payload, byteCount: size)
+        producer.publish(sig: UInt64(i), size: size, tsorig: 0, tspub: UInt32(truncatingIfNeeded: i))
+        guard case .frag(let meta) = reader.poll() else {
+            torn += 1
+            reader.advance()
+            continue
+        }
+        let p = reader.payload(of: meta)
+        copy.copyMemory(from: p.baseAddress!, byteCount: p.count)
+        guard reader.stillValid(meta.seq) else {
+            torn += 1
+            reader.advance()
+            continue
+        }
+        reader.advance()
+        sum &+= UInt64(copy.load(as: UInt8.self)) &+ meta.sig
+        if reader.unpublished >= 64 { reader.publishProgress() }
+    }
+    print("\(count) fragments of \(size) B, checksum \(sum), overruns \(torn)")
+}
+
 _ = bench_pin_to_cpu(0)
+if options.steps > 0 {
+    for size in options.sizes { runSteps(size: size, count: options.steps) }
+    exit(0)
+}
+if options.tsv {
+    for size in options.sizes {
+        for _ in 0..<options.runs {
+            let t = runThroughput(size: size)
+            let l = runLatency(size: size)
+            print(
+                "\(size)\t\(Int(t.fragsPerSecond))\t\(percentile(l.sorted, 0.5))\t\(percentile(l.sorted, 0.99))"
+                    + "\t\(percentile(l.sorted, 0.999))\t\(t.torn + l.torn)")
+        }
+    }
+    exit(0)
+}
 let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
 let mem =
     (try? Files.read("/proc/meminfo"))?.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map { Int($0) ?? 0 } ?? 0

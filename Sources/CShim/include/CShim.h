@@ -37,6 +37,16 @@ static inline void cshim_store_release_u64(uint64_t *p, uint64_t v) {
 static inline void cshim_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
 static inline void cshim_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
 
+// The CPU's timestamp counter (TickClock): one instruction Swift has no
+// intrinsic for. 0 where there is none (TickClock then uses clock_gettime).
+static inline uint64_t cshim_tickcount(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    return 0;
+#endif
+}
+
 // MARK: process and namespaces
 int cshim_unshare(int flags);
 int cshim_setns(int fd, int nstype);

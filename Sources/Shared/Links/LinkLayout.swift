@@ -12,8 +12,10 @@ import CShim
 /// (each consumer writes only its own memory); the producer maps those
 /// read-only.
 public struct LinkLayout: Codable, Sendable, Equatable {
-    public static let chunkBytes = 64
-    public static let metaBytes = 32
+    // Computed, not stored: the producer's and reader's inlined fast paths
+    // read them as constants, with no lazy-initialization check.
+    @inlinable public static var chunkBytes: Int { 64 }
+    @inlinable public static var metaBytes: Int { 32 }
 
     public let depth: Int
     public let mtu: Int
@@ -57,7 +59,7 @@ public enum LinkHeader {
     /// Per consumer slot: times the producer found this consumer holding
     /// it back (written by the producer, read by the consumer for its
     /// `link_slow_total`).
-    public static let slowSlot = 8
+    @inlinable public static var slowSlot: Int { 8 }
     public static let maxConsumers = 64
     public static let bytes = (slowSlot + maxConsumers) * 8
 
@@ -102,19 +104,24 @@ public struct FragMeta: Sendable, Equatable {
     }
 
     // Byte offsets inside a 32-byte metadata line.
-    static let seqOffset = 0, sigOffset = 8, chunkOffset = 16, sizeOffset = 20, ctlOffset = 22, tsorigOffset = 24,
-        tspubOffset = 28
+    @inlinable static var seqOffset: Int { 0 }
+    @inlinable static var sigOffset: Int { 8 }
+    @inlinable static var chunkOffset: Int { 16 }
+    @inlinable static var sizeOffset: Int { 20 }
+    @inlinable static var ctlOffset: Int { 22 }
+    @inlinable static var tsorigOffset: Int { 24 }
+    @inlinable static var tspubOffset: Int { 28 }
 }
 
 /// The low 32 bits of the monotonic clock: timestamps that fit a metadata
 /// line and subtract correctly across processes for intervals under 4 s.
-@inline(__always)
+@inlinable
 public func compressedTimestamp(_ nanos: Int64 = Clock.monotonicNanos()) -> UInt32 {
     UInt32(truncatingIfNeeded: nanos)
 }
 
 /// Nanoseconds from `earlier` to `later`, two compressed timestamps.
-@inline(__always)
+@inlinable
 public func compressedInterval(from earlier: UInt32, to later: UInt32) -> UInt64 {
     UInt64(later &- earlier)
 }

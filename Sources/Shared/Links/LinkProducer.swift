@@ -7,25 +7,32 @@ import CShim
 /// it expects (its fseq); the producer may be at most `depth` fragments
 /// ahead of the slowest one. Those are its credits, refreshed by reading the
 /// fseqs. Unreliable consumers hold nothing back: they may be overrun.
+///
+/// The fast paths (`buffer`, `publish`) are inlinable: a tile in another
+/// module compiles them into its own loop, as C would inline a header.
 public struct LinkProducer {
-    let base: UnsafeMutableRawPointer
-    let mcache: UnsafeMutableRawPointer
-    let dcache: UnsafeMutableRawPointer
-    let mask: UInt64
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let mcache: UnsafeMutableRawPointer
+    @usableFromInline let dcache: UnsafeMutableRawPointer
+    @usableFromInline let mask: UInt64
     public let depth: Int
     public let mtu: Int
-    let dataChunks: UInt32
-    let mtuChunks: UInt32
+    @usableFromInline let dataChunks: UInt32
+    @usableFromInline let mtuChunks: UInt32
     /// Reliable consumers' fseqs (read-only views) and their slots.
     let fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)]
 
+    @usableFromInline var nextSeq: UInt64 = 0
+    @usableFromInline var nextChunk: UInt32 = 0
+    @usableFromInline var creditsLeft: Int
+
     /// The next sequence number to publish.
-    public private(set) var seq: UInt64 = 0
+    @inlinable public var seq: UInt64 { nextSeq }
     /// Where the next payload goes, in chunks.
-    public private(set) var chunk: UInt32 = 0
+    @inlinable public var chunk: UInt32 { nextChunk }
     /// Fragments that may still be published before the slowest reliable
     /// consumer has to catch up (Int.max without reliable consumers).
-    public private(set) var credits: Int
+    @inlinable public var credits: Int { creditsLeft }
 
     /// - Parameters:
     ///   - base: the link workspace, mapped read-write and formatted.
@@ -40,37 +47,40 @@ public struct LinkProducer {
         dataChunks = UInt32(layout.dataChunks)
         mtuChunks = UInt32(layout.mtuChunks)
         self.fseqs = fseqs
-        credits = fseqs.isEmpty ? Int.max : layout.depth
+        creditsLeft = fseqs.isEmpty ? Int.max : layout.depth
     }
 
     /// Where the next payload is written: `mtu` bytes, valid until `publish`.
-    @inline(__always)
-    public var buffer: UnsafeMutableRawPointer { dcache + Int(chunk) * LinkLayout.chunkBytes }
+    @inlinable
+    public var buffer: UnsafeMutableRawPointer { dcache + Int(nextChunk) &* LinkLayout.chunkBytes }
 
     /// Publishes the `size` bytes written at `buffer`. The caller holds a
     /// credit (`credits > 0`).
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func publish(sig: UInt64, size: Int, ctl: UInt16 = 0, tsorig: UInt32, tspub: UInt32) {
-        precondition(size <= mtu, "fragment of \(size) bytes over the link's mtu \(mtu)")
-        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
+        // The one check the C reference does not make: a fragment over the
+        // mtu would write into the next fragment's chunks.
+        precondition(UInt(bitPattern: size) <= UInt(mtu), "fragment of \(size) bytes: not within the link's mtu \(mtu)")
+        let line = mcache + Int(nextSeq & mask) &* LinkLayout.metaBytes
         let seqSlot = line.assumingMemoryBound(to: UInt64.self)
         // Mark the line in progress: a reader of the old fragment sees it
         // changed, a reader of this one sees it not yet published.
-        cshim_store_relaxed_u64(seqSlot, seq &- 1)
+        cshim_store_relaxed_u64(seqSlot, nextSeq &- 1)
         cshim_fence_release()
         line.storeBytes(of: sig, toByteOffset: FragMeta.sigOffset, as: UInt64.self)
-        line.storeBytes(of: chunk, toByteOffset: FragMeta.chunkOffset, as: UInt32.self)
-        line.storeBytes(of: UInt16(size), toByteOffset: FragMeta.sizeOffset, as: UInt16.self)
+        line.storeBytes(of: nextChunk, toByteOffset: FragMeta.chunkOffset, as: UInt32.self)
+        line.storeBytes(of: UInt16(truncatingIfNeeded: size), toByteOffset: FragMeta.sizeOffset, as: UInt16.self)
         line.storeBytes(of: ctl, toByteOffset: FragMeta.ctlOffset, as: UInt16.self)
         line.storeBytes(of: tsorig, toByteOffset: FragMeta.tsorigOffset, as: UInt32.self)
         line.storeBytes(of: tspub, toByteOffset: FragMeta.tspubOffset, as: UInt32.self)
-        cshim_store_release_u64(seqSlot, seq)
-        seq &+= 1
-        if credits != Int.max { credits -= 1 }
+        cshim_store_release_u64(seqSlot, nextSeq)
+        nextSeq &+= 1
+        // Without reliable consumers credits stay Int.max.
+        creditsLeft &-= creditsLeft == Int.max ? 0 : 1
         // Compact allocation: the next payload follows this one, wrapping
         // when a full mtu would not fit.
-        chunk &+= max(1, (UInt32(size) + 63) / 64)
-        if chunk + mtuChunks > dataChunks { chunk = 0 }
+        nextChunk &+= max(1, (UInt32(truncatingIfNeeded: size) &+ 63) >> 6)
+        if nextChunk &+ mtuChunks > dataChunks { nextChunk = 0 }
     }
 
     /// Re-reads every reliable consumer's fseq. Returns the slots of the
@@ -86,12 +96,12 @@ public struct LinkProducer {
             let consumed = cshim_load_acquire_u64(fseq)
             // A consumer can only be behind; anything else is garbage from a
             // misbehaving consumer, which then gets no say.
-            let inFlight = Int(truncatingIfNeeded: seq &- consumed)
+            let inFlight = Int(truncatingIfNeeded: nextSeq &- consumed)
             let c = inFlight < 0 || inFlight > depth ? depth : depth - inFlight
             if c < least { least = c; slow = ConsumerSlots() }
             if c == least { slow.insert(slot) }
         }
-        if !fseqs.isEmpty { credits = least }
+        if !fseqs.isEmpty { creditsLeft = least }
         return least == 0 ? slow : ConsumerSlots()
     }
 
@@ -103,7 +113,7 @@ public struct LinkProducer {
 
     /// Publishes how many fragments went out (for monitors).
     public func writeHeader() {
-        cshim_store_relaxed_u64(base.assumingMemoryBound(to: UInt64.self) + LinkHeader.publishedSlot, seq)
+        cshim_store_relaxed_u64(base.assumingMemoryBound(to: UInt64.self) + LinkHeader.publishedSlot, nextSeq)
     }
 }
 

@@ -4,22 +4,28 @@ import CShim
 /// workspace. It reads fragments in sequence order and never hands out one
 /// that was overwritten while it read: every copy is followed by a re-check
 /// of the metadata line's sequence number.
+///
+/// The fast paths (`poll`, `payload`, `stillValid`, `advance`,
+/// `publishProgress`) are inlinable: a tile in another module compiles them
+/// into its own loop.
 public struct LinkReader {
-    let header: UnsafePointer<UInt64>
-    let mcache: UnsafeRawPointer
-    let dcache: UnsafeRawPointer
-    let mask: UInt64
+    @usableFromInline let header: UnsafePointer<UInt64>
+    @usableFromInline let mcache: UnsafeRawPointer
+    @usableFromInline let dcache: UnsafeRawPointer
+    @usableFromInline let mask: UInt64
     public let depth: Int
     public let mtu: Int
-    let dcacheBytes: Int
+    @usableFromInline let dcacheBytes: Int
     /// This consumer's flow-control word (in its own workspace), or nil
     /// when unreliable.
-    let fseq: UnsafeMutablePointer<UInt64>?
+    @usableFromInline let fseq: UnsafeMutablePointer<UInt64>?
     public let slot: Int
 
+    @usableFromInline var nextSeq: UInt64 = 0
+    @usableFromInline var publishedFseq: UInt64 = 0
+
     /// The next sequence number this consumer expects.
-    public private(set) var seq: UInt64 = 0
-    private var publishedFseq: UInt64 = 0
+    @inlinable public var seq: UInt64 { nextSeq }
 
     public init(base: UnsafeRawPointer, layout: LinkLayout, fseq: UnsafeMutablePointer<UInt64>?, slot: Int) {
         header = base.assumingMemoryBound(to: UInt64.self)
@@ -48,16 +54,15 @@ public struct LinkReader {
     }
 
     /// Looks at the next fragment without consuming it.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func poll() -> Poll {
-        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
-        let seqSlot = UnsafeMutablePointer(mutating: line.assumingMemoryBound(to: UInt64.self))
-        let found = cshim_load_acquire_u64(seqSlot)
-        let ahead = Int64(bitPattern: found &- seq)
+        let line = mcache + Int(nextSeq & mask) &* LinkLayout.metaBytes
+        let found = cshim_load_acquire_u64(line.assumingMemoryBound(to: UInt64.self))
+        let ahead = Int64(bitPattern: found &- nextSeq)
         if ahead < 0 { return .caughtUp }
         if ahead > 0 {
-            let skipped = found &- seq
-            seq = found
+            let skipped = found &- nextSeq
+            nextSeq = found
             return .overrun(skipped: skipped)
         }
         let meta = FragMeta(
@@ -68,48 +73,51 @@ public struct LinkReader {
             ctl: line.load(fromByteOffset: FragMeta.ctlOffset, as: UInt16.self),
             tsorig: line.load(fromByteOffset: FragMeta.tsorigOffset, as: UInt32.self),
             tspub: line.load(fromByteOffset: FragMeta.tspubOffset, as: UInt32.self))
-        guard stillValid(meta.seq) else { seq &+= 1; return .torn }
+        guard stillValid(meta.seq) else {
+            nextSeq &+= 1
+            return .torn
+        }
         // The producer is another process: never trust where it says the
         // payload is.
-        guard Int(meta.size) <= mtu, Int(meta.chunk) * LinkLayout.chunkBytes + Int(meta.size) <= dcacheBytes else {
-            seq &+= 1
+        guard Int(meta.size) <= mtu, Int(meta.chunk) &* LinkLayout.chunkBytes &+ Int(meta.size) <= dcacheBytes else {
+            nextSeq &+= 1
             return .torn
         }
         return .frag(meta)
     }
 
     /// The payload of `meta`. Copy or use it, then check `stillValid`.
-    @inline(__always)
+    @inlinable
     public func payload(of meta: FragMeta) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: dcache + Int(meta.chunk) * LinkLayout.chunkBytes, count: Int(meta.size))
+        UnsafeRawBufferPointer(start: dcache + Int(meta.chunk) &* LinkLayout.chunkBytes, count: Int(meta.size))
     }
 
     /// Whether fragment `seq`'s line still holds it: everything read since
     /// `poll` returned it is then untorn.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func stillValid(_ seq: UInt64) -> Bool {
         cshim_fence_acquire()
-        let line = mcache + Int(seq & mask) * LinkLayout.metaBytes
-        return cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: line.assumingMemoryBound(to: UInt64.self))) == seq
+        let line = mcache + Int(seq & mask) &* LinkLayout.metaBytes
+        return cshim_load_relaxed_u64(line.assumingMemoryBound(to: UInt64.self)) == seq
     }
 
     /// Moves past the fragment `poll` returned (consumed, filtered, or
     /// lost while reading).
-    @inline(__always)
-    public mutating func advance() { seq &+= 1 }
+    @inlinable
+    public mutating func advance() { nextSeq &+= 1 }
 
     /// Publishes how far this consumer got, giving the producer credits.
     /// Cheap to call often; stores only when something changed.
-    @inline(__always)
+    @inlinable
     public mutating func publishProgress() {
-        guard let fseq, publishedFseq != seq else { return }
-        cshim_store_release_u64(fseq, seq)
-        publishedFseq = seq
+        guard let fseq, publishedFseq != nextSeq else { return }
+        cshim_store_release_u64(fseq, nextSeq)
+        publishedFseq = nextSeq
     }
 
     /// Fragments consumed since the last `publishProgress`.
-    @inline(__always)
-    public var unpublished: UInt64 { seq &- publishedFseq }
+    @inlinable
+    public var unpublished: UInt64 { nextSeq &- publishedFseq }
 
     /// How often the producer found this consumer holding it back.
     public var slowCount: UInt64 { cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: header + LinkHeader.slowSlot + slot)) }

@@ -86,6 +86,13 @@ public struct LabelledCounterCell<L: MetricLabel> {
         let all = counts.all
         for i in 0..<all.count { cshim_store_relaxed_u64(slots + i, all[i]) }
     }
+
+    /// Copies every count, converted (ticks to nanoseconds), into the region.
+    @inline(__always)
+    public func publish(_ counts: VariantCounts<L>, _ convert: (UInt64) -> UInt64) {
+        let all = counts.all
+        for i in 0..<all.count { cshim_store_relaxed_u64(slots + i, convert(all[i])) }
+    }
 }
 
 extension MetricsWriter {

@@ -5,7 +5,7 @@ import Glibc
 /// Clocks, read through the vDSO (no syscall, so no seccomp entry needed).
 public enum Clock {
     /// Nanoseconds since an arbitrary point; for intervals and deadlines.
-    @inline(__always)
+    @inlinable
     public static func monotonicNanos() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -14,7 +14,7 @@ public enum Clock {
 
     /// Nanoseconds since the UNIX epoch; for timestamps others compare
     /// (heartbeats, boot time, log lines).
-    @inline(__always)
+    @inlinable
     public static func wallclockNanos() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -30,32 +30,36 @@ public struct StemContext {
 ///   4. `afterCredit`, then one fragment from the next input that has one;
 ///   5. when nothing happened, idle (sleep with backoff, or spin).
 ///
-/// Every nanosecond goes to exactly one regime: caught up, processing or
-/// backpressured, with or without housekeeping.
+/// Every tick of the CPU's counter goes to exactly one regime: caught up,
+/// processing or backpressured, with or without housekeeping. The loop reads
+/// the tick clock (a few nanoseconds) twice per iteration, three times when
+/// it housekeeps or sleeps, and never `clock_gettime` but at housekeeping,
+/// where the tick clock is anchored to it again.
 enum Stem {
-    static func run<T: Tile>(_ tile: inout T, _ ctx: TileContext, _ common: CommonCells) -> Never {
+    static func run<T: Tile>(_ tile: inout T, _ ctx: TileContext, _ common: CommonCells, _ clock: TickClock) -> Never {
         let interval = max(ctx.topology.layout.housekeepingIntervalNanos, 1000)
-        let sleeps = ctx.topology.layout.idle == .sleep
+        let sleeps = ctx.topology.idle(of: ctx.tile) == .sleep
         let burst = T.burst
         let halt = ctx.haltSlot
         var ins = ctx.inputs
         var inCells = (0..<ins.count).map { LinkCells(ctx.metrics, in: $0) }
         var inCounts = [LinkCounts](repeating: LinkCounts(), count: ins.count)
+        var clock = clock
         var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: Clock.monotonicNanos()) ^ UInt64(ctx.tile.index))
-        var stem = StemContext(now: Clock.monotonicNanos(), outs: ctx.outputs)
+        var t0 = clock.ticks()
+        var stem = StemContext(now: clock.monotonicNanos(at: t0), outs: ctx.outputs)
         var s = StemState()
         var nextHousekeeping = stem.now
         var cursor = 0
         var idleNanos: Int64 = 0
-        var t0 = stem.now
 
         while true {
-            stem.now = t0
+            stem.now = clock.monotonicNanos(at: t0)
             // 1. Housekeeping.
             var housekept = false
-            if t0 >= nextHousekeeping {
+            if stem.now >= nextHousekeeping {
                 housekept = true
-                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, &ins, &inCells, inCounts, &s, common) }
+                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, &ins, &inCells, inCounts, &s, common, clock) }
                 for i in stem.outs.indices {
                     stem.outs[i].refreshCredits()
                     stem.outs[i].writeHeader()
@@ -64,13 +68,14 @@ enum Stem {
                 common.refresh()
                 tile.housekeeping(&stem)
                 tile.writeMetrics()
-                s.publish(common)
+                s.publish(common, clock)
                 for i in ins.indices { inCells[i].publish(inCounts[i], slow: ins[i].slowCount) }
                 // Jitter in [interval/2, 3*interval/2): tiles started together
                 // do not all publish in the same instant.
-                nextHousekeeping = t0 + interval / 2 + Int64(rng.next() % UInt64(interval))
+                nextHousekeeping = stem.now + interval / 2 + Int64(rng.next() % UInt64(interval))
+                clock.anchor()
             }
-            let t1 = housekept ? Clock.monotonicNanos() : t0
+            let t1 = housekept ? clock.ticks() : t0
 
             // 2. Work that does not depend on credits.
             var busy = tile.beforeCredit(&stem)
@@ -94,20 +99,21 @@ enum Stem {
                 if !ins.isEmpty && pollOne(&tile, &stem, &ins, &inCounts, &cursor) { busy = true }
             }
 
-            // 5. Account, then idle.
-            let t2 = Clock.monotonicNanos()
+            // 5. Account (in ticks), then idle.
+            let t2 = clock.ticks()
             let activity: Activity = backpressured ? .backpressured : busy ? .processing : .caughtUp
-            s.regimes[Regime(activity, housekeeping: true)] &+= UInt64(t1 - t0)
-            s.regimes[Regime(activity, housekeeping: false)] &+= UInt64(t2 - t1)
-            s.loop.sample(UInt64(t2 - t0))
+            s.regimes[Regime(activity, housekeeping: true)] &+= t1 &- t0
+            s.regimes[Regime(activity, housekeeping: false)] &+= t2 &- t1
+            s.loop.sample(clock.nanos(ticks: t2 &- t0))
             var t3 = t2
             if busy {
                 idleNanos = 0
             } else if sleeps {
                 idleNanos = min(max(idleNanos * 2, 1000), interval)
-                tile.idle(until: min(nextHousekeeping, t2 + idleNanos))
-                t3 = Clock.monotonicNanos()
-                s.regimes[Regime(activity, housekeeping: false)] &+= UInt64(t3 - t2)
+                let now = clock.monotonicNanos(at: t2)
+                tile.idle(until: min(nextHousekeeping, now + idleNanos))
+                t3 = clock.ticks()
+                s.regimes[Regime(activity, housekeeping: false)] &+= t3 &- t2
             }
             t0 = t3
         }
@@ -164,7 +170,7 @@ enum Stem {
     /// The orderly end: final metrics with status shutdown, then exit 0.
     static func stop<T: Tile>(
         _ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
-        _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells
+        _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells, _ clock: TickClock
     ) -> Never {
         tile.shutdown()
         tile.writeMetrics()
@@ -172,7 +178,7 @@ enum Stem {
             ins[i].publishProgress()
             inCells[i].publish(counts[i], slow: ins[i].slowCount)
         }
-        s.publish(common)
+        s.publish(common, clock)
         common.status.set(TileStatus.shutdown.rawValue)
         common.refresh()
         Log.info("halted by the supervisor")
@@ -184,14 +190,14 @@ enum Stem {
 struct StemState {
     var inBackpressure = false
     var backpressureCount: UInt64 = 0
-    /// Nanoseconds per regime.
+    /// Ticks per regime, published as nanoseconds.
     var regimes = VariantCounts<Regime>()
     var loop = LocalHistogram(CommonMetrics.loopDuration)
 
-    func publish(_ c: CommonCells) {
+    func publish(_ c: CommonCells, _ clock: TickClock) {
         c.inBackpressure.set(inBackpressure ? 1 : 0)
         c.backpressure.set(backpressureCount)
-        c.regimes.publish(regimes)
+        c.regimes.publish(regimes) { clock.nanos(ticks: $0) }
         c.loop.publish(loop)
     }
 }

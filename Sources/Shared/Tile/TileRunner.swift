@@ -23,6 +23,10 @@ public enum TileRunner {
             fatal("privileged init failed: \(error)")
         }
 
+        // The tick clock is calibrated while /proc says whether the
+        // counter is invariant.
+        let clock = TickClock.calibrate()
+
         // Exactly these descriptors cross into the sandbox.
         var keep: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: ctx.deathPipe]
         keep.merge(tile.descriptors) { a, _ in a }
@@ -49,7 +53,7 @@ public enum TileRunner {
         tile.writeMetrics()
         common.refresh()
         Log.info("running (pid \(pid))" + (memoryLimit.map { "; address space limit \(formatBytes(Int($0)))" } ?? ""))
-        Stem.run(&tile, ctx, common)
+        Stem.run(&tile, ctx, common, clock)
     }
 
     /// Logs why the tile cannot go on and exits 1.

@@ -118,6 +118,11 @@ public struct LayoutConfig: Codable, Sendable, Equatable {
     }
 }
 
+extension Topology {
+    /// What `tile` does when idle: its kind's `idle`, else `[layout] idle`.
+    public func idle(of tile: TileSpec) -> IdleStrategy { tile.idle ?? layout.idle }
+}
+
 /// One tile: a process of a given kind.
 public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     /// Position in `Topology.tiles`.
@@ -132,10 +137,12 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     public var inLinks: [Int]
     /// Link instances the tile produces, in the order of its `outputs`.
     public var outLinks: [Int]
+    /// The kind's own idle strategy; nil follows `[layout] idle`.
+    public var idle: IdleStrategy?
 
     public init(
         index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],
-        outLinks: [Int] = []
+        outLinks: [Int] = [], idle: IdleStrategy? = nil
     ) {
         self.index = index
         self.kind = kind
@@ -143,6 +150,7 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
         self.options = options
         self.inLinks = inLinks
         self.outLinks = outLinks
+        self.idle = idle
     }
 
     /// `kind:kind_id`, how every message names a tile.

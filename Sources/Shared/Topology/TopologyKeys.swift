@@ -68,6 +68,10 @@ public enum TopologyKeys {
         TileOption(
             "outputs", .linkNames, default: .string("[]"),
             help: "Links the tiles produce; a link produced by a group of N tiles has N instances."),
+        TileOption(
+            "idle", .choice(["layout"] + IdleStrategy.allCases.map(\.rawValue)), default: .string("layout"),
+            help: "What these tiles do when idle: `layout` follows `[layout] idle`; `sleep` or `spin` overrides it "
+                + "(workers spin on their cores while the metric tile sleeps)."),
     ]
 
     static func key(_ list: [TileOption], _ name: String) -> TileOption {

@@ -208,6 +208,7 @@ struct Resolver {
             let count = try r.int("count", 1...kind.maxCount, default: 1)  // TopologyKeys.tile, bounded by the kind
             let inputs = try r.linkNames("inputs", kind.inputs)
             let outputs = try r.linkNames("outputs", kind.outputs)
+            let idle = IdleStrategy(rawValue: try r.text(TopologyKeys.key(TopologyKeys.tile, "idle")))
             var options: [String: OptionValue] = [:]
             for option in kind.options { options[option.key] = try r.option(option) }
             try r.rejectUnknown(TopologyKeys.tile.map(\.key) + kind.options.map(\.key))
@@ -218,7 +219,7 @@ struct Resolver {
             }
             groups.append(TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs))
             for id in 0..<count {
-                tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options))
+                tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options, idle: idle))
             }
         }
         for kind in kinds.all {

@@ -173,7 +173,8 @@ struct CheckCommand: KindsCommand {
         out +=
             "  log         stderr \(t.log.levelStderr.rawValue)"
             + (t.log.path.map { ", file \($0) (\(t.log.levelLogfile.rawValue))" } ?? ", no log file") + "\n"
-        out += "  idle        \(t.layout.idle.rawValue)\n"
+        let overrides = Set(t.tiles.compactMap { $0.idle == nil ? nil : "\($0.kind) \($0.idle!.rawValue)" }).sorted()
+        out += "  idle        \(t.layout.idle.rawValue)" + (overrides.isEmpty ? "" : " (\(overrides.joined(separator: ", ")))") + "\n"
         out += "  page size   \(t.shmem.pageSize.rawValue): \(plan.notices.joined(separator: "; "))\n\n"
 
         var rows = [["TILE", "KIND", "KIND_ID", "OPTIONS"]]

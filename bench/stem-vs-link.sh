@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What the stem costs per fragment: a topology of a spinning producer tile
+# and a spinning consumer tile (tilectl-bench-stem's spin_source -> spin_sink,
+# `idle = "spin"`, the metric tile sleeping) beside the bare link
+# (tilectl-bench-link: the same LinkProducer and LinkReader in two processes,
+# no stem), alternating, ROUNDS rounds. The topology's rate is read from its
+# own /metrics (link_frag_consumed_total, over SECONDS after a second of
+# warm-up); the overhead is 1/stem rate - 1/link rate, in ns per fragment.
+#
+#   bench/stem-vs-link.sh [ROUNDS] [SIZE] [SECONDS]    default: 3 64 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+size=${2:-64}
+seconds=${3:-3}
+swift build -c release --product tilectl-bench-stem >/dev/null
+swift build -c release --product tilectl-bench-link >/dev/null
+stem_bin=.build/release/tilectl-bench-stem
+link_bin=.build/release/tilectl-bench-link
+work=$(mktemp -d /tmp/tilectl-stem-bench.XXXXXX)
+pid=
+cleanup() { [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mtu=$(( size < 64 ? 64 : size ))
+cat > "$work/topology.toml" <<TOML
+name = "bench-stem-$$"
+[shmem]
+page_size = "normal"
+[layout]
+idle = "spin"
+[links.spin]
+depth = 4096
+mtu = $mtu
+reliable = true
+[tiles.spin_source]
+outputs = ["spin"]
+size = $size
+[tiles.spin_sink]
+inputs = ["spin"]
+[tiles.metric]
+idle = "sleep"
+prometheus_listen_port = $port
+TOML
+
+consumed() {
+  curl -sf "http://127.0.0.1:$port/metrics" | awk '/^link_frag_consumed_total\{/ && /spin_sink/ { print $NF; exit }'
+}
+
+stem_rate() {
+  "$stem_bin" run --config "$work/topology.toml" 2>"$work/stderr" &
+  pid=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+    sleep 0.05
+  done
+  sleep 1
+  local a t0 b t1
+  a=$(consumed); t0=$(date +%s%N)
+  sleep "$seconds"
+  b=$(consumed); t1=$(date +%s%N)
+  kill -TERM "$pid"; wait "$pid" || true; pid=
+  awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%d", (b - a) / ((t1 - t0) / 1e9) }'
+}
+
+echo "the stem's cost per fragment: spin_source -> spin_sink through the stem, and the bare link, $size B payloads"
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
+echo
+printf "%5s | %14s %14s | %10s %10s | %12s\n" round "link frags/s" "stem frags/s" "link ns" "stem ns" "stem adds"
+for r in $(seq 1 "$rounds"); do
+  IFS=$'\t' read -r _ link _ _ _ _ < <("$link_bin" --tsv --runs 1 --sizes "$size")
+  stem=$(stem_rate)
+  awk -v r="$r" -v l="$link" -v s="$stem" 'BEGIN {
+    printf "%5d | %14d %14d | %7.1f ns %7.1f ns | %9.1f ns\n", r, l, s, 1e9 / l, 1e9 / s, 1e9 / s - 1e9 / l
+  }'
+done
