@@ -163,4 +163,22 @@ const int CSHIM_RLIMIT_NOFILE = RLIMIT_NOFILE, CSHIM_RLIMIT_NPROC = RLIMIT_NPROC
     CSHIM_RLIMIT_LOCKS = RLIMIT_LOCKS, CSHIM_RLIMIT_FSIZE = RLIMIT_FSIZE, CSHIM_RLIMIT_AS = RLIMIT_AS,
     CSHIM_RLIMIT_DATA = RLIMIT_DATA, CSHIM_RLIMIT_STACK = RLIMIT_STACK, CSHIM_RLIMIT_CPU = RLIMIT_CPU;
 
+int cshim_sched_setaffinity(const int *cpus, int n) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < n; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set);
+}
 
+int cshim_sched_getaffinity(int *cpus, int max) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++) {
+        if (CPU_ISSET(cpu, &set)) cpus[n++] = cpu;
+    }
+    return n;
+}

@@ -33,6 +33,8 @@ public struct MetricTile: Tile {
 
     /// Without it nothing of the topology can be scraped.
     public static let requiredBecause: String? = "(prometheus_listen_port = 7999) so its counters can be scraped"
+    /// It sleeps between scrapes: it shares the CPUs the pinned tiles left.
+    public static let floating = true
 
     public static func graphLabel(_ tile: TileSpec) -> String? {
         "reads every tile's metrics\nhttp://\(tile[prometheusListenAddress]):\(tile[prometheusListenPort])/metrics"

@@ -185,6 +185,18 @@ struct ConfigValidationTests {
                 + "[links.a]\ndepth = 512\n[links.b]\n[tiles.source]\noutputs = [\"a\"]\npool_size = 4096\n[tiles.dedup]\ninputs = [\"a\"]\noutputs = [\"b\"]\ncache_size = 4096\n[tiles.sink]\ninputs = [\"b\"]\n",
             at: "8:13", says: ["pool_size = 4096 would make the pool's next round count as duplicates", "use more than 4608"]),
         Case(
+            name: "affinity is not a CPU list", toml: "[layout]\naffinity = \"0-x\"\n" + metric, at: "2:12",
+            says: ["affinity = \"0-x\" is not a CPU list (\"0-x\" is not a CPU or a range)", "\"1,3,5-9\"", "\"auto\""]),
+        Case(
+            name: "affinity names a CPU this machine lacks", toml: "[layout]\naffinity = \"0-1000\"\n" + metric, at: "2:12",
+            says: ["affinity names CPU", "which tilectl may not use here", "or write \"auto\""]),
+        Case(
+            name: "affinity lists too few CPUs", toml: "[layout]\naffinity = \"0\"\n[tiles.synth]\ncount = 2\n" + metric,
+            at: "2:12", says: ["affinity lists 1 CPU for 2 pinned tiles", "write \"auto\" to share CPUs"]),
+        Case(
+            name: "a kind's affinity is not a CPU list", toml: "[tiles.metric]\naffinity = \"anywhere\"\n", at: "2:12",
+            says: ["affinity = \"anywhere\" is not a CPU list", "\"layout\", \"floating\", \"pinned\""]),
+        Case(
             name: "unknown idle strategy for a kind", toml: "[tiles.metric]\nidle = \"nap\"\n", at: "2:8",
             says: ["idle = \"nap\" is not valid", "\"layout\", \"spin\", \"sleep\""]),
     ]
@@ -256,6 +268,26 @@ struct ConfigValidationTests {
                 """, path: "i.toml")
         #expect(t.tiles.map(\.idle) == [nil, .sleep])
         #expect(t.tiles.map { t.idle(of: $0) } == [.spin, .sleep])
+    }
+
+    /// `auto` pins each tile but the floating metric tile to a CPU this
+    /// process may use, in topology order, and the metric tile floats.
+    @Test func autoAffinityPinsWorkersAndFloatsTheMetricTile() throws {
+        var loader = loader
+        loader.allowedCPUs = [0, 1, 2]
+        let t = try loader.load(
+            text: """
+                [layout]
+                affinity = "auto"
+                [tiles.synth]
+                count = 2
+                [tiles.metric]
+                """, path: "a.toml")
+        #expect(t.tiles.map(\.cpus) == [[0], [1], [2]])
+        #expect(t.layout.affinity == "auto")
+        let pinned = try loader.load(
+            text: "[layout]\naffinity = \"auto\"\n[tiles.synth]\n[tiles.metric]\naffinity = \"pinned\"\n", path: "p.toml")
+        #expect(pinned.tiles.map(\.cpus) == [[0], [1]])
     }
 
     @Test func connectsLinksToTheirProducersAndConsumers() throws {

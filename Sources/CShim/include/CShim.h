@@ -47,6 +47,26 @@ static inline uint64_t cshim_tickcount(void) {
 #endif
 }
 
+// The CPU this thread runs on, from RDTSCP's auxiliary word (Linux puts
+// the CPU number in its low 12 bits): no system call, so nothing for the
+// seccomp policy. -1 where there is no such instruction.
+static inline int cshim_current_cpu(void) {
+#if defined(__x86_64__)
+    unsigned int aux;
+    (void)__builtin_ia32_rdtscp(&aux);
+    return (int)(aux & 0xfff);
+#else
+    return -1;
+#endif
+}
+
+// MARK: CPU affinity (cpu_set_t and its CPU_SET macros are GNU-only)
+// Pins this process to `n` CPUs. 0, or -1 with errno.
+int cshim_sched_setaffinity(const int *cpus, int n);
+// The CPUs this process may run on, ascending, at most `max` of them.
+// Their count, or -1 with errno.
+int cshim_sched_getaffinity(int *cpus, int max);
+
 // MARK: process and namespaces
 int cshim_unshare(int flags);
 int cshim_setns(int fd, int nstype);

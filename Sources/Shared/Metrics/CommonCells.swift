@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 
 /// The common `tile_*` metrics, bound once.
 struct CommonCells {
@@ -11,6 +12,7 @@ struct CommonCells {
     let involuntary: CounterCell
     let majorFaults: CounterCell
     let minorFaults: CounterCell
+    let cpu: GaugeCell
     let inBackpressure: GaugeCell
     let backpressure: CounterCell
     let regimes: LabelledCounterCell<Regime>
@@ -24,15 +26,18 @@ struct CommonCells {
         involuntary = w.counter(CommonMetrics.contextSwitchInvoluntary)
         majorFaults = w.counter(CommonMetrics.pageFaultMajor)
         minorFaults = w.counter(CommonMetrics.pageFaultMinor)
+        cpu = w.gauge(CommonMetrics.cpu)
         inBackpressure = w.gauge(CommonMetrics.inBackpressure)
         backpressure = w.counter(CommonMetrics.backpressure)
         regimes = w.enumCounter(CommonMetrics.regimeDuration, Regime.self)
         loop = w.histogram(CommonMetrics.loopDuration)
     }
 
-    /// Heartbeat and resource usage; one getrusage(2) per call.
+    /// Heartbeat, CPU and resource usage; one getrusage(2) per call.
     func refresh() {
         heartbeat.set(UInt64(Clock.wallclockNanos()))
+        let here = cshim_current_cpu()  // RDTSCP: no system call
+        if here >= 0 { cpu.set(UInt64(here)) }
         var ru = rusage()
         if getrusage(RUSAGE_SELF.rawValue, &ru) == 0 {
             voluntary.set(UInt64(ru.ru_nvcsw))

@@ -14,6 +14,8 @@ public enum CommonMetrics {
         "page_fault_major", "The number of major page faults (served by I/O).")
     public static let pageFaultMinor = MetricFamily.counter(
         "page_fault_minor", "The number of minor page faults (served without I/O).")
+    public static let cpu = MetricFamily.gauge(
+        "cpu", "The CPU the tile ran on at its last housekeeping (its own CPU when [layout] affinity pins it).")
 
     public static let inBackpressure = MetricFamily.gauge(
         "in_backpressure", "Whether the tile is currently backpressured (1) or not (0).")
@@ -35,7 +37,7 @@ public enum CommonMetrics {
     public static let schema = MetricSchema(
         prefix: "tile",
         [
-            pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor,
+            pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor, cpu,
             inBackpressure, backpressure, regimeDuration, loopDuration,
         ])
 }

@@ -47,6 +47,10 @@ public protocol Tile: SendableMetatype {
     /// loader's error when it has none ("… add a [tiles.<kind>] table
     /// <this>"); nil for a kind a topology may leave out.
     static var requiredBecause: String? { get }
+    /// Whether its tiles float by default when `[layout] affinity` pins
+    /// tiles: they share the CPUs no pinned tile took (a tile that mostly
+    /// sleeps, such as the metric tile, need not own a core).
+    static var floating: Bool { get }
     /// Lines the topology graph shows under the tile's name (where it
     /// serves, what it reads); nil for none.
     static func graphLabel(_ tile: TileSpec) -> String?
@@ -115,6 +119,7 @@ extension Tile {
     public static var descriptorRoles: [DescriptorRole] { [] }
     public static func preflight(_ tile: TileSpec, in topology: Topology) throws {}
     public static var requiredBecause: String? { nil }
+    public static var floating: Bool { false }
     public static func graphLabel(_ tile: TileSpec) -> String? { nil }
     public var descriptors: [DescriptorRole: FileDescriptor] { [:] }
     public mutating func unprivilegedInit(_ ctx: TileContext) throws {}

@@ -27,6 +27,7 @@ public struct TileKind: Sendable {
     public var seccompPolicy: SeccompPolicy { type.seccompPolicy }
     public var descriptorRoles: [DescriptorRole] { type.descriptorRoles }
     public var requiredBecause: String? { type.requiredBecause }
+    public var floating: Bool { type.floating }
     public func graphLabel(_ tile: TileSpec) -> String? { type.graphLabel(tile) }
     public func scratchFootprint(_ tile: TileSpec) -> Int { type.scratchFootprint(tile) }
     public func preflight(_ tile: TileSpec, _ topology: Topology) throws { try type.preflight(tile, in: topology) }

@@ -8,6 +8,10 @@ import Glibc
 /// the tile and its exit code.
 public enum TileRunner {
     public static func run<T: Tile>(_ type: T.Type, _ ctx: TileContext) -> Never {
+        // On its CPUs before anything else: boot and the sandbox run there too.
+        if !ctx.tile.cpus.isEmpty {
+            do { try Affinity.pin(to: ctx.tile.cpus) } catch { fatal("cannot pin to CPUs \(Affinity.format(ctx.tile.cpus)): \(error)") }
+        }
         let common = CommonCells(ctx.metrics)
         // Read while /proc is still there: the sandbox takes it away.
         let pid = hostPid()

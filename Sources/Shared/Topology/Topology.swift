@@ -109,11 +109,14 @@ public enum IdleStrategy: String, Codable, Sendable, CaseIterable {
 
 public struct LayoutConfig: Codable, Sendable, Equatable {
     public var idle: IdleStrategy
+    /// `[layout] affinity` as written: a CPU list, "auto" or "".
+    public var affinity: String = ""
     /// Mean interval between two housekeeping passes (heartbeat, metrics
     /// publication, halt check), in nanoseconds; each pass is jittered.
     public var housekeepingIntervalNanos: Int64
-    public init(idle: IdleStrategy, housekeepingIntervalNanos: Int64) {
+    public init(idle: IdleStrategy, affinity: String = "", housekeepingIntervalNanos: Int64) {
         self.idle = idle
+        self.affinity = affinity
         self.housekeepingIntervalNanos = housekeepingIntervalNanos
     }
 }
@@ -139,6 +142,9 @@ public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     public var outLinks: [Int]
     /// The kind's own idle strategy; nil follows `[layout] idle`.
     public var idle: IdleStrategy?
+    /// The CPUs it is pinned to before its sandbox: one when pinned, the
+    /// ones left to floating tiles, or none (wherever the kernel puts it).
+    public var cpus: [Int] = []
 
     public init(
         index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],

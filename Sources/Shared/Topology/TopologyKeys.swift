@@ -43,6 +43,11 @@ public enum TopologyKeys {
                 "What an idle tile does: `sleep` backs off (up to the housekeeping interval), `spin` busy-polls (one core per tile, lowest latency)."
         ),
         TileOption(
+            "affinity", .text, default: .string(""),
+            help: "CPUs for the tiles, one each in topology order: a list such as `\"0-7\"` or `\"1,3,5-9\"`, `\"auto\"` "
+                + "(the CPUs tilectl may use, shared when tiles outnumber them), or `\"\"` to pin nothing. Floating tiles "
+                + "(the metric tile) share the listed CPUs no pinned tile took."),
+        TileOption(
             "housekeeping_interval_us", .integer(10...10_000_000), default: .integer(1000),
             help: "Mean microseconds between a tile's housekeeping passes (heartbeat, metrics, credits), each jittered ±50%."),
     ]
@@ -68,6 +73,11 @@ public enum TopologyKeys {
         TileOption(
             "outputs", .linkNames, default: .string("[]"),
             help: "Links the tiles produce; a link produced by a group of N tiles has N instances."),
+        TileOption(
+            "affinity", .text, default: .string("layout"),
+            help: "Where these tiles run: `layout` takes CPUs from `[layout] affinity` (or floats, for a floating kind such "
+                + "as metric), `floating` shares the CPUs the pinned tiles left, `pinned` takes CPUs from the layout even "
+                + "for a floating kind, or a CPU list of the kind's own, one CPU per tile."),
         TileOption(
             "idle", .choice(["layout"] + IdleStrategy.allCases.map(\.rawValue)), default: .string("layout"),
             help: "What these tiles do when idle: `layout` follows `[layout] idle`; `sleep` or `spin` overrides it "

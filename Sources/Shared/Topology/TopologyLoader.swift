@@ -8,6 +8,8 @@ import TOML
 /// a `ConfigError` pointing at a line and column with the fix.
 public struct TopologyLoader: Sendable {
     public let kinds: TileKinds
+    /// The CPUs tiles may be pinned to: this process's affinity mask.
+    public var allowedCPUs: [Int] = Affinity.allowedCPUs()
 
     /// A topology file larger than this is refused before parsing.
     public static let maxFileSize = 1 << 20
@@ -70,7 +72,7 @@ public struct TopologyLoader: Sendable {
                 file: path, line: error.position.line, column: error.position.column,
                 message: "TOML syntax error: \(error.message)")
         }
-        var r = Resolver(doc: doc, file: path, kinds: kinds)
+        var r = Resolver(doc: doc, file: path, kinds: kinds, allowedCPUs: allowedCPUs)
         return try r.resolve()
     }
 }
@@ -81,6 +83,7 @@ struct Resolver {
     let doc: TOMLDocument
     let file: String
     let kinds: TileKinds
+    let allowedCPUs: [Int]
 
     func fail(_ pos: TOMLPosition, _ message: String) -> ConfigError {
         ConfigError(file: file, line: pos.line, column: pos.column, message: message)
@@ -123,12 +126,14 @@ struct Resolver {
 
         var layoutR = TableReader(table: layout, path: ["layout"], resolver: self)
         let idle = try layoutR.text(K.key(K.layout, "idle"))
+        let affinity = try layoutR.text(K.key(K.layout, "affinity"))
         let housekeepingMicros = try layoutR.integer(K.key(K.layout, "housekeeping_interval_us"))
         try layoutR.rejectUnknown(K.layout.map(\.key))
 
         let linkSpecs = try resolveLinkSpecs(linksTable)
         var (tiles, groups) = try resolveTiles(tilesTable)
         let links = try connect(&tiles, groups, linkSpecs)
+        try place(&tiles, groups, layoutAffinity: affinity)
 
         let topology = Topology(
             name: name, source: file, user: user,
@@ -136,7 +141,9 @@ struct Resolver {
                 path: logPath.isEmpty ? nil : logPath, levelStderr: LogLevel(rawValue: levelStderr)!,
                 levelLogfile: LogLevel(rawValue: levelLogfile)!),
             shmem: ShmemConfig(pageSize: PageSizePolicy(rawValue: pageSize)!, hugetlbfsMount: mount),
-            layout: LayoutConfig(idle: IdleStrategy(rawValue: idle)!, housekeepingIntervalNanos: Int64(housekeepingMicros) * 1000),
+            layout: LayoutConfig(
+                idle: IdleStrategy(rawValue: idle)!, affinity: affinity,
+                housekeepingIntervalNanos: Int64(housekeepingMicros) * 1000),
             tiles: tiles, links: links)
         // Checks each kind makes of its tiles against the whole topology.
         for tile in tiles {
@@ -184,6 +191,8 @@ struct Resolver {
         let count: Int
         let inputs: [String]
         let outputs: [String]
+        /// `affinity` as written in the kind's table.
+        let affinity: String
     }
 
     func resolveTiles(_ table: TOMLTable) throws -> ([TileSpec], [TileGroup]) {
@@ -209,6 +218,7 @@ struct Resolver {
             let inputs = try r.linkNames("inputs", kind.inputs)
             let outputs = try r.linkNames("outputs", kind.outputs)
             let idle = IdleStrategy(rawValue: try r.text(TopologyKeys.key(TopologyKeys.tile, "idle")))
+            let affinity = try r.text(TopologyKeys.key(TopologyKeys.tile, "affinity"))
             var options: [String: OptionValue] = [:]
             for option in kind.options { options[option.key] = try r.option(option) }
             try r.rejectUnknown(TopologyKeys.tile.map(\.key) + kind.options.map(\.key))
@@ -217,7 +227,8 @@ struct Resolver {
                     doc.valuePosition(["tiles", kindName, "count"]),
                     "the topology would have more than \(TopologyLoader.maxTiles) tiles; lower count")
             }
-            groups.append(TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs))
+            groups.append(
+                TileGroup(kind: kindName, first: tiles.count, count: count, inputs: inputs, outputs: outputs, affinity: affinity))
             for id in 0..<count {
                 tiles.append(TileSpec(index: tiles.count, kind: kindName, kindId: id, options: options, idle: idle))
             }
@@ -228,6 +239,67 @@ struct Resolver {
             throw fail(pos, "the topology has no \(kind.kind) tile; add a [tiles.\(kind.kind)] table \(because)")
         }
         return (tiles, groups)
+    }
+}
+
+extension Resolver {
+    /// Pins tiles to CPUs from `[layout] affinity` and the kinds' own
+    /// `affinity` (Affinity.assign), or says which list cannot be honoured.
+    func place(_ tiles: inout [TileSpec], _ groups: [TileGroup], layoutAffinity: String) throws {
+        let layoutPos = doc.valuePosition(["layout", "affinity"])
+        let layout: [Int]?
+        switch layoutAffinity {
+        case "": layout = nil
+        case "auto": layout = allowedCPUs
+        default: layout = try cpuList(layoutAffinity, at: layoutPos, key: "affinity")
+        }
+        var placement: [String: Affinity.KindPlacement] = [:]
+        for g in groups {
+            let floats = kinds[g.kind]!.floating
+            switch g.affinity {
+            case "layout": placement[g.kind] = floats ? .floating : .layout
+            case "floating": placement[g.kind] = .floating
+            case "pinned": placement[g.kind] = .layout
+            default:
+                let pos = doc.valuePosition(["tiles", g.kind, "affinity"])
+                placement[g.kind] = .cpus(try cpuList(g.affinity, at: pos, key: "affinity", kindValues: true))
+            }
+        }
+        let allowed = Affinity.format(allowedCPUs)
+        switch Affinity.assign(
+            kinds: tiles.map(\.kind), placement: placement, layout: layout, auto: layoutAffinity == "auto",
+            allowed: allowedCPUs)
+        {
+        case .success(let cpus):
+            for i in tiles.indices { tiles[i].cpus = cpus[i] }
+        case .failure(.notAllowed(let cpu, let kind)):
+            throw fail(
+                kind.map { doc.valuePosition(["tiles", $0, "affinity"]) } ?? layoutPos,
+                "affinity names CPU \(cpu), which tilectl may not use here (it may use \(allowed)); list CPUs from "
+                    + "\(allowed), or write \"auto\"")
+        case .failure(.tooFew(let n, let count, let kind)):
+            if let kind {
+                throw fail(
+                    doc.valuePosition(["tiles", kind, "affinity"]),
+                    "affinity lists \(n) CPU\(n == 1 ? "" : "s") for \(count) \(kind) tiles; list one CPU per tile")
+            }
+            throw fail(
+                layoutPos,
+                "affinity lists \(n) CPU\(n == 1 ? "" : "s") for \(count) pinned tiles; list one CPU per pinned tile, write "
+                    + "\"auto\" to share CPUs, or let a kind float with [tiles.<kind>] affinity = \"floating\"")
+        }
+    }
+
+    func cpuList(_ text: String, at pos: TOMLPosition, key: String, kindValues: Bool = false) throws -> [Int] {
+        switch Affinity.parse(text) {
+        case .success(let cpus): return cpus
+        case .failure(let e):
+            let others = kindValues ? "\"layout\", \"floating\", \"pinned\"" : "\"auto\", or \"\" to pin nothing"
+            throw fail(
+                pos,
+                "\(key) = \(shown(text)) is not a CPU list (\(shown(e.part)) is not a CPU or a range); write CPUs and ranges "
+                    + "such as \"0-7\" or \"1,3,5-9\", or \(others)")
+        }
     }
 }
 

@@ -69,6 +69,11 @@ final class Supervisor {
         self.runDirectory = runDirectory
 
         let privileges = try Privileges.prepare(topology)
+        for (cpu, tiles) in Affinity.sharedBySpinners(topology) {
+            Log.warning(
+                "CPU \(cpu) is shared by \(tiles.count) spinning tiles (\(tiles.joined(separator: ", "))): they take turns, each at a fraction of its speed; give each its own CPU in [layout] affinity"
+            )
+        }
 
         for tile in topology.tiles {
             try RuntimeError.within("tile \(tile.name)") { try kinds[tile.kind]!.preflight(tile, topology) }

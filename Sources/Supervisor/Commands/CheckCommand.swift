@@ -37,6 +37,15 @@ struct CheckCommand: KindsCommand {
         if sandbox { print("\n" + (try Self.sandboxReport(topology, kinds: kinds)), terminator: "") }
     }
 
+    /// Where a tile runs: its CPU, the CPUs it floats over, or `any`.
+    static func cpus(_ tile: TileSpec) -> String {
+        switch tile.cpus.count {
+        case 0: "any"
+        case 1: String(tile.cpus[0])
+        default: "\(Affinity.format(tile.cpus)) (floating)"
+        }
+    }
+
     /// Per tile kind, what `Sandbox.enter` will do to each of its tiles,
     /// from the same profile it enters with; the seccomp lines are read
     /// back from the compiled filter. Then the reaper's and the
@@ -177,12 +186,17 @@ struct CheckCommand: KindsCommand {
         out += "  idle        \(t.layout.idle.rawValue)" + (overrides.isEmpty ? "" : " (\(overrides.joined(separator: ", ")))") + "\n"
         out += "  page size   \(t.shmem.pageSize.rawValue): \(plan.notices.joined(separator: "; "))\n\n"
 
-        var rows = [["TILE", "KIND", "KIND_ID", "OPTIONS"]]
+        // The CPU column only when something is pinned.
+        let pinned = t.tiles.contains { !$0.cpus.isEmpty }
+        var rows = [["TILE", "KIND", "KIND_ID"] + (pinned ? ["CPU"] : []) + ["OPTIONS"]]
         for tile in t.tiles {
             let opts = tile.options.keys.sorted().map { "\($0)=\(tile.options[$0]!)" }.joined(separator: " ")
-            rows.append([tile.name, tile.kind, String(tile.kindId), opts])
+            rows.append([tile.name, tile.kind, String(tile.kindId)] + (pinned ? [Self.cpus(tile)] : []) + [opts])
         }
         out += table(rows) + "\n"
+        for (cpu, tiles) in Affinity.sharedBySpinners(t) {
+            out += "warning: CPU \(cpu) is shared by \(tiles.count) spinning tiles (\(tiles.joined(separator: ", "))): they take turns\n"
+        }
 
         if !t.links.isEmpty {
             rows = [["LINK", "PRODUCER", "CONSUMERS", "DEPTH", "MTU", "RELIABLE"]]

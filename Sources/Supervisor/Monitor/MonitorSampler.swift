@@ -11,6 +11,8 @@ struct MonitorSample {
         var pid: UInt64
         var pidVerified: Bool
         var status: UInt64
+        /// The CPU it ran on at its last housekeeping.
+        var cpu: UInt64
         /// Wall-clock nanoseconds of the last heartbeat.
         var heartbeat: UInt64
         /// Nanoseconds per regime.
@@ -90,7 +92,7 @@ final class MonitorSampler {
             }
             return MonitorSample.Tile(
                 pid: r.common(CommonMetrics.pid), pidVerified: verify(r.common(CommonMetrics.pid), is: tile),
-                status: r.common(CommonMetrics.status),
+                status: r.common(CommonMetrics.status), cpu: r.common(CommonMetrics.cpu),
                 heartbeat: r.common(CommonMetrics.heartbeat),
                 regimes: r.values(CommonMetrics.regimeDuration, in: CommonMetrics.schema, at: r.layout.commonOffset, Regime.self),
                 inBackpressure: r.common(CommonMetrics.inBackpressure) != 0,

@@ -30,7 +30,7 @@ struct MonitorView {
         // The regimes' columns: one per activity, then housekeeping (which
         // overlaps them), from the declaration the stem counts with.
         let head =
-            ["TILE", "PID", "STATUS", "HEARTBEAT"] + Activity.allCases.map { $0.words.uppercased() }
+            ["TILE", "PID", "STATUS", "CPU", "HEARTBEAT"] + Activity.allCases.map { $0.words.uppercased() }
             + ["HOUSEKEEPING", "BACKPRESSURE EVENTS"]
         var tileRows: [([String], [Tone])] = [(head, Array(repeating: .dim, count: head.count))]
         var linkRows: [Int: [([String], [Tone])]] = [:]
@@ -54,10 +54,14 @@ struct MonitorView {
             let bpEvents = Double(y.backpressureEvents &- x.backpressureEvents) / dt
             tileRows.append(
                 (
-                    [tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0, Self.duration(age)]
+                    [
+                        tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0,
+                        tile.cpus.count > 1 ? "\(y.cpu) of \(Affinity.format(tile.cpus))" : String(y.cpu),
+                        Self.duration(age),
+                    ]
                         + Activity.allCases.map { share(spent($0)) }
                         + [share(housekeeping), "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
-                    [.plain, .plain, status.1, ageTone]
+                    [.plain, .plain, status.1, .plain, ageTone]
                         + Activity.allCases.map { $0 == .backpressured && spent($0) / total > 0.5 ? .warn : .plain }
                         + [.plain, y.inBackpressure ? .warn : .plain]
                 ))
