@@ -4,21 +4,22 @@ import Glibc
 import CShim
 
 /// The common `tile_*` metrics, bound once.
+@usableFromInline
 struct CommonCells {
-    let pid: GaugeCell
-    let status: GaugeCell
-    let heartbeat: GaugeCell
-    let voluntary: CounterCell
-    let involuntary: CounterCell
-    let majorFaults: CounterCell
-    let minorFaults: CounterCell
-    let cpu: GaugeCell
-    let inBackpressure: GaugeCell
-    let backpressure: CounterCell
-    let regimes: LabelledCounterCell<Regime>
-    let loop: HistogramCell
+    @usableFromInline let pid: GaugeCell
+    @usableFromInline let status: GaugeCell
+    @usableFromInline let heartbeat: GaugeCell
+    @usableFromInline let voluntary: CounterCell
+    @usableFromInline let involuntary: CounterCell
+    @usableFromInline let majorFaults: CounterCell
+    @usableFromInline let minorFaults: CounterCell
+    @usableFromInline let cpu: GaugeCell
+    @usableFromInline let inBackpressure: GaugeCell
+    @usableFromInline let backpressure: CounterCell
+    @usableFromInline let regimes: LabelledCounterCell<Regime>
+    @usableFromInline let loop: HistogramCell
 
-    init(_ w: MetricsWriter) {
+    @usableFromInline init(_ w: MetricsWriter) {
         pid = w.gauge(CommonMetrics.pid)
         status = w.gauge(CommonMetrics.status)
         heartbeat = w.gauge(CommonMetrics.heartbeat)
@@ -34,7 +35,7 @@ struct CommonCells {
     }
 
     /// Heartbeat, CPU and resource usage; one getrusage(2) per call.
-    func refresh() {
+    @usableFromInline func refresh() {
         heartbeat.set(UInt64(Clock.wallclockNanos()))
         let here = cshim_current_cpu()  // RDTSCP: no system call
         if here >= 0 { cpu.set(UInt64(here)) }

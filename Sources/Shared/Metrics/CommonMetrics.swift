@@ -60,6 +60,7 @@ public enum Regime: Int, MetricLabel {
     case caughtUpHousekeeping, processingHousekeeping, backpressuredHousekeeping
     case caughtUp, processing, backpressured
 
+    @inlinable
     public init(_ activity: Activity, housekeeping: Bool) {
         switch (activity, housekeeping) {
         case (.caughtUp, true): self = .caughtUpHousekeeping

@@ -1,21 +1,24 @@
 /// One input's counters, kept locally.
+@usableFromInline
 struct LinkCounts {
-    var consumed: UInt64 = 0
-    var consumedBytes: UInt64 = 0
-    var filtered: UInt64 = 0
-    var filteredBytes: UInt64 = 0
-    var pollingOverruns: UInt64 = 0
-    var pollingOverrunFrags: UInt64 = 0
-    var readingOverruns: UInt64 = 0
-    var readingOverrunFrags: UInt64 = 0
+    @inlinable init() {}
+    @usableFromInline var consumed: UInt64 = 0
+    @usableFromInline var consumedBytes: UInt64 = 0
+    @usableFromInline var filtered: UInt64 = 0
+    @usableFromInline var filteredBytes: UInt64 = 0
+    @usableFromInline var pollingOverruns: UInt64 = 0
+    @usableFromInline var pollingOverrunFrags: UInt64 = 0
+    @usableFromInline var readingOverruns: UInt64 = 0
+    @usableFromInline var readingOverrunFrags: UInt64 = 0
 }
 
 /// One input's `link_*` cells in the tile's metrics region, bound by family.
+@usableFromInline
 struct LinkCells {
-    let consumed, consumedBytes, filtered, filteredBytes: CounterCell
-    let pollingOverrun, fragPollingOverrun, readingOverrun, fragReadingOverrun, slow: CounterCell
+    @usableFromInline let consumed, consumedBytes, filtered, filteredBytes: CounterCell
+    @usableFromInline let pollingOverrun, fragPollingOverrun, readingOverrun, fragReadingOverrun, slow: CounterCell
 
-    init(_ w: MetricsWriter, in index: Int) {
+    @usableFromInline init(_ w: MetricsWriter, in index: Int) {
         func bind(_ f: MetricFamily) -> CounterCell { w.linkCounter(f, in: index) }
         consumed = bind(LinkMetrics.consumed)
         consumedBytes = bind(LinkMetrics.consumedBytes)
@@ -28,7 +31,7 @@ struct LinkCells {
         slow = bind(LinkMetrics.slow)
     }
 
-    func publish(_ c: LinkCounts, slow slowCount: UInt64) {
+    @usableFromInline func publish(_ c: LinkCounts, slow slowCount: UInt64) {
         consumed.set(c.consumed)
         consumedBytes.set(c.consumedBytes)
         filtered.set(c.filtered)

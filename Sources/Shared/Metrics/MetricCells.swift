@@ -41,20 +41,22 @@ public struct HistogramCell {
 public struct LocalHistogram {
     public let bounds: [UInt64]
     /// Non-cumulative counts, one per bound plus +Inf.
-    public private(set) var counts: [UInt64]
-    public private(set) var sum: UInt64 = 0
+    @inlinable public var counts: [UInt64] { bucketCounts }
+    @inlinable public var sum: UInt64 { total }
+    @usableFromInline var bucketCounts: [UInt64]
+    @usableFromInline var total: UInt64 = 0
 
     public init(_ family: MetricFamily) {
         precondition(family.type == .histogram)
         bounds = family.buckets
-        counts = [UInt64](repeating: 0, count: family.buckets.count + 1)
+        bucketCounts = [UInt64](repeating: 0, count: family.buckets.count + 1)
     }
 
-    @inline(__always) public mutating func sample(_ value: UInt64) {
+    @inlinable @inline(__always) public mutating func sample(_ value: UInt64) {
         var i = 0
         while i < bounds.count && value > bounds[i] { i += 1 }
-        counts[i] &+= 1
-        sum &+= value
+        bucketCounts[i] &+= 1
+        total &+= value
     }
 }
 

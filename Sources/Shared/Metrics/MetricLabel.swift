@@ -54,10 +54,11 @@ extension MetricFamily {
 /// A tile-local count per case of `L`, published in housekeeping; read as
 /// a collection, in slot order.
 public struct VariantCounts<L: MetricLabel>: RandomAccessCollection {
-    private var counts = [UInt64](repeating: 0, count: L.allCases.count)
+    @usableFromInline var counts = [UInt64](repeating: 0, count: L.allCases.count)
 
     public init() {}
 
+    @inlinable
     public subscript(_ variant: L) -> UInt64 {
         @inline(__always) get { counts[variant.rawValue] }
         @inline(__always) set { counts[variant.rawValue] = newValue }

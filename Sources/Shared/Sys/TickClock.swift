@@ -16,24 +16,24 @@ public struct TickClock: Sendable {
     public let nanosPerTick: UInt64
     /// Whether ticks come from the timestamp counter.
     public let counter: Bool
-    var anchorTicks: UInt64
-    var anchorNanos: Int64
+    @usableFromInline var anchorTicks: UInt64
+    @usableFromInline var anchorNanos: Int64
 
     /// The current tick.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func ticks() -> UInt64 {
         counter ? cshim_tickcount() : UInt64(bitPattern: Clock.monotonicNanos())
     }
 
     /// `ticks` ticks as nanoseconds (a 64 × 64-bit product, no overflow).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func nanos(ticks: UInt64) -> UInt64 {
         let (high, low) = ticks.multipliedFullWidth(by: nanosPerTick)
         return high << 32 | low >> 32
     }
 
     /// The monotonic nanoseconds of `tick` (a tick read since the last anchor).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func monotonicNanos(at tick: UInt64) -> Int64 {
         // A tick read before the last anchor is behind it.
         tick >= anchorTicks

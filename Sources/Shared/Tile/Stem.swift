@@ -6,17 +6,23 @@ import CShim
 /// What the stem gives a tile's callbacks: the time, and its outputs.
 public struct StemContext {
     /// Monotonic nanoseconds at the start of this iteration.
-    public internal(set) var now: Int64
-    var outs: [LinkProducer]
+    @inlinable public var now: Int64 { nowNanos }
+    @usableFromInline var nowNanos: Int64
+    @usableFromInline var outs: [LinkProducer]
+
+    @usableFromInline init(now: Int64, outs: [LinkProducer]) {
+        nowNanos = now
+        self.outs = outs
+    }
 
     /// Where the next payload for output `out` is written (its mtu bytes).
-    @inline(__always) public func buffer(_ out: Int) -> UnsafeMutableRawPointer { outs[out].buffer }
-    @inline(__always) public func mtu(_ out: Int) -> Int { outs[out].mtu }
+    @inlinable public func buffer(_ out: Int) -> UnsafeMutableRawPointer { outs[out].buffer }
+    @inlinable public func mtu(_ out: Int) -> Int { outs[out].mtu }
 
     /// Publishes the `size` bytes written at `buffer(out)`.
-    @inline(__always)
+    @inlinable
     public mutating func publish(_ out: Int, sig: UInt64, size: Int, tsorig: UInt32, ctl: UInt16 = 0) {
-        outs[out].publish(sig: sig, size: size, ctl: ctl, tsorig: tsorig, tspub: compressedTimestamp(now))
+        outs[out].publish(sig: sig, size: size, ctl: ctl, tsorig: tsorig, tspub: compressedTimestamp(nowNanos))
     }
 }
 
@@ -35,7 +41,9 @@ public struct StemContext {
 /// the tick clock (a few nanoseconds) twice per iteration, three times when
 /// it housekeeps or sleeps, and never `clock_gettime` but at housekeeping,
 /// where the tick clock is anchored to it again.
+@usableFromInline
 enum Stem {
+    @inlinable
     static func run<T: Tile>(_ tile: inout T, _ ctx: TileContext, _ common: CommonCells, _ clock: TickClock) -> Never {
         let interval = max(ctx.topology.layout.housekeepingIntervalNanos, 1000)
         let sleeps = ctx.topology.idle(of: ctx.tile) == .sleep
@@ -54,7 +62,7 @@ enum Stem {
         var idleNanos: Int64 = 0
 
         while true {
-            stem.now = clock.monotonicNanos(at: t0)
+            stem.nowNanos = clock.monotonicNanos(at: t0)
             // 1. Housekeeping.
             var housekept = false
             if stem.now >= nextHousekeeping {
@@ -122,14 +130,15 @@ enum Stem {
     /// Reads at most one fragment, from the first input (starting at
     /// `cursor`, which rotates for fairness) that has something. Returns
     /// whether anything was read, skipped or lost.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func pollOne<T: Tile>(
         _ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
         _ counts: inout [LinkCounts], _ cursor: inout Int
     ) -> Bool {
         let n = ins.count
         for k in 0..<n {
-            let i = (cursor + k) % n
+            // No division on the per-fragment path: cursor < n, k < n.
+            let i = cursor + k >= n ? cursor + k - n : cursor + k
             switch ins[i].poll() {
             case .caughtUp:
                 continue
@@ -161,13 +170,14 @@ enum Stem {
                 // out, not only at housekeeping.
                 if ins[i].unpublished >= UInt64(max(1, ins[i].depth / 4)) { ins[i].publishProgress() }
             }
-            cursor = (i + 1) % n
+            cursor = i + 1 == n ? 0 : i + 1
             return true
         }
         return false
     }
 
     /// The orderly end: final metrics with status shutdown, then exit 0.
+    @inlinable
     static func stop<T: Tile>(
         _ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
         _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells, _ clock: TickClock
@@ -187,14 +197,16 @@ enum Stem {
 }
 
 /// The stem's own counters, kept locally and published in housekeeping.
+@usableFromInline
 struct StemState {
-    var inBackpressure = false
-    var backpressureCount: UInt64 = 0
+    @inlinable init() {}
+    @usableFromInline var inBackpressure = false
+    @usableFromInline var backpressureCount: UInt64 = 0
     /// Ticks per regime, published as nanoseconds.
-    var regimes = VariantCounts<Regime>()
-    var loop = LocalHistogram(CommonMetrics.loopDuration)
+    @usableFromInline var regimes = VariantCounts<Regime>()
+    @usableFromInline var loop = LocalHistogram(CommonMetrics.loopDuration)
 
-    func publish(_ c: CommonCells, _ clock: TickClock) {
+    @inlinable func publish(_ c: CommonCells, _ clock: TickClock) {
         c.inBackpressure.set(inBackpressure ? 1 : 0)
         c.backpressure.set(backpressureCount)
         c.regimes.publish(regimes) { clock.nanos(ticks: $0) }

@@ -104,7 +104,7 @@ public struct TileContext {
     }
 
     /// The halt word the supervisor sets for an orderly stop.
-    var haltSlot: UnsafeMutablePointer<UInt64> { workspace.haltWord }
+    @usableFromInline var haltSlot: UnsafeMutablePointer<UInt64> { workspace.haltWord }
 
     /// The tile's scratch parts, placed by the same code that computed the
     /// footprint; a layout that outgrew its footprint stops the boot.

@@ -6,8 +6,11 @@ public struct TileKind: Sendable {
     public let type: any Tile.Type
     /// The one call that needs the concrete type (the runner is generic
     /// over it, for the stem's specialised loop).
-    private let run: @Sendable (TileContext) -> Never
+    @usableFromInline let run: @Sendable (TileContext) -> Never
 
+    /// Inlinable: the loop the closure runs is specialised for `T` where
+    /// the kind is registered.
+    @inlinable
     public init<T: Tile>(_ type: T.Type) {
         self.type = type
         run = { TileRunner.run(T.self, $0) }

@@ -7,6 +7,11 @@ import Glibc
 /// before the stem logs the exact step and exits 1; the supervisor reports
 /// the tile and its exit code.
 public enum TileRunner {
+    /// Inlinable so that the kind's registration (`TileKind(SomeTile.self)`,
+    /// in the module that names the type) compiles the stem's loop
+    /// specialised for it: the callbacks are direct calls, not witness-table
+    /// calls through a generic loop.
+    @inlinable
     public static func run<T: Tile>(_ type: T.Type, _ ctx: TileContext) -> Never {
         // On its CPUs before anything else: boot and the sandbox run there too.
         if !ctx.tile.cpus.isEmpty {
@@ -68,6 +73,7 @@ public enum TileRunner {
 
     /// The pid as the host sees it (getpid() answers inside the PID
     /// namespace), read from the /proc the tile still sees before its sandbox.
+    @usableFromInline
     static func hostPid() -> Int32 {
         var buf = [UInt8](repeating: 0, count: 32)
         let n = buf.withUnsafeMutableBytes { readlink("/proc/self", $0.baseAddress!, $0.count - 1) }
