@@ -8,8 +8,10 @@ import TOML
 /// a `ConfigError` pointing at a line and column with the fix.
 public struct TopologyLoader: Sendable {
     public let kinds: TileKinds
-    /// The CPUs tiles may be pinned to: this process's affinity mask.
-    public var allowedCPUs: [Int] = Affinity.allowedCPUs()
+    /// The CPUs tiles may be pinned to; nil asks this process's affinity
+    /// mask, and only when the file pins something (a load that pins
+    /// nothing makes no system call for it).
+    public var allowedCPUs: [Int]?
 
     /// A topology file larger than this is refused before parsing.
     public static let maxFileSize = 1 << 20
@@ -83,7 +85,7 @@ struct Resolver {
     let doc: TOMLDocument
     let file: String
     let kinds: TileKinds
-    let allowedCPUs: [Int]
+    let allowedCPUs: [Int]?
 
     func fail(_ pos: TOMLPosition, _ message: String) -> ConfigError {
         ConfigError(file: file, line: pos.line, column: pos.column, message: message)
@@ -246,6 +248,9 @@ extension Resolver {
     /// Pins tiles to CPUs from `[layout] affinity` and the kinds' own
     /// `affinity` (Affinity.assign), or says which list cannot be honoured.
     func place(_ tiles: inout [TileSpec], _ groups: [TileGroup], layoutAffinity: String) throws {
+        let pinsSomething = !layoutAffinity.isEmpty || groups.contains { !["layout", "floating", "pinned"].contains($0.affinity) }
+        guard pinsSomething else { return }
+        let allowedCPUs = self.allowedCPUs ?? Affinity.allowedCPUs()
         let layoutPos = doc.valuePosition(["layout", "affinity"])
         let layout: [Int]?
         switch layoutAffinity {
@@ -265,7 +270,6 @@ extension Resolver {
                 placement[g.kind] = .cpus(try cpuList(g.affinity, at: pos, key: "affinity", kindValues: true))
             }
         }
-        let allowed = Affinity.format(allowedCPUs)
         switch Affinity.assign(
             kinds: tiles.map(\.kind), placement: placement, layout: layout, auto: layoutAffinity == "auto",
             allowed: allowedCPUs)
@@ -273,6 +277,7 @@ extension Resolver {
         case .success(let cpus):
             for i in tiles.indices { tiles[i].cpus = cpus[i] }
         case .failure(.notAllowed(let cpu, let kind)):
+            let allowed = Affinity.format(allowedCPUs)
             throw fail(
                 kind.map { doc.valuePosition(["tiles", $0, "affinity"]) } ?? layoutPos,
                 "affinity names CPU \(cpu), which tilectl may not use here (it may use \(allowed)); list CPUs from "
