@@ -182,3 +182,28 @@ int cshim_sched_getaffinity(int *cpus, int max) {
     }
     return n;
 }
+
+// Node masks as the kernel reads them: 1024 bits, and maxnode one more
+// than the bits passed (the kernel reads maxnode - 1 of them).
+enum { CSHIM_NODE_BITS = 1024, CSHIM_MPOL_DEFAULT = 0, CSHIM_MPOL_BIND = 2, CSHIM_MPOL_MF_STRICT = 1 };
+
+static int cshim_node_mask(int node, unsigned long mask[CSHIM_NODE_BITS / 64]) {
+    for (int i = 0; i < CSHIM_NODE_BITS / 64; i++) mask[i] = 0;
+    if (node >= CSHIM_NODE_BITS) { errno = EINVAL; return -1; }
+    mask[node / 64] = 1UL << (node % 64);
+    return 0;
+}
+
+int cshim_set_mempolicy_node(int node) {
+    if (node < 0) return (int)syscall(SYS_set_mempolicy, CSHIM_MPOL_DEFAULT, NULL, 0);
+    unsigned long mask[CSHIM_NODE_BITS / 64];
+    if (cshim_node_mask(node, mask) != 0) return -1;
+    return (int)syscall(SYS_set_mempolicy, CSHIM_MPOL_BIND, mask, CSHIM_NODE_BITS + 1);
+}
+
+int cshim_mbind_node(void *addr, unsigned long length, int node, int strict) {
+    unsigned long mask[CSHIM_NODE_BITS / 64];
+    if (cshim_node_mask(node, mask) != 0) return -1;
+    return (int)syscall(SYS_mbind, addr, length, CSHIM_MPOL_BIND, mask, CSHIM_NODE_BITS + 1,
+                        strict ? CSHIM_MPOL_MF_STRICT : 0);
+}

@@ -27,8 +27,17 @@ extension Integration {
 
             let initd = try tilectl(["configure", "init", "--config", fx.config])
             #expect(initd.status == 0, "\(initd.stderr)")
-            #expect(initd.stdout.contains("mounted hugetlbfs (2 MiB) at \(fx.hugetlbfs)/.huge"))
-            #expect(try tilectl(["configure", "check", "--config", fx.config]).status == 0)
+            #expect(initd.stdout.contains("hugetlbfs: mounted hugetlbfs (2 MiB) at \(fx.hugetlbfs)/.huge"))
+            // The sysctl stage: each setting as tuned's network-latency has it.
+            let settings = Fixture.sysctls()
+            #expect(settings["kernel/timer_migration"] == "0" && settings["vm/stat_interval"].flatMap { Int($0) }! >= 10, "\(settings)")
+            #expect(settings["kernel/numa_balancing"] == nil || settings["kernel/numa_balancing"] == "0")
+            if fx.sysctlsBefore["vm/stat_interval"] == "1" {
+                #expect(initd.stdout.contains("sysctl: set vm.stat_interval = 10 (was 1); `tilectl configure fini` puts it back"))
+            }
+            let ready = try tilectl(["configure", "check", "--config", fx.config])
+            #expect(ready.status == 0, "\(ready.stdout)")
+            #expect(ready.stdout.contains("sysctl: ready: kernel.timer_migration = 0"))
             #expect(Fixture.hugepages() >= fx.hugepagesBefore + 22 || fx.hugepagesBefore >= 22)
 
             let run = try fx.boot()
@@ -45,9 +54,45 @@ extension Integration {
 
             let fini = try tilectl(["configure", "fini", "--config", fx.config])
             #expect(fini.status == 0, "\(fini.stderr)")
-            #expect(fini.stdout.contains("unmounted \(fx.hugetlbfs)/.huge"))
+            #expect(fini.stdout.contains("hugetlbfs: unmounted \(fx.hugetlbfs)/.huge"))
             #expect(Fixture.hugepages() == fx.hugepagesBefore)
+            #expect(Fixture.sysctls() == fx.sysctlsBefore, "fini puts back every setting init changed")
             #expect(!FileManager.default.fileExists(atPath: fx.hugetlbfs))
+        }
+
+        /// Pinned tiles: each one's workspace, and each link it produces, is
+        /// bound to the NUMA node of its CPU, its huge pages reserved from
+        /// that node's pool, as the tile's own /proc/PID/numa_maps shows.
+        @Test func pinnedTilesWorkspacesAreBoundToTheirNode() throws {
+            let fx = try Fixture(pageSize: "huge")
+            defer { fx.tearDown() }
+            try fx.edit { $0.replacingOccurrences(of: "[layout]\n", with: "[layout]\naffinity = \"auto\"\n") }
+            let initd = try tilectl(["configure", "init", "hugetlbfs", "--config", fx.config])
+            #expect(initd.status == 0, "\(initd.stderr)")
+            #expect(!initd.stdout.contains("sysctl:"), "only the stage named")
+            #expect(initd.stdout.contains("2 MiB pages on node 0"), "\(initd.stdout)")
+            let check = try tilectl(["check", "--config", fx.config])
+            #expect(check.stdout.contains("PAGES  NODE  FILE"), "\(check.stdout)")
+
+            let run = try fx.boot()
+            defer {
+                run.kill(SIGTERM)
+                _ = run.waitForExit(timeout: 10)
+            }
+            let prefix = "tilectl.\(fx.name)."
+            for (series, value) in samples(try fx.scrape().body) where series.hasPrefix("tile_pid{") {
+                // tile_pid{kind="synth",kind_id="1"} → synth.1
+                let labels = series.split(separator: "\"")
+                let own = "\(prefix)\(labels[1]).\(labels[3]).wksp"
+                let maps = try String(contentsOfFile: "/proc/\(value)/numa_maps", encoding: .utf8).split(separator: "\n")
+                let mine = maps.filter { $0.contains("/\(own) ") }
+                #expect(!mine.isEmpty, "\(series): its workspace in its numa_maps")
+                // Written to by the tile: bound; read-only views of others: not.
+                #expect(mine.contains { $0.contains(" bind:0 ") && $0.contains(" N0=") }, "\(series): \(mine)")
+            }
+            run.kill(SIGTERM)
+            #expect(run.waitForExit(timeout: 10))
+            #expect(run.exitStatus == 0, "\(run.stderr)")
         }
 
         @Test func checkPrintsEveryTileAndWorkspace() throws {

@@ -37,4 +37,15 @@ struct HugepageLedgerTests {
         #expect(ledger.read().isEmpty)
         #expect(!Files.exists(dir + "/.reservations"))
     }
+
+    @Test func aNodesReservationIsRecordedWithItsNode() throws {
+        let dir = tempDir()
+        defer { unlink(dir + "/.reservations"); unlink(dir + "/.reservations.lock"); rmdir(dir) }
+        let ledger = HugepageLedger(directory: dir)
+        try ledger.add(owner: HugepageLedger.configureOwner, .huge, node: 1, 6)
+        try ledger.add(owner: HugepageLedger.configureOwner, .huge, 2)
+        #expect(ledger.read().map(\.node) == [1, nil])
+        let text = try Files.read(dir + "/.reservations")
+        #expect(text.hasPrefix("configure 2048 6 1 "), "\(text)")
+    }
 }

@@ -63,6 +63,14 @@ static inline int cshim_current_cpu(void) {
 // MARK: CPU affinity (cpu_set_t and its CPU_SET macros are GNU-only)
 // Pins this process to `n` CPUs. 0, or -1 with errno.
 int cshim_sched_setaffinity(const int *cpus, int n);
+// MARK: NUMA memory policy
+// set_mempolicy(2) and mbind(2), which glibc does not wrap (libnuma does),
+// for one node: MPOL_BIND to `node`, or MPOL_DEFAULT when node < 0. `strict`
+// (mbind only) adds MPOL_MF_STRICT: fail with EIO when a page already in the
+// range is on another node.
+int cshim_set_mempolicy_node(int node);
+int cshim_mbind_node(void *addr, unsigned long length, int node, int strict);
+
 // The CPUs this process may run on, ascending, at most `max` of them.
 // Their count, or -1 with errno.
 int cshim_sched_getaffinity(int *cpus, int max);

@@ -5,24 +5,41 @@ import Glibc
 /// Who reserved which huge pages, so that what tilectl reserved is released
 /// by tilectl, even after a supervisor was killed before its own cleanup.
 ///
-/// A text file `<hugetlbfs dir>/.reservations`, one line per reservation:
-/// `owner size-kB count boot-id`. `owner` is `configure` (kept until
-/// `configure fini`) or `run:<pid>:<start time>` (released when that run
-/// exits; a later run or `configure fini` releases it if the run died). The
-/// boot id makes entries from before a reboot harmless: the pages they
-/// counted are gone.
+/// A `RecordFile`, `<hugetlbfs dir>/.reservations`, one line per
+/// reservation: `owner size-kB count [node]`. `owner` is `configure` (kept
+/// until `configure fini`) or `run:<pid>:<start time>` (released when that
+/// run exits; a later run or `configure fini` releases it if the run died).
+/// `node` names the NUMA node's own pool the pages were added to (absent:
+/// the system-wide pool), so they go back to the pool they came from.
 public struct HugepageLedger {
     public struct Entry: Equatable, Sendable {
         public var owner: String
         public var pageSize: PageSize
         public var count: Int
-        public var boot: String
+        /// The NUMA node whose pool they were added to; nil: the system's.
+        public var node: Int?
+
+        var record: [String] { [owner, "\(pageSize.bytes / 1024)", "\(count)"] + (node.map { ["\($0)"] } ?? []) }
+
+        init(owner: String, pageSize: PageSize, count: Int, node: Int?) {
+            self.owner = owner
+            self.pageSize = pageSize
+            self.count = count
+            self.node = node
+        }
+
+        init?(record f: [String]) {
+            guard f.count == 3 || f.count == 4, let kb = Int(f[1]), let size = PageSize(rawValue: kb * 1024),
+                let n = Int(f[2])
+            else { return nil }
+            let node = f.count == 4 ? Int(f[3]) : nil
+            if f.count == 4 && node == nil { return nil }
+            self.init(owner: f[0], pageSize: size, count: n, node: node)
+        }
     }
 
     public let directory: String
     public init(directory: String) { self.directory = directory }
-
-    var path: String { directory + "/.reservations" }
 
     public static let configureOwner = "configure"
 
@@ -51,62 +68,22 @@ public struct HugepageLedger {
         return rest.count > 19 ? String(rest[19]) : nil
     }
 
-    /// This boot's id, read once.
-    static let bootId: String = (try? Files.read("/proc/sys/kernel/random/boot_id").trimmingWhitespace) ?? "unknown"
+    /// The file, `.reservations` in the hugetlbfs directory.
+    public var file: RecordFile { RecordFile(directory: directory, name: ".reservations") }
 
-    /// Runs `body` on the entries under an exclusive lock and writes back
-    /// what it leaves. Entries from an earlier boot are dropped on the way.
-    /// The directory is reached without following a link and must be root's
-    /// (or the caller's) alone; the files in it are opened with `O_NOFOLLOW`
-    /// and owner checks, and replaced by rename.
+    /// Runs `body` on the entries under the file's lock and writes back
+    /// what it leaves (entries from an earlier boot are dropped on the way).
     public func update<R>(_ body: (inout [Entry]) throws -> R) throws -> R {
-        let dir = try TrustedDirectory.open(directory, create: 0o755)
-        defer { dir.close() }
-        let lock = try dir.openChecked(".reservations.lock", O_RDWR | O_CREAT, mode: 0o600)
-        defer { lock.close() }
-        try Sys.retry("flock(\(directory)/.reservations.lock)", flock(lock.rawValue, LOCK_EX))
-        let boot = Self.bootId
-        var entries = read(dir).filter { $0.boot == boot }
-        let result = try body(&entries)
-        if entries.isEmpty {
-            dir.remove(".reservations")
-        } else {
-            let text = entries.map { "\($0.owner) \($0.pageSize.bytes / 1024) \($0.count) \($0.boot)\n" }.joined()
-            let tmp = ".reservations.tmp"
-            dir.remove(tmp)
-            let fd = try dir.openChecked(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
-            do {
-                try fd.writeAll(text)
-                fd.close()
-                try Sys.check("rename(\(directory)/\(tmp))", renameat(dir.fd.rawValue, tmp, dir.fd.rawValue, ".reservations"))
-            } catch {
-                fd.close()
-                dir.remove(tmp)
-                throw error
-            }
-        }
-        return result
-    }
-
-    func read(_ dir: TrustedDirectory) -> [Entry] {
-        guard let fd = try? dir.openChecked(".reservations", O_RDONLY) else { return [] }
-        defer { fd.close() }
-        guard let bytes = try? fd.readToEnd(limit: 1 << 20, what: path) else { return [] }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
-            let f = line.split(separator: " ")
-            guard f.count == 4, let kb = Int(f[1]), let size = PageSize(rawValue: kb * 1024), let n = Int(f[2]) else {
-                return nil
-            }
-            return Entry(owner: String(f[0]), pageSize: size, count: n, boot: String(f[3]))
+        try file.update { records in
+            var entries = records.compactMap(Entry.init(record:))
+            let result = try body(&entries)
+            records = entries.map(\.record)
+            return result
         }
     }
 
     /// The entries as they are now (nothing changed).
-    func read() -> [Entry] {
-        guard let dir = try? TrustedDirectory.open(directory) else { return [] }
-        defer { dir.close() }
-        return read(dir)
-    }
+    func read() -> [Entry] { file.read().compactMap(Entry.init(record:)) }
 
     /// Grows the pool `pool` was read from by `count` free pages for
     /// `owner`, and records what it gained, so that `release` gives back
@@ -114,20 +91,20 @@ public struct HugepageLedger {
     public func reserve(owner: String, _ count: Int, from pool: HugepagePool) throws -> (gained: Int, now: HugepagePool) {
         let grown = try HugepagePool.grow(pool, by: count)
         do {
-            try add(owner: owner, pool.pageSize, grown.gained)
+            try add(owner: owner, pool.pageSize, node: pool.node, grown.gained)
         } catch {
             // Unrecorded pages would stay reserved for good.
-            try? HugepagePool.shrink(pool.pageSize, by: grown.gained)
+            try? HugepagePool.shrink(pool.pageSize, node: pool.node, by: grown.gained)
             throw error
         }
         return grown
     }
 
-    /// Records that `owner` added `count` pages of `size`.
-    public func add(owner: String, _ size: PageSize, _ count: Int) throws {
+    /// Records that `owner` added `count` pages of `size` (to `node`'s pool).
+    public func add(owner: String, _ size: PageSize, node: Int? = nil, _ count: Int) throws {
         guard count > 0 else { return }
         try update { entries in
-            entries.append(Entry(owner: owner, pageSize: size, count: count, boot: Self.bootId))
+            entries.append(Entry(owner: owner, pageSize: size, count: count, node: node))
         }
     }
 
@@ -136,18 +113,29 @@ public struct HugepageLedger {
     /// what was released, per size.
     @discardableResult
     public func release(where select: (Entry) -> Bool) throws -> [PageSize: Int] {
-        try update { entries in
+        var failure: (any Error)?
+        let released = try update { entries in
             var released: [PageSize: Int] = [:]
             var kept: [Entry] = []
             for e in entries {
-                if select(e) { released[e.pageSize, default: 0] += e.count } else { kept.append(e) }
-            }
-            for (size, count) in released {
-                try HugepagePool.shrink(size, by: count)
+                guard select(e), failure == nil else {
+                    kept.append(e)
+                    continue
+                }
+                do {
+                    try HugepagePool.shrink(e.pageSize, node: e.node, by: e.count)
+                    released[e.pageSize, default: 0] += e.count
+                } catch {
+                    // Still reserved: still recorded, for the next release.
+                    failure = error
+                    kept.append(e)
+                }
             }
             entries = kept
             return released
         }
+        if let failure { throw failure }
+        return released
     }
 
     /// Takes over the reservations of runs that died without releasing

@@ -46,14 +46,18 @@ public enum Hugetlbfs {
     }
 }
 
-/// The kernel's pool of huge pages of one size.
+/// The kernel's pool of huge pages of one size: the system's, or one NUMA
+/// node's share of it (its pages count in the system's too).
 public struct HugepagePool: Sendable, Equatable {
     public let pageSize: PageSize
+    /// The node whose share this is; nil for the system's pool.
+    public let node: Int?
     /// nr_hugepages: pages reserved for hugetlbfs.
     public let total: Int
     /// free_hugepages: not backing any file.
     public let free: Int
-    /// resv_hugepages: free, but promised to mappings already made.
+    /// resv_hugepages: free, but promised to mappings already made (the
+    /// kernel keeps no per-node count: 0 for a node).
     public let reserved: Int
     /// surplus_hugepages: in use, but already given back: each returns to
     /// the kernel when its last mapping goes.
@@ -64,42 +68,48 @@ public struct HugepagePool: Sendable, Equatable {
     /// The pool's size once every surplus page has gone back.
     public var persistent: Int { max(0, total - surplus) }
 
-    public static func read(_ size: PageSize) throws -> HugepagePool {
+    /// Where the kernel keeps the pool's counts.
+    static func directory(_ size: PageSize, node: Int?) -> String {
         guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
+        guard let node else { return dir }
+        return "/sys/devices/system/node/node\(node)/hugepages/" + dir.split(separator: "/").last!
+    }
+
+    public static func read(_ size: PageSize, node: Int? = nil) throws -> HugepagePool {
+        let dir = directory(size, node: node)
         return HugepagePool(
-            pageSize: size,
+            pageSize: size, node: node,
             total: try Files.readInt("\(dir)/nr_hugepages"),
             free: try Files.readInt("\(dir)/free_hugepages"),
-            reserved: try Files.readInt("\(dir)/resv_hugepages"),
+            reserved: node == nil ? try Files.readInt("\(dir)/resv_hugepages") : 0,
             surplus: try Files.readInt("\(dir)/surplus_hugepages"))
     }
 
     /// Asks the kernel for `count` more free pages than `pool` (just read)
-    /// has. Returns how many persistent pages the pool gained, what to
-    /// `shrink` by later, and the pool as it is now. The gain can be fewer
-    /// than asked (memory short or fragmented), or more: the kernel first
-    /// turns surplus pages, still mapped by someone, back into persistent
-    /// ones, and those are this caller's to give back too.
+    /// has, in the same pool. Returns how many persistent pages the pool
+    /// gained, what to `shrink` by later, and the pool as it is now. The
+    /// gain can be fewer than asked (memory short or fragmented), or more:
+    /// the kernel first turns surplus pages, still mapped by someone, back
+    /// into persistent ones, and those are this caller's to give back too.
     public static func grow(_ pool: HugepagePool, by count: Int) throws -> (gained: Int, now: HugepagePool) {
-        try setTarget(pool.pageSize, pool.total + count)
-        let now = try read(pool.pageSize)
+        try setTarget(pool.pageSize, node: pool.node, pool.total + count)
+        let now = try read(pool.pageSize, node: pool.node)
         return (max(0, now.persistent - pool.persistent), now)
     }
 
-    /// Gives `count` persistent pages back to the kernel. Free pages go at
-    /// once; pages still mapped (a `monitor` watching the workspaces, a
-    /// process not yet gone) become surplus and go when they are unmapped.
-    /// (Shrinking only by the free ones would keep the rest reserved for
-    /// good.)
-    public static func shrink(_ size: PageSize, by count: Int) throws {
-        let pool = try read(size)
-        try setTarget(size, pool.persistent - count)
+    /// Gives `count` persistent pages back to the kernel, from the pool
+    /// they were added to. Free pages go at once; pages still mapped (a
+    /// `monitor` watching the workspaces, a process not yet gone) become
+    /// surplus and go when they are unmapped. (Shrinking only by the free
+    /// ones would keep the rest reserved for good.)
+    public static func shrink(_ size: PageSize, node: Int? = nil, by count: Int) throws {
+        let pool = try read(size, node: node)
+        try setTarget(size, node: node, pool.persistent - count)
     }
 
     /// Writes nr_hugepages: the persistent pages the kernel is to keep.
-    private static func setTarget(_ size: PageSize, _ pages: Int) throws {
-        guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
-        try Files.write("\(dir)/nr_hugepages", "\(max(0, pages))\n")
+    private static func setTarget(_ size: PageSize, node: Int?, _ pages: Int) throws {
+        try Files.write("\(directory(size, node: node))/nr_hugepages", "\(max(0, pages))\n")
     }
 
     /// Whether this kernel offers pages of `size` at all.

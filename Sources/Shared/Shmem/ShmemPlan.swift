@@ -38,15 +38,13 @@ public enum ShmemPlanner {
         case .huge, .gigantic:
             let backing: Backing = topology.shmem.pageSize == .huge ? .huge : .gigantic
             let layout = layout(backing)
-            for size in [PageSize.gigantic, .huge] {
-                let needed = layout.pagesNeeded(size)
-                guard needed > 0 else { continue }
-                if let shortage = shortage(size, needed: needed, base: base) {
+            for need in layout.pageNeeds {
+                if let shortage = shortage(need, base: base) {
                     if case .preview = mode {
                         return ShmemPlan(backing: backing, layout: layout, notices: ["not ready: \(shortage)"], reserved: [:])
                     }
                     throw RuntimeError(
-                        "page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(needed) free \(size.label) pages, "
+                        "page_size = \"\(topology.shmem.pageSize.rawValue)\" needs \(need.count) free \(need.pool), "
                             + "but \(shortage); reserve them with `sudo tilectl configure init --config \(configPath)`")
                 }
             }
@@ -70,13 +68,39 @@ public enum ShmemPlanner {
         return line
     }
 
-    /// Why `needed` pages of `size` cannot be had right now, or nil.
-    static func shortage(_ size: PageSize, needed: Int, base: String) -> String? {
+    /// Why the pages `need` asks for cannot be had right now, or nil.
+    public static func shortage(_ need: PageNeed, base: String) -> String? {
+        let size = need.pageSize
         let mount = Hugetlbfs.mountPoint(base: base, size)
         guard HugepagePool.supported(size) else { return "this kernel offers no \(size.label) pages" }
         guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { return "no hugetlbfs (\(size.label)) is mounted at \(mount)" }
-        guard let pool = try? HugepagePool.read(size) else { return "the \(size.label) page pool cannot be read" }
-        return pool.available >= needed ? nil : "only \(pool.available) are free"
+        guard let pool = try? HugepagePool.read(size, node: need.node) else { return "the \(need.pool) pool cannot be read" }
+        return pool.available >= need.count ? nil : "only \(pool.available) are free" + (need.node.map { " on node \($0)" } ?? "")
+    }
+
+    /// Grows each pool `needs` names until it has what it needs free, for
+    /// `owner`, in order (a node's pool first: its pages count in the
+    /// system's too). Returns the pages gained, or why they fell short.
+    public static func reserve(
+        _ needs: [PageNeed], owner: String, ledger: HugepageLedger
+    ) throws -> (gained: Int, shortage: String?) {
+        var gained = 0
+        for need in needs {
+            let pool = try HugepagePool.read(need.pageSize, node: need.node)
+            let missing = need.count - pool.available
+            guard missing > 0 else { continue }
+            // A failed reservation leaves the pool as it was: short.
+            let (got, now) = (try? ledger.reserve(owner: owner, missing, from: pool)) ?? (0, pool)
+            gained += got
+            if now.available < need.count {
+                return (
+                    gained,
+                    "asked the kernel for \(missing) more \(need.pool) and got \(max(0, now.available - pool.available)): "
+                        + "memory is short or fragmented"
+                )
+            }
+        }
+        return (gained, nil)
     }
 
     static func planAuto(
@@ -106,12 +130,15 @@ public enum ShmemPlanner {
             adopted = n
             notices.append("took over \(n) huge pages left reserved by a run that was killed; they are released when this one exits")
         }
-        guard let why = shortage(.huge, needed: needed, base: base) else {
+        let needs = huge.pageNeeds
+        guard let why = needs.lazy.compactMap({ shortage($0, base: base) }).first else {
             notices.insert(chosen(.huge, needed: needed, mount: mount, why: "page_size = \"auto\""), at: 0)
             return ShmemPlan(backing: .huge, layout: huge, notices: notices, reserved: adopted > 0 ? [.huge: adopted] : [:])
         }
+        var gained = 0
         func fallBack(_ why: String) -> ShmemPlan {
-            if adopted > 0 { _ = try? ledger.release { $0.owner == owner } }
+            // What this run took over or got is not used: give it back now.
+            if adopted + gained > 0 { _ = try? ledger.release { $0.owner == owner } }
             return normal(why)
         }
         guard case .run(let privileged) = mode else {
@@ -134,18 +161,11 @@ public enum ShmemPlanner {
                 return fallBack("\(error)")
             }
         }
-        let pool = try HugepagePool.read(.huge)
-        let missing = needed - pool.available
-        var reserved = adopted
-        if missing > 0 {
-            // A failed reservation leaves the pool as it was: short.
-            let (got, now) = (try? ledger.reserve(owner: owner, missing, from: pool)) ?? (0, pool)
-            reserved += got
-            if now.available < needed {
-                return fallBack(
-                    "asked the kernel for \(missing) more 2 MiB pages and got \(max(0, now.available - pool.available)): "
-                        + "memory is short or fragmented")
-            }
+        let (got, short) = try reserve(needs, owner: owner, ledger: ledger)
+        gained = got
+        let reserved = adopted + got
+        if let short { return fallBack(short) }
+        if got > 0 {
             notices.append(
                 "reserved \(got) huge pages (\(formatBytes(got * PageSize.huge.bytes))) for this run; "
                     + "they are released when it exits")

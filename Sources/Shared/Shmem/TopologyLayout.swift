@@ -7,6 +7,9 @@ public struct WorkspaceSpec: Codable, Sendable, Equatable {
     public var pageSize: PageSize
     /// Bytes, a multiple of `pageSize`.
     public var footprint: Int
+    /// The NUMA node its pages are bound to (`NumaNodes`): its tile's, or
+    /// its producer's for a link; nil when that tile is not pinned to one.
+    public var node: Int? = nil
 
     public var pageCount: Int { footprint / pageSize.bytes }
 }
@@ -30,12 +33,16 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     /// - Parameter normalDirectory: where workspaces on normal pages live:
     ///   the run's own directory in /dev/shm (`NormalPages.runDirectory`);
     ///   nil for a preview, which names it with a placeholder.
-    public init(topology: Topology, kinds: TileKinds, backing: Backing, normalDirectory: String? = nil) {
+    /// - Parameter nodes: the host's NUMA nodes, which place each workspace.
+    public init(
+        topology: Topology, kinds: TileKinds, backing: Backing, normalDirectory: String? = nil,
+        nodes: NumaNodes = .host
+    ) {
         self.backing = backing
         let normalDirectory = normalDirectory ?? "/dev/shm/\(Self.filePrefix(topology.name))XXXXXXXXXXXXXXXX"
         var workspaces: [WorkspaceSpec] = []
         var tiles: [TileMemory] = []
-        func add(_ name: String, _ footprint: (PageSize) -> Int) -> Int {
+        func add(_ name: String, node: Int?, _ footprint: (PageSize) -> Int) -> Int {
             // The page size depends on the footprint (gigantic pages only for
             // workspaces of 1 GiB or more), and the footprint on the page
             // size: measure with 2 MiB pages first, then with the final size.
@@ -46,7 +53,7 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
                 page == .normal
                 ? "\(normalDirectory)/\(name).wksp"
                 : "\(page.directory(hugetlbfsBase: topology.shmem.hugetlbfsMount))/\(Self.filePrefix(topology.name))\(name).wksp"
-            workspaces.append(WorkspaceSpec(name: name, path: path, pageSize: page, footprint: footprint(page)))
+            workspaces.append(WorkspaceSpec(name: name, path: path, pageSize: page, footprint: footprint(page), node: node))
             return workspaces.count - 1
         }
         for spec in topology.tiles {
@@ -56,7 +63,7 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
             func place(_ page: PageSize) -> (TileMemory, footprint: Int) {
                 TileMemory.place(metrics: metrics, inLinks: spec.inLinks.count, scratch: scratch, page: page)
             }
-            let index = add("\(spec.kind).\(spec.kindId)") { place($0).1 }
+            let index = add("\(spec.kind).\(spec.kindId)", node: nodes.node(of: spec.cpus)) { place($0).1 }
             var memory = place(workspaces[index].pageSize).0
             memory.workspace = index
             tiles.append(memory)
@@ -64,7 +71,8 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
         var links: [LinkMemory] = []
         for link in topology.links {
             let layout = LinkLayout(depth: link.depth, mtu: link.mtu)
-            let index = add("link.\(link.name).\(link.kindId)") { alignUp(layout.footprint, $0.bytes) }
+            let node = workspaces[tiles[link.producer].workspace].node
+            let index = add("link.\(link.name).\(link.kindId)", node: node) { alignUp(layout.footprint, $0.bytes) }
             links.append(LinkMemory(workspace: index, layout: layout))
         }
         self.links = links
@@ -77,10 +85,38 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     /// from a killed run is found by it.
     public static func filePrefix(_ name: String) -> String { "tilectl.\(name)." }
 
-    /// Pages of `size` the workspaces need.
-    public func pagesNeeded(_ size: PageSize) -> Int {
-        workspaces.filter { $0.pageSize == size }.reduce(0) { $0 + $1.pageCount }
+    /// Pages of `size` the workspaces need: all of them, or (`node`) those
+    /// bound to that NUMA node.
+    public func pagesNeeded(_ size: PageSize, node: Int? = nil) -> Int {
+        workspaces.filter { $0.pageSize == size && (node == nil || $0.node == node) }.reduce(0) { $0 + $1.pageCount }
+    }
+
+    /// What to have free before the workspaces are created, pool by pool:
+    /// for each size, each node's own pool for the workspaces bound to it
+    /// (they cannot take pages from another node), then the system's pool
+    /// for all of them.
+    public var pageNeeds: [PageNeed] {
+        var needs: [PageNeed] = []
+        for size in [PageSize.gigantic, .huge] {
+            let total = pagesNeeded(size)
+            guard total > 0 else { continue }
+            let nodes = Set(workspaces.filter { $0.pageSize == size }.compactMap(\.node)).sorted()
+            needs += nodes.map { PageNeed(pageSize: size, node: $0, count: pagesNeeded(size, node: $0)) }
+            needs.append(PageNeed(pageSize: size, node: nil, count: total))
+        }
+        return needs
     }
 
     public var totalFootprint: Int { workspaces.reduce(0) { $0 + $1.footprint } }
+}
+
+/// Huge pages that must be free in one pool: a node's own (`node`) or the
+/// system's (nil).
+public struct PageNeed: Sendable, Equatable {
+    public var pageSize: PageSize
+    public var node: Int?
+    public var count: Int
+
+    /// "2 MiB pages" or "2 MiB pages on node 1", for messages.
+    public var pool: String { "\(pageSize.label) pages" + (node.map { " on node \($0)" } ?? "") }
 }

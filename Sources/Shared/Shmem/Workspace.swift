@@ -33,10 +33,17 @@ public enum Workspace {
         defer { fd.close() }
         do {
             try Sys.retry("ftruncate(\(spec.path), \(spec.footprint))", ftruncate(fd.rawValue, off_t(spec.footprint)))
+            // hugetlbfs and tmpfs take a file's pages where the calling
+            // thread's policy says when the file has none of its own: bound
+            // to the node for as long as fallocate takes them.
+            if let node = spec.node {
+                try Sys.check("set_mempolicy(MPOL_BIND, node \(node))", cshim_set_mempolicy_node(Int32(node)))
+            }
+            defer { if spec.node != nil { _ = cshim_set_mempolicy_node(-1) } }
             try Sys.retry(
                 "fallocate(\(spec.path), \(spec.footprint))",
                 cshim_fallocate(fd.rawValue, 0, Int64(spec.footprint)))
-            return try map(fd, spec, offset: 0, length: spec.footprint, writable: true)
+            return try bound(map(fd, spec, offset: 0, length: spec.footprint, writable: true), spec)
         } catch let e as RuntimeError {
             unlink(spec.path)
             if spec.pageSize != .normal && (e.errno == ENOSPC || e.errno == ENOMEM) {
@@ -46,22 +53,43 @@ public enum Workspace {
         }
     }
 
+    /// The mapping, bound: the workspace's node recorded as its policy (so
+    /// any later fault obeys it, and /proc/PID/numa_maps shows `bind:N`),
+    /// and every page already there checked to be on that node
+    /// (MPOL_MF_STRICT: EIO otherwise). Left as it is for a workspace bound
+    /// to no node; unmapped when binding fails.
+    static func bound(_ mapping: WorkspaceMapping, _ spec: WorkspaceSpec) throws -> WorkspaceMapping {
+        guard let node = spec.node else { return mapping }
+        guard cshim_mbind_node(mapping.base, UInt(mapping.length), Int32(node), 1) == 0 else {
+            let e = errno
+            mapping.leave()
+            throw RuntimeError(
+                call: "mbind(\(spec.path), MPOL_BIND, node \(node))", errno: e,
+                fix: e == EIO ? "its pages are not all on node \(node): it was not created by this topology's run" : nil)
+        }
+        return mapping
+    }
+
     private static func notEnoughPages(_ spec: WorkspaceSpec, configPath: String) -> RuntimeError {
         RuntimeError(
-            "not enough free \(spec.pageSize.label) pages for workspace \(spec.name) (\(spec.pageCount) needed)",
+            "not enough free \(spec.pageSize.label) pages\(spec.node.map { " on node \($0)" } ?? "") for workspace "
+                + "\(spec.name) (\(spec.pageCount) needed)",
             errno: ENOMEM, fix: "reserve them with `sudo tilectl configure init --config \(configPath)`")
     }
 
     /// Maps `[offset, offset + length)` of an existing workspace. A
     /// read-only join opens the file read-only, so the mapping can never be
-    /// made writable later (mprotect fails with EACCES).
+    /// made writable later (mprotect fails with EACCES). A writer (the
+    /// tile that owns it, a link's producer) binds its mapping to the
+    /// workspace's node too, which checks the pages are there.
     public static func join(
         _ spec: WorkspaceSpec, offset: Int = 0, length: Int? = nil,
         writable: Bool
     ) throws -> WorkspaceMapping {
         let fd = try FileDescriptor.open(spec.path, (writable ? O_RDWR : O_RDONLY) | CSHIM_O_NOFOLLOW)
         defer { fd.close() }
-        return try map(fd, spec, offset: offset, length: length ?? spec.footprint - offset, writable: writable)
+        let mapping = try map(fd, spec, offset: offset, length: length ?? spec.footprint - offset, writable: writable)
+        return writable ? try bound(mapping, spec) : mapping
     }
 
     /// Unlinks the backing file; a file that is already gone is not an error.

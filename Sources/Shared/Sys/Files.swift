@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 
 /// Small text files of the kernel's (/proc, /sys) and of our own.
 public enum Files {
@@ -39,6 +40,13 @@ public enum Files {
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The names in a kernel directory (/sys, /proc); none when it is absent.
+    public static func list(_ path: String) -> [String] {
+        let fd = open(path, O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        return TrustedDirectory.entries(fd, consuming: true)
+    }
 
     /// mkdir -p with `mode` for the directories it creates.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {

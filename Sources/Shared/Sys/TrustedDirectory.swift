@@ -217,9 +217,12 @@ public struct TrustedDirectory: Sendable {
     /// Names in this directory (not `.` and `..`).
     public func entries() -> [String] { Self.entries(fd.rawValue) }
 
-    static func entries(_ fd: Int32) -> [String] {
-        let dup = openat(fd, ".", O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
-        guard dup >= 0, let d = fdopendir(dup) else { return [] }
+    static func entries(_ fd: Int32, consuming: Bool = false) -> [String] {
+        let dup = consuming ? fd : openat(fd, ".", O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
+        guard dup >= 0, let d = fdopendir(dup) else {
+            if dup >= 0 { Glibc.close(dup) }
+            return []
+        }
         defer { closedir(d) }
         var out: [String] = []
         while let entry = readdir(d) {

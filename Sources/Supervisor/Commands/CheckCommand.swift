@@ -210,11 +210,14 @@ struct CheckCommand: KindsCommand {
             out += table(rows) + "\n"
         }
 
-        rows = [["WORKSPACE", "FOOTPRINT", "PAGE SIZE", "PAGES", "FILE"]]
+        // The NUMA node column only when a workspace is bound to one.
+        let numa = plan.layout.workspaces.contains { $0.node != nil }
+        rows = [["WORKSPACE", "FOOTPRINT", "PAGE SIZE", "PAGES"] + (numa ? ["NODE"] : []) + ["FILE"]]
         for w in plan.layout.workspaces {
-            rows.append([w.name, formatBytes(w.footprint), w.pageSize.label, String(w.pageCount), w.path])
+            let node = numa ? [w.node.map(String.init) ?? "any"] : []
+            rows.append([w.name, formatBytes(w.footprint), w.pageSize.label, String(w.pageCount)] + node + [w.path])
         }
-        rows.append(["total", formatBytes(plan.layout.totalFootprint), "", "", ""])
+        rows.append(["total", formatBytes(plan.layout.totalFootprint), "", ""] + (numa ? [""] : []) + [""])
         out += table(rows)
         return out
     }

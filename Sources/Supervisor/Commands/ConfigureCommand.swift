@@ -4,103 +4,71 @@ import Glibc
 import ArgumentParser
 import Shared
 
-/// `tilectl configure init|check|fini --config F`: prepares the host's
-/// huge pages for a topology, checks them, and undoes it.
+/// `tilectl configure init|check|fini [STAGE...] --config F`: prepares the
+/// host for a topology, stage by stage (`ConfigureStages`), checks it, and
+/// undoes it. No stage named means every stage.
 struct ConfigureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "configure",
-        abstract: "Prepare this host's huge pages for a topology (mount hugetlbfs, reserve pages), check, or undo.",
+        abstract: "Prepare this host for a topology (huge pages, kernel settings), check, or undo.",
+        discussion: "Stages, in order:\n"
+            + ConfigureStages.Name.allCases.map { "  \($0.rawValue): \(ConfigureStages.summary($0))" }.joined(separator: "\n"),
         subcommands: [Init.self, Check.self, Fini.self])
 
-    /// The page sizes and counts a topology needs, from its layout under
-    /// the policy it asks for (`auto` counts as `huge`).
-    static func needs(_ topology: Topology, kinds: TileKinds) -> [(PageSize, Int)] {
-        let backing: Backing
-        switch topology.shmem.pageSize {
-        case .normal: return []
-        case .auto, .huge: backing = .huge
-        case .gigantic: backing = .gigantic
+    /// The stages named on the command line (all when none), in their order.
+    struct StageOptions: ParsableArguments {
+        @OptionGroup var config: ConfigOption
+        @Argument(help: ArgumentHelp("The stages (default: all of them).", valueName: "stage"))
+        var stages: [ConfigureStages.Name] = []
+
+        func load(_ kinds: TileKinds) throws -> (Topology, [(ConfigureStages.Name, any ConfigureStage)]) {
+            let topology = try config.load(kinds)
+            let names = ConfigureStages.Name.allCases.filter { stages.isEmpty || stages.contains($0) }
+            return (
+                topology,
+                names.map { ($0, ConfigureStages.make($0, topology: topology, kinds: kinds, configPath: config.config)) }
+            )
         }
-        let layout = TopologyLayout(topology: topology, kinds: kinds, backing: backing)
-        return [PageSize.huge, .gigantic].map { ($0, layout.pagesNeeded($0)) }.filter { $0.1 > 0 }
     }
 
     static func requireRoot(_ what: String) throws {
         guard geteuid() == 0 else {
             throw RuntimeError(
                 "tilectl configure \(what) needs root (CAP_SYS_ADMIN to mount hugetlbfs, "
-                    + "write access to /sys/kernel/mm/hugepages); run it with sudo")
+                    + "write access to /sys/kernel/mm/hugepages and /proc/sys); run it with sudo")
         }
     }
 
     struct Init: KindsCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mount hugetlbfs and reserve the huge pages the topology needs. Needs root.")
-        @OptionGroup var config: ConfigOption
+            abstract: "Put every stage (or the ones named) in place. Needs root.")
+        @OptionGroup var options: StageOptions
 
         func run(kinds: TileKinds) throws {
-            let topology = try config.load(kinds)
+            let (_, stages) = try options.load(kinds)
             try requireRoot("init")
-            let needs = ConfigureCommand.needs(topology, kinds: kinds)
-            if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
-            let base = topology.shmem.hugetlbfsMount
-            let ledger = HugepageLedger(directory: base)
-            try ledger.releaseDeadRuns()
-            for (size, needed) in needs {
-                guard HugepagePool.supported(size) else {
-                    throw RuntimeError("this kernel offers no \(size.label) pages; use page_size = \"huge\" or \"auto\"")
-                }
-                let mount = Hugetlbfs.mountPoint(base: base, size)
-                if Hugetlbfs.isMounted(at: mount, pageSize: size) {
-                    print("hugetlbfs (\(size.label)) already mounted at \(mount)")
-                } else {
-                    try Hugetlbfs.mount(at: mount, pageSize: size)
-                    print("mounted hugetlbfs (\(size.label)) at \(mount)")
-                }
-                let pool = try HugepagePool.read(size)
-                let missing = needed - pool.available
-                guard missing > 0 else {
-                    print("\(pool.available) free \(size.label) pages, \(needed) needed: nothing to reserve")
-                    continue
-                }
-                let (got, now) = try ledger.reserve(owner: HugepageLedger.configureOwner, missing, from: pool)
-                guard now.available >= needed else {
-                    throw RuntimeError(
-                        "asked the kernel for \(missing) more \(size.label) pages and got \(max(0, now.available - pool.available)): "
-                            + "memory is short or fragmented; free memory or reserve at boot (hugepages= on the kernel command line)")
-                }
-                print("reserved \(got) \(size.label) pages (\(needed) needed); `tilectl configure fini` releases them")
+            for (name, stage) in stages {
+                for line in try stage.initialize() { print("\(name.rawValue): \(line)") }
             }
         }
     }
 
     struct Check: KindsCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Say whether the huge pages the topology needs are ready. Exit 0 when ready, 1 when not.")
-        @OptionGroup var config: ConfigOption
+            abstract: "Say whether every stage (or the ones named) is in place. Exit 0 when all are, 1 when not.")
+        @OptionGroup var options: StageOptions
 
         func run(kinds: TileKinds) throws {
-            let topology = try config.load(kinds)
-            let needs = ConfigureCommand.needs(topology, kinds: kinds)
-            if needs.isEmpty { print("page_size = \"normal\": nothing to configure"); return }
+            let (_, stages) = try options.load(kinds)
             var ready = true
-            for (size, needed) in needs {
-                let mount = Hugetlbfs.mountPoint(base: topology.shmem.hugetlbfsMount, size)
-                if !Hugetlbfs.isMounted(at: mount, pageSize: size) {
-                    print("not ready: no hugetlbfs (\(size.label)) mounted at \(mount)")
-                    ready = false
-                    continue
-                }
-                let pool = try HugepagePool.read(size)
-                if pool.available < needed {
-                    print("not ready: \(pool.available) free \(size.label) pages, \(needed) needed")
-                    ready = false
-                } else {
-                    print("ready: hugetlbfs (\(size.label)) at \(mount), \(pool.available) free pages, \(needed) needed")
-                }
+            for (name, stage) in stages {
+                let result = try stage.check()
+                for line in result.lines { print("\(name.rawValue): \(line)") }
+                ready = ready && result.ready
             }
             if !ready {
-                print("fix: sudo tilectl configure init --config \(config.config)")
+                let named = options.stages.map { " \($0.rawValue)" }.joined()
+                print("fix: sudo tilectl configure init\(named) --config \(options.config.config)")
                 throw ExitCode(1)
             }
         }
@@ -108,37 +76,17 @@ struct ConfigureCommand: ParsableCommand {
 
     struct Fini: KindsCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Release the pages `init` reserved and unmount hugetlbfs. Needs root.")
-        @OptionGroup var config: ConfigOption
+            abstract: "Undo what `init` did, every stage (or the ones named). Needs root.")
+        @OptionGroup var options: StageOptions
 
         func run(kinds: TileKinds) throws {
-            let topology = try config.load(kinds)
+            let (_, stages) = try options.load(kinds)
             try requireRoot("fini")
-            let base = topology.shmem.hugetlbfsMount
-            for size in [PageSize.huge, .gigantic] {
-                let mount = Hugetlbfs.mountPoint(base: base, size)
-                guard Hugetlbfs.isMounted(at: mount, pageSize: size) else { continue }
-                let files =
-                    (try? TrustedDirectory.open(mount)).map { dir in
-                        defer { dir.close() }; return dir.entries()
-                    } ?? []
-                if !files.isEmpty {
-                    throw RuntimeError(
-                        "\(mount) still holds \(files.count) workspace files (\(files[0]), ...): "
-                            + "a topology is running; stop it first")
-                }
-                try Hugetlbfs.unmount(at: mount)
-                print("unmounted \(mount)")
-            }
-            let released = try HugepageLedger(directory: base).release { entry in
-                entry.owner == HugepageLedger.configureOwner || !HugepageLedger.isAlive(entry.owner)
-            }
-            for (size, n) in released.sorted(by: { $0.key < $1.key }) { print("released \(n) \(size.label) pages") }
-            if let dir = try? TrustedDirectory.open(base) {
-                dir.remove(".reservations.lock")
-                dir.close()
-                if TrustedDirectory.removeEmpty(base) { print("removed \(base)") }
+            for (name, stage) in stages {
+                for line in try stage.finish() { print("\(name.rawValue): \(line)") }
             }
         }
     }
 }
+
+extension ConfigureStages.Name: ExpressibleByArgument {}

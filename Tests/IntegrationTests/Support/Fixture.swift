@@ -15,6 +15,8 @@ final class Fixture {
     let hugetlbfs: String
     let config: String
     let hugepagesBefore: Int
+    /// The kernel settings `configure init` may change, as they were.
+    let sysctlsBefore: [String: String]
 
     /// A topology written out in full (it must have `name`, `[shmem]
     /// page_size` and `hugetlbfs_mount`, and `prometheus_listen_port` lines).
@@ -29,6 +31,7 @@ final class Fixture {
         hugetlbfs = dir + "/hugetlbfs"
         config = dir + "/topology.toml"
         hugepagesBefore = Fixture.hugepages()
+        sysctlsBefore = Fixture.sysctls()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var text = edit(try String(contentsOfFile: Binary.packageRoot + "/configs/" + base, encoding: .utf8))
         text = text.replacingOccurrences(of: #"(?m)^name = .*$"#, with: "name = \"\(name)\"", options: .regularExpression)
@@ -58,6 +61,18 @@ final class Fixture {
 
     func edit(_ change: (String) -> String) throws {
         try change(try String(contentsOfFile: config, encoding: .utf8)).write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    /// /proc/sys/<name> of each setting the `sysctl` stage manages.
+    static let sysctlNames = ["kernel/numa_balancing", "kernel/timer_migration", "vm/stat_interval"]
+
+    static func sysctls() -> [String: String] {
+        var out: [String: String] = [:]
+        for name in sysctlNames {
+            out[name] = (try? String(contentsOfFile: "/proc/sys/" + name, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return out
     }
 
     static func hugepages() -> Int {
@@ -97,6 +112,11 @@ final class Fixture {
         #expect(now == hugepagesBefore, "nr_hugepages was \(hugepagesBefore) before the test, \(now) after")
         if now != hugepagesBefore {
             try? "\(hugepagesBefore)\n".write(toFile: "/proc/sys/vm/nr_hugepages", atomically: false, encoding: .utf8)
+        }
+        let settings = Fixture.sysctls()
+        #expect(settings == sysctlsBefore, "kernel settings before the test: \(sysctlsBefore), after: \(settings)")
+        for (name, value) in sysctlsBefore where settings[name] != value {
+            try? "\(value)\n".write(toFile: "/proc/sys/" + name, atomically: false, encoding: .utf8)
         }
         try? FileManager.default.removeItem(atPath: dir)
     }
