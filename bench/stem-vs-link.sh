@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # What the stem costs per fragment: a topology of a spinning producer tile
 # and a spinning consumer tile (tilectl-bench-stem's spin_source -> spin_sink,
-# `idle = "spin"`, the metric tile sleeping) beside the bare link
+# `idle = "spin"`, pinned to CPUs 0 and 1, the metric tile sleeping) beside the bare link
 # (tilectl-bench-link: the same LinkProducer and LinkReader in two processes,
 # no stem), alternating, ROUNDS rounds. The topology's rate is read from its
 # own /metrics (link_frag_consumed_total, over SECONDS after a second of
 # warm-up); the overhead is 1/stem rate - 1/link rate, in ns per fragment.
+#
+# BEFORE=<another tilectl-bench-stem> adds a column for that build, run in
+# the same rounds (A B A B).
 #
 #   bench/stem-vs-link.sh [ROUNDS] [SIZE] [SECONDS]    default: 3 64 3
 set -euo pipefail
@@ -29,6 +32,7 @@ name = "bench-stem-$$"
 page_size = "normal"
 [layout]
 idle = "spin"
+affinity = "auto"   # the source on CPU 0, the sink on CPU 1, as the bare link's processes
 [links.spin]
 depth = 4096
 mtu = $mtu
@@ -47,8 +51,8 @@ consumed() {
   curl -sf "http://127.0.0.1:$port/metrics" | awk '/^link_frag_consumed_total\{/ && /spin_sink/ { print $NF; exit }'
 }
 
-stem_rate() {
-  "$stem_bin" run --config "$work/topology.toml" 2>"$work/stderr" &
+stem_rate() {  # stem_rate [binary]
+  "${1:-$stem_bin}" run --config "$work/topology.toml" 2>"$work/stderr" &
   pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
@@ -66,11 +70,24 @@ stem_rate() {
 echo "the stem's cost per fragment: spin_source -> spin_sink through the stem, and the bare link, $size B payloads"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 echo
-printf "%5s | %14s %14s | %10s %10s | %12s\n" round "link frags/s" "stem frags/s" "link ns" "stem ns" "stem adds"
+if [[ -z "${BEFORE:-}" ]]; then
+  printf "%5s | %14s %14s | %10s %10s | %12s\n" round "link frags/s" "stem frags/s" "link ns" "stem ns" "stem adds"
+else
+  printf "%5s | %14s %14s %14s | %10s %10s %10s | %12s %12s\n" round "link frags/s" "stem frags/s" "before" \
+    "link ns" "stem ns" "before" "stem adds" "before adds"
+fi
 for r in $(seq 1 "$rounds"); do
   IFS=$'\t' read -r _ link _ _ _ _ < <("$link_bin" --tsv --runs 1 --sizes "$size")
   stem=$(stem_rate)
-  awk -v r="$r" -v l="$link" -v s="$stem" 'BEGIN {
-    printf "%5d | %14d %14d | %7.1f ns %7.1f ns | %9.1f ns\n", r, l, s, 1e9 / l, 1e9 / s, 1e9 / s - 1e9 / l
-  }'
+  if [[ -z "${BEFORE:-}" ]]; then
+    awk -v r="$r" -v l="$link" -v s="$stem" 'BEGIN {
+      printf "%5d | %14d %14d | %7.1f ns %7.1f ns | %9.1f ns\n", r, l, s, 1e9 / l, 1e9 / s, 1e9 / s - 1e9 / l
+    }'
+  else
+    before=$(stem_rate "$BEFORE")
+    awk -v r="$r" -v l="$link" -v s="$stem" -v b="$before" 'BEGIN {
+      printf "%5d | %14d %14d %14d | %7.1f ns %7.1f ns %7.1f ns | %9.1f ns %9.1f ns\n", r, l, s, b,
+        1e9 / l, 1e9 / s, 1e9 / b, 1e9 / s - 1e9 / l, 1e9 / b - 1e9 / l
+    }'
+  fi
 done

@@ -34,6 +34,12 @@ public struct HistogramCell {
         for i in 0..<bucketCount { cshim_store_relaxed_u64(slots + i, h.counts[i]) }
         cshim_store_relaxed_u64(slots + bucketCount, h.sum)
     }
+
+    /// Copies `bucketCount` counts from `counts`, and the sum.
+    public func publish(counts: UnsafePointer<UInt64>, sum: UInt64) {
+        for i in 0..<bucketCount { cshim_store_relaxed_u64(slots + i, counts[i]) }
+        cshim_store_relaxed_u64(slots + bucketCount, sum)
+    }
 }
 
 /// A histogram a tile fills locally on its hot path (no shared-memory

@@ -33,6 +33,11 @@ public struct TickClock: Sendable {
     }
 
     /// The monotonic nanoseconds of `tick` (a tick read since the last anchor).
+    /// Ticks in `nanos` nanoseconds (for thresholds computed once).
+    public func ticks(nanos: UInt64) -> UInt64 {
+        UInt64(min(Double(nanos) * 4_294_967_296 / Double(max(1, nanosPerTick)), Double(UInt64.max / 2)))
+    }
+
     @inlinable @inline(__always)
     public func monotonicNanos(at tick: UInt64) -> Int64 {
         // A tick read before the last anchor is behind it.

@@ -5,14 +5,19 @@ import CShim
 
 /// What the stem gives a tile's callbacks: the time, and its outputs.
 public struct StemContext {
-    /// Monotonic nanoseconds at the start of this iteration.
-    @inlinable public var now: Int64 { nowNanos }
-    @usableFromInline var nowNanos: Int64
-    @usableFromInline var outs: [LinkProducer]
+    /// Monotonic nanoseconds at the start of this iteration (converted from
+    /// the tick counter when asked for: most iterations never ask).
+    @inlinable public var now: Int64 { clock.monotonicNanos(at: tick) }
+    @usableFromInline var tick: UInt64
+    @usableFromInline var clock: TickClock
+    /// Allocated once; never freed (the loop never returns).
+    @usableFromInline let outs: UnsafeMutableBufferPointer<LinkProducer>
 
-    @usableFromInline init(now: Int64, outs: [LinkProducer]) {
-        nowNanos = now
-        self.outs = outs
+    @usableFromInline init(tick: UInt64, clock: TickClock, outs: [LinkProducer]) {
+        self.tick = tick
+        self.clock = clock
+        self.outs = .allocate(capacity: outs.count)
+        _ = self.outs.initialize(from: outs)
     }
 
     /// Where the next payload for output `out` is written (its mtu bytes).
@@ -21,8 +26,8 @@ public struct StemContext {
 
     /// Publishes the `size` bytes written at `buffer(out)`.
     @inlinable
-    public mutating func publish(_ out: Int, sig: UInt64, size: Int, tsorig: UInt32, ctl: UInt16 = 0) {
-        outs[out].publish(sig: sig, size: size, ctl: ctl, tsorig: tsorig, tspub: compressedTimestamp(nowNanos))
+    public func publish(_ out: Int, sig: UInt64, size: Int, tsorig: UInt32, ctl: UInt16 = 0) {
+        outs[out].publish(sig: sig, size: size, ctl: ctl, tsorig: tsorig, tspub: compressedTimestamp(now))
     }
 }
 
@@ -38,39 +43,46 @@ public struct StemContext {
 ///
 /// Every tick of the CPU's counter goes to exactly one regime: caught up,
 /// processing or backpressured, with or without housekeeping. The loop reads
-/// the tick clock (a few nanoseconds) twice per iteration, three times when
-/// it housekeeps or sleeps, and never `clock_gettime` but at housekeeping,
-/// where the tick clock is anchored to it again.
+/// the tick counter once per iteration (twice when it housekeeps or
+/// sleeps), works in ticks throughout (the schedule, the regimes, the loop
+/// histogram), and never calls `clock_gettime` but at housekeeping, where
+/// the tick clock is anchored to it again. Its state (inputs, outputs,
+/// counters) is in memory allocated once, so the per-fragment path has no
+/// array uniqueness or bounds checks.
 @usableFromInline
 enum Stem {
     @inlinable
     static func run<T: Tile>(_ tile: inout T, _ ctx: TileContext, _ common: CommonCells, _ clock: TickClock) -> Never {
         let interval = max(ctx.topology.layout.housekeepingIntervalNanos, 1000)
+        let intervalTicks = max(clock.ticks(nanos: UInt64(interval)), 2)
         let sleeps = ctx.topology.idle(of: ctx.tile) == .sleep
         let burst = T.burst
         let halt = ctx.haltSlot
-        var ins = ctx.inputs
+        let ins = UnsafeMutableBufferPointer<LinkReader>.allocate(capacity: ctx.inputs.count)
+        _ = ins.initialize(from: ctx.inputs)
+        let inCounts = UnsafeMutableBufferPointer<LinkCounts>.allocate(capacity: ctx.inputs.count)
+        inCounts.initialize(repeating: LinkCounts())
         var inCells = (0..<ins.count).map { LinkCells(ctx.metrics, in: $0) }
-        var inCounts = [LinkCounts](repeating: LinkCounts(), count: ins.count)
         var clock = clock
         var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: Clock.monotonicNanos()) ^ UInt64(ctx.tile.index))
         var t0 = clock.ticks()
-        var stem = StemContext(now: clock.monotonicNanos(at: t0), outs: ctx.outputs)
-        var s = StemState()
-        var nextHousekeeping = stem.now
+        var stem = StemContext(tick: t0, clock: clock, outs: ctx.outputs)
+        let outs = stem.outs
+        var s = StemCounters(clock)
+        var nextHousekeeping = t0
         var cursor = 0
         var idleNanos: Int64 = 0
 
         while true {
-            stem.nowNanos = clock.monotonicNanos(at: t0)
+            stem.tick = t0
             // 1. Housekeeping.
             var housekept = false
-            if stem.now >= nextHousekeeping {
+            if t0 &- nextHousekeeping < UInt64(1) << 63 {
                 housekept = true
-                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, &ins, &inCells, inCounts, &s, common, clock) }
-                for i in stem.outs.indices {
-                    stem.outs[i].refreshCredits()
-                    stem.outs[i].writeHeader()
+                if cshim_load_acquire_u64(halt) != 0 { stop(&tile, ins, &inCells, inCounts, s, common, clock) }
+                for i in outs.indices {
+                    outs[i].refreshCredits()
+                    outs[i].writeHeader()
                 }
                 for i in ins.indices { ins[i].publishProgress() }
                 common.refresh()
@@ -80,8 +92,9 @@ enum Stem {
                 for i in ins.indices { inCells[i].publish(inCounts[i], slow: ins[i].slowCount) }
                 // Jitter in [interval/2, 3*interval/2): tiles started together
                 // do not all publish in the same instant.
-                nextHousekeeping = stem.now + interval / 2 + Int64(rng.next() % UInt64(interval))
+                nextHousekeeping = t0 &+ intervalTicks / 2 &+ rng.next() % intervalTicks
                 clock.anchor()
+                stem.clock = clock
             }
             let t1 = housekept ? clock.ticks() : t0
 
@@ -90,11 +103,11 @@ enum Stem {
 
             // 3. Credits.
             var backpressured = false
-            for i in stem.outs.indices where stem.outs[i].credits < burst {
-                let slow = stem.outs[i].refreshCredits()
-                if stem.outs[i].credits < burst {
+            for i in outs.indices where outs[i].credits < burst {
+                let slow = outs[i].refreshCredits()
+                if outs[i].credits < burst {
                     backpressured = true
-                    if !s.inBackpressure { for slot in slow { stem.outs[i].countSlow(slot) } }
+                    if !s.inBackpressure { for slot in slow { outs[i].countSlow(slot) } }
                 }
             }
             if backpressured {
@@ -104,24 +117,25 @@ enum Stem {
                 s.inBackpressure = false
                 // 4. Produce, then consume one fragment.
                 if tile.afterCredit(&stem) { busy = true }
-                if !ins.isEmpty && pollOne(&tile, &stem, &ins, &inCounts, &cursor) { busy = true }
+                if ins.count > 0 && pollOne(&tile, &stem, ins, inCounts, &cursor) { busy = true }
             }
 
             // 5. Account (in ticks), then idle.
             let t2 = clock.ticks()
             let activity: Activity = backpressured ? .backpressured : busy ? .processing : .caughtUp
-            s.regimes[Regime(activity, housekeeping: true)] &+= t1 &- t0
-            s.regimes[Regime(activity, housekeeping: false)] &+= t2 &- t1
-            s.loop.sample(clock.nanos(ticks: t2 &- t0))
+            s.add(Regime(activity, housekeeping: true), t1 &- t0)
+            s.add(Regime(activity, housekeeping: false), t2 &- t1)
+            s.sampleLoop(t2 &- t0)
             var t3 = t2
             if busy {
                 idleNanos = 0
             } else if sleeps {
                 idleNanos = min(max(idleNanos * 2, 1000), interval)
                 let now = clock.monotonicNanos(at: t2)
-                tile.idle(until: min(nextHousekeeping, now + idleNanos))
+                let untilHousekeeping = Int64(clock.nanos(ticks: nextHousekeeping &- min(nextHousekeeping, t2)))
+                tile.idle(until: now + min(untilHousekeeping, idleNanos))
                 t3 = clock.ticks()
-                s.regimes[Regime(activity, housekeeping: false)] &+= t3 &- t2
+                s.add(Regime(activity, housekeeping: false), t3 &- t2)
             }
             t0 = t3
         }
@@ -132,8 +146,8 @@ enum Stem {
     /// whether anything was read, skipped or lost.
     @inlinable @inline(__always)
     static func pollOne<T: Tile>(
-        _ tile: inout T, _ stem: inout StemContext, _ ins: inout [LinkReader],
-        _ counts: inout [LinkCounts], _ cursor: inout Int
+        _ tile: inout T, _ stem: inout StemContext, _ ins: UnsafeMutableBufferPointer<LinkReader>,
+        _ counts: UnsafeMutableBufferPointer<LinkCounts>, _ cursor: inout Int
     ) -> Bool {
         let n = ins.count
         for k in 0..<n {
@@ -179,8 +193,8 @@ enum Stem {
     /// The orderly end: final metrics with status shutdown, then exit 0.
     @inlinable
     static func stop<T: Tile>(
-        _ tile: inout T, _ ins: inout [LinkReader], _ inCells: inout [LinkCells],
-        _ counts: [LinkCounts], _ s: inout StemState, _ common: CommonCells, _ clock: TickClock
+        _ tile: inout T, _ ins: UnsafeMutableBufferPointer<LinkReader>, _ inCells: inout [LinkCells],
+        _ counts: UnsafeMutableBufferPointer<LinkCounts>, _ s: StemCounters, _ common: CommonCells, _ clock: TickClock
     ) -> Never {
         tile.shutdown()
         tile.writeMetrics()
@@ -193,24 +207,6 @@ enum Stem {
         common.refresh()
         Log.info("halted by the supervisor")
         exit(0)
-    }
-}
-
-/// The stem's own counters, kept locally and published in housekeeping.
-@usableFromInline
-struct StemState {
-    @inlinable init() {}
-    @usableFromInline var inBackpressure = false
-    @usableFromInline var backpressureCount: UInt64 = 0
-    /// Ticks per regime, published as nanoseconds.
-    @usableFromInline var regimes = VariantCounts<Regime>()
-    @usableFromInline var loop = LocalHistogram(CommonMetrics.loopDuration)
-
-    @inlinable func publish(_ c: CommonCells, _ clock: TickClock) {
-        c.inBackpressure.set(inBackpressure ? 1 : 0)
-        c.backpressure.set(backpressureCount)
-        c.regimes.publish(regimes) { clock.nanos(ticks: $0) }
-        c.loop.publish(loop)
     }
 }
 
