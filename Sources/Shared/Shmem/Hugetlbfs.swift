@@ -68,8 +68,16 @@ public struct HugepagePool: Sendable, Equatable {
     /// The pool's size once every surplus page has gone back.
     public var persistent: Int { max(0, total - surplus) }
 
+    /// The NUMA nodes with a pool of `size` (none without NUMA support).
+    public static func nodes(_ size: PageSize) -> [Int] {
+        Files.list("/sys/devices/system/node").compactMap { entry -> Int? in
+            guard entry.hasPrefix("node"), let node = Int(entry.dropFirst(4)) else { return nil }
+            return Files.exists(directory(size, node: node)) ? node : nil
+        }.sorted()
+    }
+
     /// Where the kernel keeps the pool's counts.
-    static func directory(_ size: PageSize, node: Int?) -> String {
+    public static func directory(_ size: PageSize, node: Int?) -> String {
         guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
         guard let node else { return dir }
         return "/sys/devices/system/node/node\(node)/hugepages/" + dir.split(separator: "/").last!

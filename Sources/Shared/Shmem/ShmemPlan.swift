@@ -178,6 +178,11 @@ public enum ShmemPlanner {
     public static func release(_ plan: ShmemPlan, topology: Topology) {
         guard !plan.reserved.isEmpty else { return }
         let owner = HugepageLedger.selfOwner
-        _ = try? HugepageLedger(directory: topology.shmem.hugetlbfsMount).release { $0.owner == owner }
+        do {
+            try HugepageLedger(directory: topology.shmem.hugetlbfsMount).release { $0.owner == owner }
+        } catch {
+            // Still in the ledger: the next run or `configure fini` gives them back.
+            Log.warning("could not give back the huge pages this run reserved (\(error)); `tilectl configure fini` releases them")
+        }
     }
 }

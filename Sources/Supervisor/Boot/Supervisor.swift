@@ -279,7 +279,14 @@ final class Supervisor {
         }
         if let plan, !plan.reserved.isEmpty {
             try rule(topology.shmem.hugetlbfsMount, [.readFile, .writeFile, .makeReg, .removeFile, .truncate], "the huge page ledger")
-            for size in plan.reserved.keys { try rule(size.sysfsPool!, [.readFile, .writeFile], "the \(size.label) page pool") }
+            for size in plan.reserved.keys {
+                try rule(size.sysfsPool!, [.readFile, .writeFile], "the \(size.label) page pool")
+                // Pages reserved for (or taken over from a run) of pinned
+                // tiles go back to their node's pool.
+                for node in HugepagePool.nodes(size) {
+                    try rule(HugepagePool.directory(size, node: node), [.readFile, .writeFile], "node \(node)'s \(size.label) page pool")
+                }
+            }
         }
         if let lock {
             try held(lock.directory, .removeFile, "the topology's lock")
