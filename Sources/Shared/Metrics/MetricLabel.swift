@@ -93,13 +93,6 @@ public struct LabelledCounterCell<L: MetricLabel> {
     public func publish(_ counts: UnsafePointer<UInt64>, count: Int, _ convert: (UInt64) -> UInt64) {
         for i in 0..<count { cshim_store_relaxed_u64(slots + i, convert(counts[i])) }
     }
-
-    /// Copies every count, converted (ticks to nanoseconds), into the region.
-    @inline(__always)
-    public func publish(_ counts: VariantCounts<L>, _ convert: (UInt64) -> UInt64) {
-        let all = counts.all
-        for i in 0..<all.count { cshim_store_relaxed_u64(slots + i, convert(all[i])) }
-    }
 }
 
 extension MetricsWriter {

@@ -68,12 +68,10 @@ public struct HugepagePool: Sendable, Equatable {
     /// The pool's size once every surplus page has gone back.
     public var persistent: Int { max(0, total - surplus) }
 
-    /// The NUMA nodes with a pool of `size` (none without NUMA support).
+    /// The NUMA nodes (those with memory, `NumaNodes.host`) with a pool of
+    /// `size`; none without NUMA support.
     public static func nodes(_ size: PageSize) -> [Int] {
-        Files.list("/sys/devices/system/node").compactMap { entry -> Int? in
-            guard entry.hasPrefix("node"), let node = Int(entry.dropFirst(4)) else { return nil }
-            return Files.exists(directory(size, node: node)) ? node : nil
-        }.sorted()
+        NumaNodes.host.withMemory.sorted().filter { Files.exists(directory(size, node: $0)) }
     }
 
     /// Where the kernel keeps the pool's counts.
