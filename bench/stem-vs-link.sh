@@ -8,7 +8,8 @@
 # warm-up); the overhead is 1/stem rate - 1/link rate, in ns per fragment.
 #
 # BEFORE=<another tilectl-bench-stem> adds a column for that build, run in
-# the same rounds (A B A B).
+# the same rounds (A B A B). At the end: the best round of each, and the
+# median of the rounds' differences.
 #
 #   bench/stem-vs-link.sh [ROUNDS] [SIZE] [SECONDS]    default: 3 64 3
 set -euo pipefail
@@ -76,9 +77,11 @@ else
   printf "%5s | %14s %14s %14s | %10s %10s %10s | %12s %12s\n" round "link frags/s" "stem frags/s" "before" \
     "link ns" "stem ns" "before" "stem adds" "before adds"
 fi
+rates=$work/rates
 for r in $(seq 1 "$rounds"); do
   IFS=$'\t' read -r _ link _ _ _ _ < <("$link_bin" --tsv --runs 1 --sizes "$size")
   stem=$(stem_rate)
+  echo "$link $stem" >> "$rates"
   if [[ -z "${BEFORE:-}" ]]; then
     awk -v r="$r" -v l="$link" -v s="$stem" 'BEGIN {
       printf "%5d | %14d %14d | %7.1f ns %7.1f ns | %9.1f ns\n", r, l, s, 1e9 / l, 1e9 / s, 1e9 / s - 1e9 / l
@@ -91,3 +94,14 @@ for r in $(seq 1 "$rounds"); do
     }'
   fi
 done
+# The VM moves between speed modes from one run to the next, so one round's
+# link and stem may not have run in the same mode. Two summaries that do
+# not depend on that: each at its best (both in the machine's fastest mode),
+# and the median of the rounds' differences.
+median=$(awk '{ printf "%.3f\n", 1e9 / $2 - 1e9 / $1 }' "$rates" | sort -g |
+  awk '{ d[NR] = $1 } END { print NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2 }')
+awk -v m="$median" '{ l = 1e9 / $1; s = 1e9 / $2; if (NR == 1 || l < bl) bl = l; if (NR == 1 || s < bs) bs = s }
+  END {
+    printf "\nbest of %d: link %.1f ns, stem %.1f ns: the stem adds %.1f ns per fragment\n", NR, bl, bs, bs - bl
+    printf "median of the rounds: the stem adds %.1f ns per fragment\n", m
+  }' "$rates"

@@ -20,6 +20,10 @@ public struct LinkReader {
     /// when unreliable.
     @usableFromInline let fseq: UnsafeMutablePointer<UInt64>?
     public let slot: Int
+    /// How many fragments a consumer reads between credit returns: a
+    /// quarter of the ring, so the producer gets credits back well before
+    /// it runs out.
+    public let progressStride: UInt64
 
     @usableFromInline var nextSeq: UInt64 = 0
     @usableFromInline var publishedFseq: UInt64 = 0
@@ -37,6 +41,7 @@ public struct LinkReader {
         dcacheBytes = layout.dataChunks * LinkLayout.chunkBytes
         self.fseq = fseq
         self.slot = slot
+        progressStride = UInt64(max(1, layout.depth / 4))
     }
 
     public enum Poll: Equatable {

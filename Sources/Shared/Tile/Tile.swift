@@ -24,8 +24,9 @@ public protocol Tile: SendableMetatype {
     /// How many links the kind consumes (`inputs`) and produces (`outputs`).
     static var inputs: ClosedRange<Int> { get }
     static var outputs: ClosedRange<Int> { get }
-    /// Fragments the tile may publish per loop iteration on each output: the
-    /// credits it needs before it takes input.
+    /// Fragments the tile may publish per step (one `afterCredit` call, or
+    /// one fragment it handles) on each output: the credits it needs before
+    /// each step.
     static var burst: Int { get }
     /// The kind's own metric families (exported as `<kind>_*`).
     static var schema: MetricSchema { get }
@@ -80,8 +81,11 @@ public protocol Tile: SendableMetatype {
     /// Called every loop iteration, even when backpressured (a tile that
     /// serves sockets keeps serving). Returns true when it did work.
     mutating func beforeCredit(_ stem: inout StemContext) -> Bool
-    /// Called when every output has credits for `burst` fragments, before
-    /// input is polled: where a source publishes. Returns true when it did work.
+    /// Called at each step of an iteration, when every output has credits
+    /// for `burst` fragments, before input is polled: where a source
+    /// publishes. Returns true when it did work; the stem calls it again in
+    /// the same iteration (same `now`) until it returns false or the
+    /// iteration's step limit is reached, so do one unit of work per call.
     mutating func afterCredit(_ stem: inout StemContext) -> Bool
     /// A fragment arrived on input `input`; return true to skip it without
     /// reading its payload (counted as filtered).
