@@ -24,7 +24,9 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // TOML 1.0, parsed in Swift: bounded, positions for every key and value.
         .target(name: "TOML"),
-        .target(name: "Shared", dependencies: ["CShim", "CSeccomp", "CCap", "TOML"]),
+        .target(name: "Shared", dependencies: ["CShim", "CSeccomp", "CCap", "TOML"], plugins: ["BuildInfo"]),
+        // Stamps Shared with the git commit it is built from (BuildInfo.commit).
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib", "CDeflate"]),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick

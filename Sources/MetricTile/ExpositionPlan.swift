@@ -140,6 +140,20 @@ public struct ExpositionPlan {
             }
         }
 
+        // What serves these metrics, as Prometheus's own `*_build_info`: one
+        // constant series (OpenMetrics has a type for it).
+        let build = "{version=\"\(Self.escapeLabel(BuildInfo.version))\",commit=\"\(Self.escapeLabel(BuildInfo.commit))\"} 1\n"
+        switch format {
+        case .prometheus:
+            line("# HELP tilectl_build_info The tilectl build serving these metrics: its version and git commit (value 1).\n")
+            line("# TYPE tilectl_build_info gauge\n")
+        case .openMetrics:
+            line("# HELP tilectl_build The tilectl build serving these metrics: its version and git commit.\n")
+            line("# TYPE tilectl_build info\n")
+        }
+        line("tilectl_build_info" + build)
+        seriesCount += 1
+
         for f in CommonMetrics.schema.families {
             family(CommonMetrics.schema, f, sources.map { ($0.labels, $0.reader.base + $0.reader.layout.commonOffset) })
         }

@@ -18,7 +18,7 @@ public struct Tilectl: ParsableCommand {
 
             Exit status: 0 success, 1 runtime failure, 2 usage or topology-file error.
             """,
-        version: "0.1.0",
+        version: BuildInfo.description,
         subcommands: [
             RunCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self, ReferenceCommand.self,
             Run1Command.self,

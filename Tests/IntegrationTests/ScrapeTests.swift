@@ -51,6 +51,19 @@ extension Integration {
                 let (rc2, parsed2) = try runScript(Self.parser, ["openmetrics"], input: Data(om.body.utf8))
                 #expect(rc2 == 0, "\(parsed2)")
                 #expect(Int(parsed2.trimmingCharacters(in: .whitespacesAndNewlines)) == samplesInText)
+
+                // What runs: the version and the commit `tilectl --version`
+                // reports, which is the checkout's HEAD.
+                let version = try tilectl(["--version"])
+                let reported = try #require(
+                    version.stdout.wholeMatch(of: /([0-9]+\.[0-9]+\.[0-9]+) \(commit ([0-9a-f]{40})(-dirty)?\)\n/),
+                    "\(version.stdout)")
+                let git = try LiveProcess("/usr/bin/git", ["-C", Binary.packageRoot, "rev-parse", "HEAD"])
+                #expect(git.waitForExit(timeout: 30))
+                #expect(String(reported.2) == git.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+                let labels = "{version=\"\(reported.1)\",commit=\"\(reported.2)\(reported.3 ?? "")\"} 1\n"
+                #expect(text.body.contains("# TYPE tilectl_build_info gauge\ntilectl_build_info" + labels))
+                #expect(om.body.contains("# TYPE tilectl_build info\ntilectl_build_info" + labels))
             }
         }
 
