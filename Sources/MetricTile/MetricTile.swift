@@ -27,8 +27,9 @@ public struct MetricTile: Tile {
     public static let requestTimeoutMs = OptionKey<Int>(
         "request_timeout_ms", 100...3_600_000, default: 10_000,
         help: "A connection that takes longer to send a whole request, or to take any of its response, is closed.")
+    static let defaultHeartbeatAgeMs = 2_000
     public static let healthzMaxHeartbeatAgeMs = OptionKey<Int>(
-        "healthz_max_heartbeat_age_ms", 10...3_600_000, default: 2_000,
+        "healthz_max_heartbeat_age_ms", 10...3_600_000, default: defaultHeartbeatAgeMs,
         help: "/healthz answers 503 when a tile's heartbeat is older than this.")
 
     /// Without it nothing of the topology can be scraped.
@@ -104,6 +105,14 @@ public struct MetricTile: Tile {
         let connSlowReaderClosed: CounterCell
         let connTimedOut: CounterCell
         let renderDuration: HistogramCell
+    }
+
+    /// How old a heartbeat may be in a healthy topology, for `tilectl
+    /// ready` and the supervisor's watchdog as for `/healthz`: the metric
+    /// tiles' `healthz_max_heartbeat_age_ms` (the strictest), or its default.
+    public static func heartbeatLimitNanos(in topology: Topology) -> Int64 {
+        let ms = topology.tiles.filter { $0.kind == kind }.map { $0[Self.healthzMaxHeartbeatAgeMs] }.min()
+        return Int64(ms ?? defaultHeartbeatAgeMs) * 1_000_000
     }
 
     /// A heartbeat comes once per housekeeping pass (up to 1.5 intervals

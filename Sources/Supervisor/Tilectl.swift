@@ -20,7 +20,8 @@ public struct Tilectl: ParsableCommand {
             """,
         version: BuildInfo.description,
         subcommands: [
-            RunCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self, ReferenceCommand.self,
+            RunCommand.self, ReadyCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self,
+            ReferenceCommand.self,
             Run1Command.self,
         ])
 

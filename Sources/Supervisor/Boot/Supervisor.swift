@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import MetricTile
 import Shared
 
 /// `tilectl run`: boots a topology and supervises it until it stops.
@@ -21,6 +22,8 @@ final class Supervisor {
     let kinds: TileKinds
     let configPath: String
     let sandbox: Bool
+    /// systemd's notify socket and `--ready-fd`, when either was given.
+    let notifier: ServiceNotifier
     /// How long tiles have to halt after SIGINT/SIGTERM before they are killed.
     static let haltTimeoutNanos: Int64 = 5_000_000_000
 
@@ -34,11 +37,12 @@ final class Supervisor {
     private var tileWorkspaces: [TileWorkspace] = []
     private var linkWorkspaces: [(WorkspaceSpec, WorkspaceMapping)] = []
 
-    init(topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool) {
+    init(topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool, readyFD: FileDescriptor? = nil) {
         self.topology = topology
         self.kinds = kinds
         self.configPath = configPath
         self.sandbox = sandbox
+        notifier = ServiceNotifier(readyFD: readyFD)
     }
 
     /// Runs the topology; returns the process exit status.
@@ -208,6 +212,12 @@ final class Supervisor {
                     reason: "the reaper's report; cleanup reads the huge page ledger and pool"),
                 SeccompRule("write", [.arg(0, equals: .descriptor(controlRole))], reason: "ask the reaper for an orderly stop"),
                 SeccompRule(
+                    "write", [.arg(0, equals: .descriptor(ServiceNotifier.socketRole))],
+                    reason: "tell systemd: READY=1, STATUS=, STOPPING=1, WATCHDOG=1 (a datagram on the socket connected at start)"),
+                SeccompRule(
+                    "write", [.arg(0, equals: .descriptor(ServiceNotifier.readyRole))],
+                    reason: "run --ready-fd: READY=1 once every tile runs, then close"),
+                SeccompRule(
                     "write",
                     [
                         .arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
@@ -253,6 +263,7 @@ final class Supervisor {
             .stderr: .standardError, Self.signalsRole: signals.fd,
             Self.controlRole: control, Self.reportRole: report,
         ]
+        d.merge(notifier.descriptors) { a, _ in a }
         if let log = Log.fileDescriptor { d[.logFile] = log }
         // Where cleanup removes and writes: nowhere else.
         var rules: [Confinement.FilesystemRule] = []
@@ -332,7 +343,8 @@ final class Supervisor {
             // when all are up; a tile over its log budget is read again at
             // the next second; otherwise only events wake the supervisor.
             let throttled = tiles.count < topology.tiles.count
-            let timeout: Int64 = booting ? 10_000_000 : throttled ? 1_000_000_000 - now % 1_000_000_000 : -1
+            var timeout: Int64 = booting ? 10_000_000 : throttled ? 1_000_000_000 - now % 1_000_000_000 : -1
+            if let due = nextHealthCheck(stopping: stopping) { timeout = timeout < 0 ? max(0, due - now) : min(timeout, max(0, due - now)) }
             let n = cshim_ppoll(&fds, nfds_t(fds.count), timeout)
             for (k, (slot, _)) in tiles.enumerated() where fds[2 + k].revents != 0 { relay.read(slot) }
             if n < 0 && errno != EINTR {
@@ -347,7 +359,10 @@ final class Supervisor {
                 let ms = Double(Clock.monotonicNanos() - started) / 1e6
                 let list = zip(topology.tiles, pids).map { "\($0.name)=\($1)" }.joined(separator: " ")
                 Log.notice("topology \(topology.name) is up: \(topology.tiles.count) tiles running, booted in \(Int(ms)) ms; pids \(list)")
+                upStatus = "\(topology.tiles.count) tiles running, booted in \(Int(ms)) ms"
+                notifier.ready(status: upStatus)
             }
+            if !stopping { checkHealth(booting: booting) }
             if fds[0].revents != 0, let sig = signals.next() {
                 if stopping {
                     Log.warning("\(WaitStatus.signalName(sig)) again: killing every tile now")
@@ -358,6 +373,7 @@ final class Supervisor {
                 stopping = true
                 booting = false
                 Log.notice("\(WaitStatus.signalName(sig)): stopping the topology (again to kill at once)")
+                notifier.stopping(status: "stopping on \(WaitStatus.signalName(sig))")
                 // The reaper first: a tile that sees its halt word and exits
                 // must find the reaper already halting, not reporting a death.
                 _ = Glibc.write(control.rawValue, "H", 1)
@@ -387,6 +403,7 @@ final class Supervisor {
                 switch event {
                 case .tileDied:
                     Log.error("tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
+                    notifier.stopping(status: "tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
                     return 1
                 case .tileStarted:
                     continue
@@ -417,6 +434,51 @@ final class Supervisor {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return WaitStatus(raw: status)
+    }
+
+    // MARK: health, for systemd
+
+    /// The heartbeat limit `/healthz` uses; read once.
+    private lazy var health = HealthCheck(
+        tiles: zip(topology.tiles, tileWorkspaces).map { ($0, $1.metricsReader) },
+        maxAgeNanos: MetricTile.heartbeatLimitNanos(in: topology))
+    private var nextStatusCheck: Int64 = 0
+    private var wasHealthy = true
+    /// STATUS= while every tile heartbeats: what READY=1 said.
+    private var upStatus = ""
+
+    /// When the wait loop must wake next to feed systemd's watchdog or
+    /// refresh its STATUS line (nil: no one listens).
+    private func nextHealthCheck(stopping: Bool) -> Int64? {
+        guard notifier.notifiesSystemd, !stopping else { return nil }
+        return notifier.watchdogInterval != nil ? min(notifier.nextWatchdog, nextStatusCheck) : nextStatusCheck
+    }
+
+    /// Feeds the watchdog only while every tile heartbeats (while booting,
+    /// boot progress is systemd's start timeout's business), and keeps
+    /// STATUS= to the health line: `8 tiles running` or what is stale.
+    private func checkHealth(booting: Bool) {
+        guard notifier.notifiesSystemd else { return }
+        let now = Clock.monotonicNanos()
+        let watchdogDue = notifier.watchdogDue(now: now)
+        guard watchdogDue || now >= nextStatusCheck else { return }
+        nextStatusCheck = now + 1_000_000_000
+        if booting {
+            if watchdogDue { notifier.watchdog(now: now, healthy: true) }
+            return
+        }
+        let (healthy, body) = health.check()
+        let line = body.trimmingWhitespace
+        if healthy != wasHealthy && notifier.watchdogInterval != nil {
+            if healthy {
+                Log.notice("every tile heartbeats again: feeding systemd's watchdog")
+            } else {
+                Log.warning("not feeding systemd's watchdog while \(line)")
+            }
+        }
+        wasHealthy = healthy
+        notifier.status(healthy ? upStatus : line)
+        if watchdogDue { notifier.watchdog(now: now, healthy: healthy) }
     }
 
     /// Asks every tile for an orderly stop through its header.

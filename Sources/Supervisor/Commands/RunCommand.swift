@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import CShim
 import Shared
 
 extension Tilectl {}
@@ -28,13 +29,39 @@ struct RunCommand: KindsCommand {
         help: "Run tiles without their sandbox. For debugging only: every tile warns at start.")
     var noSandbox = false
 
+    @Option(
+        name: .customLong("ready-fd"),
+        help: ArgumentHelp(
+            "Once every tile runs, write READY=1 and a newline to descriptor N and close it; a run that fails first closes it without writing (for a parent process or a CI script: `tilectl run … --ready-fd 3 3>fifo`).",
+            valueName: "N"))
+    var readyFD: Int32?
+
+    func validate() throws {
+        guard let n = readyFD else { return }
+        guard n > 2 else { throw ValidationError("--ready-fd \(n): use a descriptor above 2 (0, 1 and 2 are stdin, stdout and stderr)") }
+        let flags = cshim_fcntl_int(n, F_GETFL, 0)
+        guard flags >= 0 else {
+            throw ValidationError(
+                "--ready-fd \(n): descriptor \(n) is not open; start tilectl with it open for writing, e.g. `--ready-fd 3 3>fifo`")
+        }
+        guard flags & O_ACCMODE != O_RDONLY else {
+            throw ValidationError("--ready-fd \(n): descriptor \(n) is open read-only; open it for writing, e.g. `3>fifo`")
+        }
+    }
+
     func run(kinds: TileKinds) throws {
         let topology = try config.load(kinds)
         try Log.configure(
             who: "supervisor", stderrLevel: topology.log.levelStderr,
             fileLevel: topology.log.levelLogfile, path: topology.log.path)
         if noSandbox { Log.warning("--no-sandbox: tiles run WITHOUT their sandbox; never do this in production") }
-        let status = try Supervisor(topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox).run()
+        let ready = readyFD.map { fd -> FileDescriptor in
+            // Not inherited by anything the run executes.
+            _ = cshim_fcntl_int(fd, F_SETFD, FD_CLOEXEC)
+            return FileDescriptor(rawValue: fd)
+        }
+        let status = try Supervisor(topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox, readyFD: ready)
+            .run()
         throw ExitCode(status)
     }
 }

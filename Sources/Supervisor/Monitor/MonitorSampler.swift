@@ -82,6 +82,11 @@ final class MonitorSampler {
         }
     }
 
+    /// The same verdict `/healthz` gives, over these mappings.
+    func health(maxAgeNanos: Int64) -> HealthCheck {
+        HealthCheck(tiles: Array(zip(topology.tiles, readers)), maxAgeNanos: maxAgeNanos)
+    }
+
     func sample() -> MonitorSample {
         let tiles = zip(topology.tiles, readers).map { tile, r -> MonitorSample.Tile in
             let links = (0..<tile.inLinks.count).map { i -> MonitorSample.Link in

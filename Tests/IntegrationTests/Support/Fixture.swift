@@ -82,8 +82,12 @@ final class Fixture {
     }
 
     /// Starts `tilectl run` and waits until every tile is running.
-    func boot(timeout: Double = 30, binary: String = Binary.tilectl, extra: [String] = []) throws -> LiveProcess {
-        let p = try LiveProcess(binary, ["run", "--config", config] + extra)
+    func boot(
+        timeout: Double = 30, binary: String = Binary.tilectl, extra: [String] = [], environment: [String: String] = [:]
+    ) throws -> LiveProcess {
+        let p = try LiveProcess(
+            binary, ["run", "--config", config] + extra,
+            environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new })
         guard p.waitForOutput("is up:", timeout: timeout) else {
             p.kill(SIGKILL)
             _ = p.waitForExit(timeout: 5)
