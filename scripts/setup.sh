@@ -4,12 +4,13 @@
 # libdeflate-dev (gzip, its CRC-32),
 # prometheus (promtool and a real server for the tests), graphviz
 # (`check --graph-svg`), strace (a tracer the sandbox must refuse), systemd
-# (systemd-analyze checks the shipped units); from PyPI, prometheus_client (its parsers read the
+# (systemd-analyze checks the shipped units); from PyPI, jsonschema (validates
+# the --json outputs against docs/schema/) and prometheus_client (its parsers read the
 # exposition back in the tests).
 # Safe to run again: it does nothing when all are there.
 set -euo pipefail
-python3 -c 'import prometheus_client' 2>/dev/null ||
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore prometheus_client
+python3 -c 'import prometheus_client, jsonschema' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore prometheus_client jsonschema
 packages=(libseccomp-dev libcap-dev zlib1g-dev libdeflate-dev prometheus graphviz strace systemd)
 missing=()
 for p in "${packages[@]}"; do

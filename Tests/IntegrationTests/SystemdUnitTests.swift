@@ -48,15 +48,16 @@ extension Integration {
         /// call the supervisor, the reaper or any tile is allowed may be in
         /// a group the unit denies, or it would kill the unit.
         @Test func theUnitDeniesNoCallThatTilectlsPoliciesAllow() throws {
-            let sandbox = try tilectl(["check", "--config", Binary.packageRoot + "/configs/validator.toml", "--sandbox"])
+            let sandbox = try tilectl(["check", "--config", Binary.packageRoot + "/configs/validator.toml", "--sandbox", "--json"])
             #expect(sandbox.status == 0)
-            var allowed: Set<String> = []
-            var inSeccomp = false
-            for line in sandbox.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("  seccomp ") { inSeccomp = true; continue }
-                guard inSeccomp, line.hasPrefix("    "), let name = line.split(separator: " ").first else { inSeccomp = false; continue }
-                allowed.insert(String(name))
-            }
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(sandbox.stdout.utf8)) as? [String: Any])
+            let parts = try #require(report["sandbox"] as? [String: Any])
+            let filters = ((parts["kinds"] as? [[String: Any]]) ?? []) + ((parts["confinements"] as? [[String: Any]]) ?? [])
+            #expect(filters.count == 7, "5 kinds, the reaper and the supervisor")
+            let allowed = Set(
+                filters.flatMap { (($0["seccomp"] as? [String: Any])?["rules"] as? [[String: Any]]) ?? [] }.compactMap {
+                    $0["syscall"] as? String
+                })
             #expect(allowed.isSuperset(of: ["write", "mmap", "ppoll", "wait4", "accept4"]), "\(allowed.sorted())")
             let groups = try run(["syscall-filter"] + Self.denied)
             let denied = Set(

@@ -19,14 +19,26 @@ struct CheckCommand: KindsCommand {
     @Flag(help: "Also print each tile kind's sandbox: user, namespaces, descriptors, rlimits and seccomp allowlist.")
     var sandbox = false
 
+    @Flag(help: "Print the report as JSON instead (schema: docs/schema/check.schema.json); with --sandbox, the sandboxes too.")
+    var json = false
+
     @Flag(help: "Print the topology as a Graphviz digraph instead (tiles as nodes, links as edges).")
     var graph = false
 
     @Option(name: .customLong("graph-svg"), help: ArgumentHelp("Render the digraph to an SVG file with Graphviz's dot.", valueName: "file"))
     var graphSVG: String?
 
+    func validate() throws {
+        if json && (graph || graphSVG != nil) { throw ValidationError("--json and --graph/--graph-svg are different outputs: pick one") }
+    }
+
     func run(kinds: TileKinds) throws {
         let topology = try config.load(kinds)
+        if json {
+            let plan = try ShmemPlanner.plan(topology, kinds: kinds, configPath: config.config, mode: .preview)
+            try JSONOutput.print(try CheckJSON(topology, plan, kinds: kinds, sandbox: sandbox))
+            return
+        }
         if graph || graphSVG != nil {
             let dot = TopologyGraph.dot(topology, kinds: kinds)
             if let graphSVG { try TopologyGraph.renderSVG(dot, to: graphSVG) } else { print(dot, terminator: "") }
@@ -46,21 +58,37 @@ struct CheckCommand: KindsCommand {
         }
     }
 
-    /// Per tile kind, what `Sandbox.enter` will do to each of its tiles,
-    /// from the same profile it enters with; the seccomp lines are read
-    /// back from the compiled filter. Then the reaper's and the
-    /// supervisor's confinement.
-    static func sandboxReport(_ t: Topology, kinds: TileKinds) throws -> String {
-        var out = ""
+    /// One tile kind's sandbox, from the same profile it enters with.
+    struct KindSandbox {
+        let kind: String
+        let tiles: [TileSpec]
+        /// Who its tiles run as, in words.
+        let who: String
+        let profile: SandboxProfile
+        let exposure: ExposureReport
+        /// Compiled for the profile's descriptors: the seccomp lines are
+        /// read back from it.
+        let filter: SeccompFilter
+    }
+
+    /// The reaper's or the supervisor's confinement, with when it begins
+    /// and what its Landlock domain allows.
+    struct ConfinementReport {
+        let confinement: Confinement
+        let when: String
+        let filesystem: String
+    }
+
+    /// Every kind's sandbox, then the reaper's and the supervisor's
+    /// confinement: what the text report and `--json` both show.
+    static func sandboxes(_ t: Topology, kinds: TileKinds) throws -> (
+        landlock: Int32?, kinds: [KindSandbox], confinements: [ConfinementReport]
+    ) {
         let abi = Landlock.abiVersion()
         let landlock: Int32? = abi > 0 ? abi : nil
-        out +=
-            "Landlock on this kernel: "
-            + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
         let uids = t.user == .dynamic && geteuid() == 0 ? TileIdentities.preview(t) : []
-        var seen: [String] = []
-        for tile in t.tiles where !seen.contains(tile.kind) {
-            seen.append(tile.kind)
+        var out: [KindSandbox] = []
+        for tile in t.tiles where !out.contains(where: { $0.kind == tile.kind }) {
             let p = SandboxProfile(kind: kinds[tile.kind]!, topology: t)
             let tiles = t.tiles(ofKind: tile.kind)
             let identity: ExposedIdentity
@@ -84,11 +112,45 @@ struct CheckCommand: KindsCommand {
                 identity = .shared(u.name)
                 who = "\(u.name) (uid \(u.uid), gid \(u.gid)), every tile; no supplementary groups"
             }
-            let exposure = Exposure.tile(p, identity: identity, landlockABI: landlock)
-            let filter = try p.filter()
+            out.append(
+                KindSandbox(
+                    kind: tile.kind, tiles: tiles, who: who, profile: p,
+                    exposure: Exposure.tile(p, identity: identity, landlockABI: landlock), filter: try p.filter()))
+        }
+        let fake = { (n: Int32) in FileDescriptor(rawValue: n) }
+        let confinements = [
+            ConfinementReport(
+                confinement: Reaper.confinement(control: fake(5), report: fake(6)),
+                when: "pid 1 of the tiles' PID namespace, once every tile is started", filesystem: "none (an empty root)"),
+            ConfinementReport(
+                confinement: Confinement(
+                    "supervisor", policy: Supervisor.policy(reaper: 2),
+                    descriptors: [
+                        .stderr: .standardError, Supervisor.signalsRole: fake(5),
+                        Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7),
+                        ServiceNotifier.socketRole: fake(8), ServiceNotifier.readyRole: fake(9),
+                    ],
+                    namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
+                when: "once the reaper is started",
+                filesystem: "remove files in its workspace directories and its lock; "
+                    + "read and write the huge page ledger and pool when it reserved pages"),
+        ]
+        return (landlock, out, confinements)
+    }
+
+    /// Per tile kind, what `Sandbox.enter` will do to each of its tiles;
+    /// then the reaper's and the supervisor's confinement.
+    static func sandboxReport(_ t: Topology, kinds: TileKinds) throws -> String {
+        let (landlock, sandboxes, confinements) = try Self.sandboxes(t, kinds: kinds)
+        var out =
+            "Landlock on this kernel: "
+            + (landlock.map { "ABI \($0)" } ?? "NOT AVAILABLE (\(Errno.name(errno))): tiles run without that layer") + "\n"
+        let me = geteuid()
+        for k in sandboxes {
+            let p = k.profile
             out +=
-                "\nsandbox of \(tile.kind) (\(tiles.count) tile\(tiles.count == 1 ? "" : "s")): exposure \(String(format1: exposure.score)) \(exposure.level)\n"
-            out += "  runs as       \(who)\n"
+                "\nsandbox of \(k.kind) (\(k.tiles.count) tile\(k.tiles.count == 1 ? "" : "s")): exposure \(String(format1: k.exposure.score)) \(k.exposure.level)\n"
+            out += "  runs as       \(k.who)\n"
             out +=
                 "  namespaces    own: \(SandboxProfile.unsharedNamespaces.joined(separator: ", ")), then a nested user namespace "
                 + "that cannot create any more; shared: pid (the topology's own)\n"
@@ -109,30 +171,17 @@ struct CheckCommand: KindsCommand {
             }
             out += table(rows)
             out +=
-                "  seccomp       \(p.policy.syscalls.count) syscalls, \(try filter.instructionCount()) BPF instructions; any other call, "
+                "  seccomp       \(p.policy.syscalls.count) syscalls, \(try k.filter.instructionCount()) BPF instructions; any other call, "
                 + "or a call through another architecture, kills the process. Compiled for the descriptors above; "
                 + "32-bit arguments compared on their low 32 bits, as the kernel reads them\n"
             rows = []
-            for e in filter.entries { rows.append(["    " + e.rule.syscall, e.compiledDescription, e.rule.reason]) }
+            for e in k.filter.entries { rows.append(["    " + e.rule.syscall, e.compiledDescription, e.rule.reason]) }
             out += table(rows)
-            out += exposureTable(exposure)
+            out += exposureTable(k.exposure)
         }
-        let fake = { (n: Int32) in FileDescriptor(rawValue: n) }
-        out += confinementReport(
-            Reaper.confinement(control: fake(5), report: fake(6)),
-            when: "pid 1 of the tiles' PID namespace, once every tile is started",
-            filesystem: "none (an empty root)", landlock: landlock)
-        out += confinementReport(
-            Confinement(
-                "supervisor", policy: Supervisor.policy(reaper: 2),
-                descriptors: [
-                    .stderr: .standardError, Supervisor.signalsRole: fake(5),
-                    Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7),
-                ],
-                namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
-            when: "once the reaper is started",
-            filesystem: "remove files in its workspace directories and its lock; "
-                + "read and write the huge page ledger and pool when it reserved pages", landlock: landlock)
+        for c in confinements {
+            out += confinementReport(c.confinement, when: c.when, filesystem: c.filesystem, landlock: landlock)
+        }
         return out
     }
 

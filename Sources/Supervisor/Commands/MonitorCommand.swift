@@ -27,6 +27,9 @@ struct MonitorCommand: KindsCommand {
     @Flag(help: "Print one snapshot as a plain table and exit.")
     var once = false
 
+    @Flag(help: "Print one snapshot as JSON and exit (schema: docs/schema/monitor.schema.json).")
+    var json = false
+
     func validate() throws {
         guard interval >= 0.05 && interval <= 3600 else {
             throw ValidationError("--interval must be between 0.05 and 3600 seconds")
@@ -50,14 +53,19 @@ struct MonitorCommand: KindsCommand {
         let sampler = try RuntimeError.within("cannot read topology \"\(topology.name)\"'s workspaces") {
             try MonitorSampler(run)
         }
-        let live = Terminal.isInteractive && !once
+        let live = Terminal.isInteractive && !once && !json
         let view = MonitorView(topology: run.handoff.topology, supervisorPid: run.supervisorPid, colour: Terminal.isInteractive)
         let nanos = Int64(interval * 1e9)
 
         guard live else {
             let a = sampler.sample()
             sleepUntil(monotonicNanos: a.monotonic + nanos)
-            print(view.render(a, sampler.sample(), interval: interval, footer: nil), terminator: "")
+            let b = sampler.sample()
+            if json {
+                try JSONOutput.print(MonitorJSON(run.handoff.topology, supervisorPid: run.supervisorPid, a, b))
+            } else {
+                print(view.render(a, b, interval: interval, footer: nil), terminator: "")
+            }
             return
         }
 

@@ -24,7 +24,7 @@ struct MonitorView {
     }
 
     func render(_ a: MonitorSample, _ b: MonitorSample, interval: Double, footer: String?) -> String {
-        let dt = max(1e-9, Double(b.monotonic - a.monotonic) / 1e9)
+        let d = MonitorDelta(topology, a, b)
         // Tile rows share one set of columns, link rows (under their
         // consumer) another.
         // The regimes' columns: one per activity, then housekeeping (which
@@ -34,47 +34,37 @@ struct MonitorView {
             + ["HOUSEKEEPING", "BACKPRESSURE EVENTS"]
         var tileRows: [([String], [Tone])] = [(head, Array(repeating: .dim, count: head.count))]
         var linkRows: [Int: [([String], [Tone])]] = [:]
-        for (i, tile) in topology.tiles.enumerated() {
-            let x = a.tiles[i], y = b.tiles[i]
+        for (i, t) in d.tiles.enumerated() {
             let status: (String, Tone)
-            switch y.status {
-            case TileStatus.running.rawValue: status = ("running", .good)
-            case TileStatus.booting.rawValue: status = ("booting", .warn)
-            default: status = ("shut down", .warn)
+            switch t.status {
+            case .running: status = ("running", .good)
+            case .booting: status = ("booting", .warn)
+            case .shutdown: status = ("shut down", .warn)
+            case nil: status = ("unknown", .bad)
             }
-            // Everything in a sample is what a tile wrote: wrapping
-            // arithmetic only, never a trap on a hostile value.
-            let age = max(0, b.wallclock &- Int64(truncatingIfNeeded: y.heartbeat))
+            let age = t.heartbeatAgeNanos
             let ageTone: Tone = age > 1_000_000_000 ? .bad : age > 100_000_000 ? .warn : .plain
-            func delta(_ r: Regime) -> Double { Double(y.regimes[r] &- x.regimes[r]) }
-            func spent(_ a: Activity) -> Double { delta(Regime(a, housekeeping: true)) + delta(Regime(a, housekeeping: false)) }
-            let total = max(1, Activity.allCases.reduce(0) { $0 + spent($1) })
-            func share(_ v: Double) -> String { "\(Int((v / total * 100).rounded()))%" }
-            let housekeeping = Activity.allCases.reduce(0) { $0 + delta(Regime($1, housekeeping: true)) }
-            let bpEvents = Double(y.backpressureEvents &- x.backpressureEvents) / dt
+            func share(_ v: Double) -> String { "\(Int((v * 100).rounded()))%" }
             tileRows.append(
                 (
                     [
-                        tile.name, y.pidVerified ? String(y.pid) : "? (says \(y.pid))", status.0,
-                        tile.cpus.count > 1 ? "\(y.cpu) of \(Affinity.format(tile.cpus))" : String(y.cpu),
+                        t.spec.name, t.pidVerified ? String(t.pid) : "? (says \(t.pid))", status.0,
+                        t.spec.cpus.count > 1 ? "\(t.cpu) of \(Affinity.format(t.spec.cpus))" : String(t.cpu),
                         Self.duration(age),
                     ]
-                        + Activity.allCases.map { share(spent($0)) }
-                        + [share(housekeeping), "\(Self.rate(bpEvents))/s, \(y.backpressureEvents) in all"],
+                        + Activity.allCases.map { share(t.shares[$0]!) }
+                        + [share(t.housekeepingShare), "\(Self.rate(t.backpressureEventsPerSecond))/s, \(t.backpressureEvents) in all"],
                     [.plain, .plain, status.1, .plain, ageTone]
-                        + Activity.allCases.map { $0 == .backpressured && spent($0) / total > 0.5 ? .warn : .plain }
-                        + [.plain, y.inBackpressure ? .warn : .plain]
+                        + Activity.allCases.map { $0 == .backpressured && t.shares[$0]! > 0.5 ? .warn : .plain }
+                        + [.plain, t.inBackpressure ? .warn : .plain]
                 ))
-            for (j, link) in topology.inLinks(of: tile).enumerated() {
-                let l = y.links[j], k = x.links[j]
-                let lost = Double(l.lost &- k.lost) / dt
+            for l in t.inputs {
                 linkRows[i, default: []].append(
                     (
                         [
-                            "<- \(link.label)", "\(Self.rate(Double(l.consumed &- k.consumed) / dt)) frags/s",
-                            "\(Self.bytes(Double(l.consumedBytes &- k.consumedBytes) / dt))/s",
-                            "filtered \(Self.rate(Double(l.filtered &- k.filtered) / dt))/s",
-                            "lost \(Self.rate(lost))/s, \(l.lost) in all", "slow \(l.slow)",
+                            "<- \(l.link.label)", "\(Self.rate(l.fragsPerSecond)) frags/s", "\(Self.bytes(l.bytesPerSecond))/s",
+                            "filtered \(Self.rate(l.filteredPerSecond))/s", "lost \(Self.rate(l.lostPerSecond))/s, \(l.lost) in all",
+                            "slow \(l.slow)",
                         ],
                         [.dim, .plain, .plain, .plain, l.lost > 0 ? .bad : .plain, .plain]
                     ))
@@ -96,7 +86,7 @@ struct MonitorView {
         let lw = widths(linkRows.values.flatMap { $0 })
         var out =
             "topology \"\(topology.name)\": \(topology.tiles.count) tiles, \(topology.links.count) links, "
-            + "supervisor pid \(supervisorPid); rates over \(String(format1: dt)) s\n\n"
+            + "supervisor pid \(supervisorPid); rates over \(String(format1: d.seconds)) s\n\n"
         out += line(tileRows[0], tw, indent: "")
         for i in topology.tiles.indices {
             out += line(tileRows[i + 1], tw, indent: "")
