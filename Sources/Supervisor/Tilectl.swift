@@ -21,7 +21,7 @@ public struct Tilectl: ParsableCommand {
         version: BuildInfo.description,
         subcommands: [
             RunCommand.self, ReadyCommand.self, CheckCommand.self, MonitorCommand.self, ConfigureCommand.self,
-            ReferenceCommand.self,
+            ReopenLogsCommand.self, ReferenceCommand.self,
             Run1Command.self,
         ])
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 
 /// Log levels, lowest first. Names match what operators type in the
 /// topology file (`[log] level_stderr = "notice"`).
@@ -30,9 +31,17 @@ public enum Log {
     nonisolated(unsafe) private static var stderrLevel = LogLevel.notice
     nonisolated(unsafe) private static var fileLevel = LogLevel.info
     nonisolated(unsafe) private static var file: FileDescriptor?
+    /// Where the file is, kept open so that `reopen` needs no path walk
+    /// (and a confined process can be allowed exactly that directory).
+    nonisolated(unsafe) private static var directory: TrustedDirectory?
+    nonisolated(unsafe) private static var fileName = ""
 
-    /// The open log file, if any: a tile keeps it through its sandbox.
+    /// The open log file, if any (the supervisor's: tiles log through it).
     public static var fileDescriptor: FileDescriptor? { file }
+    /// The log file's directory, if there is a log file.
+    public static var directoryDescriptor: FileDescriptor? { directory?.fd }
+    /// The log file as configured (`/var/log/tilectl/validator.log`).
+    public static var path: String? { directory.map { $0.path == "/" ? "/" + fileName : $0.path + "/" + fileName } }
 
     /// Sets who speaks (`supervisor`, `metric:0`) and where lines go. Opens
     /// the log file for appending when a path is given; the caller keeps
@@ -42,24 +51,48 @@ public enum Log {
         self.stderrLevel = stderrLevel
         self.fileLevel = fileLevel
         if let path, !path.isEmpty {
-            let fd = try openFile(path)
+            let (dir, name) = try openDirectory(path)
+            let fd: FileDescriptor
+            do { fd = try dir.openChecked(name, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640) } catch {
+                dir.close()
+                throw error
+            }
             file?.close()
+            directory?.close()
             file = fd
+            directory = dir
+            fileName = name
         }
     }
+
+    /// Opens the log file's path again, as after logrotate moved it away,
+    /// and puts it in place of the old one under the same descriptor
+    /// number (dup3), so what holds that number (a seccomp rule) still
+    /// holds. Lines written before are in the old file, whole; none is lost.
+    public static func reopen() throws {
+        guard let directory, let file else { return }
+        let fd = try directory.openChecked(fileName, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+        defer { fd.close() }
+        guard cshim_dup3(fd.rawValue, file.rawValue, CSHIM_O_CLOEXEC) >= 0 else {
+            throw RuntimeError(call: "dup3(log file)", errno: errno)
+        }
+    }
+
+    /// The flags `reopen` opens with, as the kernel sees them (for a
+    /// seccomp rule that allows exactly that open).
+    public static var reopenFlags: Int32 { O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC }
 
     /// Opens (or creates) the log file for appending as root would safely:
     /// its directory reached without following a link, the file itself
     /// never a link, a FIFO or someone else's (`TrustedDirectory`). The
     /// directory may be shared (/tmp, /var/log): the checks on the file are
     /// what make that safe.
-    static func openFile(_ path: String) throws -> FileDescriptor {
+    static func openDirectory(_ path: String) throws -> (TrustedDirectory, String) {
         guard let slash = path.lastIndex(of: "/"), path.hasPrefix("/"), slash != path.index(before: path.endIndex) else {
             throw RuntimeError(path: path, "is not an absolute path to a file")
         }
         let dir = try TrustedDirectory.open(slash == path.startIndex ? "/" : String(path[..<slash]), sharedLast: true)
-        defer { dir.close() }
-        return try dir.openChecked(String(path[path.index(after: slash)...]), O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+        return (dir, String(path[path.index(after: slash)...]))
     }
 
     public static func setWho(_ name: String) { who = name }
@@ -69,6 +102,8 @@ public enum Log {
     public static func closeFile() {
         file?.close()
         file = nil
+        directory?.close()
+        directory = nil
     }
 
     public static func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }

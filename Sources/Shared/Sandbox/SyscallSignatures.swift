@@ -47,6 +47,7 @@ public enum SyscallSignatures {
         "getdents64": sig(("fd", .descriptor), ("dirent", .int64), ("count", .int32)),
         "fcntl": sig(("fd", .descriptor), ("cmd", .int32), ("arg", .int64)),
         "openat": sig(("dirfd", .descriptor), ("pathname", .int64), ("flags", .int32), ("mode", .int32)),
+        "dup3": sig(("oldfd", .descriptor), ("newfd", .descriptor), ("flags", .int32)),
         "unlinkat": sig(("dirfd", .descriptor), ("pathname", .int64), ("flags", .int32)),
         "newfstatat": sig(("dirfd", .descriptor), ("pathname", .int64), ("statbuf", .int64), ("flags", .int32)),
         "renameat": sig(("olddirfd", .descriptor), ("oldpath", .int64), ("newdirfd", .descriptor), ("newpath", .int64)),

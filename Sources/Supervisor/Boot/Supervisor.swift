@@ -51,7 +51,9 @@ final class Supervisor {
         let started = Clock.monotonicNanos()
         // Signals first: from here SIGINT and SIGTERM are read by the wait
         // loop; none can kill the supervisor half-way through creating things.
-        let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP])
+        // SIGUSR1 reopens the log file (logrotate's postrotate, through
+        // `tilectl reopen-logs`); the others stop the topology.
+        let signals = try Signals.block([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         defer { signals.close() }
 
         // Every directory root opens by path is checked now, before a run
@@ -191,6 +193,7 @@ final class Supervisor {
     static let signalsRole = DescriptorRole("signalfd")
     static let controlRole = DescriptorRole("control pipe")
     static let reportRole = DescriptorRole("report pipe")
+    static let logDirectoryRole = DescriptorRole("log directory")
 
     /// What the supervisor still does once the reaper runs: wait for a
     /// signal or the reaper's report, ask for a halt, kill and reap the
@@ -243,6 +246,16 @@ final class Supervisor {
                             equals: .constant(0, "no O_TRUNC, O_APPEND, O_TMPFILE …"))
                     ],
                     reason: "cleanup: its directories (Landlock limits which) and the ledger and pool files"),
+                SeccompRule(
+                    "openat",
+                    [
+                        .arg(0, equals: .descriptor(logDirectoryRole)),
+                        .arg(2, equals: .constant(UInt64(UInt32(bitPattern: Log.reopenFlags)), "O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW …")),
+                    ],
+                    reason: "SIGUSR1: reopen the log file after logrotate moved it (Landlock: only in its directory)"),
+                SeccompRule(
+                    "dup3", [.arg(1, equals: .descriptor(.logFile))],
+                    reason: "SIGUSR1: the reopened log file takes the old one's descriptor number"),
                 SeccompRule("newfstatat", reason: "cleanup: check what it opens and removes, never following a link"),
                 SeccompRule("fstat", reason: "cleanup: check what it opens"),
                 SeccompRule("fcntl", reason: "cleanup: file status flags of what it opens"),
@@ -265,6 +278,7 @@ final class Supervisor {
         ]
         d.merge(notifier.descriptors) { a, _ in a }
         if let log = Log.fileDescriptor { d[.logFile] = log }
+        if let dir = Log.directoryDescriptor { d[Self.logDirectoryRole] = dir }
         // Where cleanup removes and writes: nowhere else.
         var rules: [Confinement.FilesystemRule] = []
         func rule(_ path: String, _ access: Landlock.FileAccess, _ what: String, shared: Bool = false) throws {
@@ -298,6 +312,10 @@ final class Supervisor {
                     try rule(HugepagePool.directory(size, node: node), [.readFile, .writeFile], "node \(node)'s \(size.label) page pool")
                 }
             }
+        }
+        if let dir = Log.directoryDescriptor {
+            // Reopening the log creates it again if logrotate moved it.
+            rules.append(.init(try dir.duplicate(), [.writeFile, .makeReg], "the log file's directory"))
         }
         if let lock {
             try held(lock.directory, .removeFile, "the topology's lock")
@@ -364,6 +382,10 @@ final class Supervisor {
             }
             if !stopping { checkHealth(booting: booting) }
             if fds[0].revents != 0, let sig = signals.next() {
+                if sig == SIGUSR1 {
+                    reopenLog()
+                    continue
+                }
                 if stopping {
                     Log.warning("\(WaitStatus.signalName(sig)) again: killing every tile now")
                     kill(reaper, SIGKILL)
@@ -480,6 +502,19 @@ final class Supervisor {
         notifier.status(healthy ? upStatus : line)
         if watchdogDue { notifier.watchdog(now: now, healthy: healthy) }
     }
+
+    /// SIGUSR1: the log file again at its path (logrotate moved it).
+    private func reopenLog() {
+        guard let path = Log.path else { return }
+        do {
+            try Log.reopen()
+            logReopenings += 1
+            Log.notice("reopened the log file \(path) (SIGUSR1; \(logReopenings) so far)")
+        } catch {
+            Log.error("cannot reopen the log file \(path): \(error); still writing to the one it had")
+        }
+    }
+    private var logReopenings = 0
 
     /// Asks every tile for an orderly stop through its header.
     private func requestHalt() {

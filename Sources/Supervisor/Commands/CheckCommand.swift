@@ -128,7 +128,8 @@ struct CheckCommand: KindsCommand {
                     descriptors: [
                         .stderr: .standardError, Supervisor.signalsRole: fake(5),
                         Supervisor.controlRole: fake(6), Supervisor.reportRole: fake(7),
-                        ServiceNotifier.socketRole: fake(8), ServiceNotifier.readyRole: fake(9),
+                        ServiceNotifier.socketRole: fake(8), ServiceNotifier.readyRole: fake(9), .logFile: fake(10),
+                        Supervisor.logDirectoryRole: fake(11),
                     ],
                     namespaces: Supervisor.confinedNamespaces, emptyRoot: false),
                 when: "once the reaper is started",
