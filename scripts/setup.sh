@@ -7,12 +7,13 @@
 # (systemd-analyze checks the shipped units), logrotate (rotates a live
 # topology's log in the tests); from PyPI, jsonschema (validates
 # the --json outputs against docs/schema/), kubernetes-validate and pyyaml
-# (the Kubernetes manifest, offline) and prometheus_client (its parsers read the
+# (the Kubernetes manifest, offline), junitparser (reads `run --junit`
+# reports) and prometheus_client (its parsers read the
 # exposition back in the tests).
 # Safe to run again: it does nothing when all are there.
 set -euo pipefail
-python3 -c 'import prometheus_client, jsonschema, kubernetes_validate, yaml' 2>/dev/null ||
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore prometheus_client jsonschema kubernetes-validate pyyaml
+python3 -c 'import prometheus_client, jsonschema, kubernetes_validate, yaml, junitparser' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore prometheus_client jsonschema kubernetes-validate pyyaml junitparser
 packages=(libseccomp-dev libcap-dev zlib1g-dev libdeflate-dev prometheus graphviz strace systemd logrotate)
 missing=()
 for p in "${packages[@]}"; do

@@ -37,12 +37,19 @@ final class Supervisor {
     private var tileWorkspaces: [TileWorkspace] = []
     private var linkWorkspaces: [(WorkspaceSpec, WorkspaceMapping)] = []
 
-    init(topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool, readyFD: FileDescriptor? = nil) {
+    /// `run --for`: the topology as a test, or nil.
+    let ci: CIRun?
+    private var renderer: SnapshotRenderer?
+
+    init(
+        topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool, readyFD: FileDescriptor? = nil, ci: CIRun? = nil
+    ) {
         self.topology = topology
         self.kinds = kinds
         self.configPath = configPath
         self.sandbox = sandbox
         notifier = ServiceNotifier(readyFD: readyFD)
+        self.ci = ci
     }
 
     /// Runs the topology; returns the process exit status.
@@ -134,6 +141,8 @@ final class Supervisor {
         stderrPipes.forEach { $0.write.close() }
         defer { controlWrite.close(); reportRead.close() }
         Log.info("started \(topology.tiles.count) tiles (reaper pid \(reaper))")
+        // The CI mode's renderer, allocated while allocating is still free.
+        if ci != nil { renderer = SnapshotRenderer(topology, kinds: kinds, workspaces: tileWorkspaces) }
 
         if sandbox {
             do {
@@ -221,6 +230,11 @@ final class Supervisor {
                     "write", [.arg(0, equals: .descriptor(ServiceNotifier.readyRole))],
                     reason: "run --ready-fd: READY=1 once every tile runs, then close"),
                 SeccompRule(
+                    "write", [.arg(0, equals: .descriptor(CIRun.stdoutRole))], reason: "run --for: one line per --expect"),
+                SeccompRule(
+                    "write", [.arg(0, equals: .descriptor(CIRun.junitRole))],
+                    reason: "run --junit: the report, to the file opened at start"),
+                SeccompRule(
                     "write",
                     [
                         .arg(0, notEquals: .descriptor(signalsRole)), .arg(0, notEquals: .descriptor(controlRole)),
@@ -277,6 +291,10 @@ final class Supervisor {
             Self.controlRole: control, Self.reportRole: report,
         ]
         d.merge(notifier.descriptors) { a, _ in a }
+        if let ci {
+            d[CIRun.stdoutRole] = .standardOutput
+            if let junit = ci.junit { d[CIRun.junitRole] = junit }
+        }
         if let log = Log.fileDescriptor { d[.logFile] = log }
         if let dir = Log.directoryDescriptor { d[Self.logDirectoryRole] = dir }
         // Where cleanup removes and writes: nowhere else.
@@ -362,7 +380,9 @@ final class Supervisor {
             // the next second; otherwise only events wake the supervisor.
             let throttled = tiles.count < topology.tiles.count
             var timeout: Int64 = booting ? 10_000_000 : throttled ? 1_000_000_000 - now % 1_000_000_000 : -1
-            if let due = nextHealthCheck(stopping: stopping) { timeout = timeout < 0 ? max(0, due - now) : min(timeout, max(0, due - now)) }
+            for due in [nextHealthCheck(stopping: stopping), stopping ? nil : nextCICheck].compactMap({ $0 }) {
+                timeout = timeout < 0 ? max(0, due - now) : min(timeout, max(0, due - now))
+            }
             let n = cshim_ppoll(&fds, nfds_t(fds.count), timeout)
             for (k, (slot, _)) in tiles.enumerated() where fds[2 + k].revents != 0 { relay.read(slot) }
             if n < 0 && errno != EINTR {
@@ -379,6 +399,23 @@ final class Supervisor {
                 Log.notice("topology \(topology.name) is up: \(topology.tiles.count) tiles running, booted in \(Int(ms)) ms; pids \(list)")
                 upStatus = "\(topology.tiles.count) tiles running, booted in \(Int(ms)) ms"
                 notifier.ready(status: upStatus)
+                if let ci, let renderer {
+                    ciStart = renderer.snapshot()
+                    nextCICheck = Clock.monotonicNanos() + (ci.until ? Self.untilInterval : ci.durationNanos)
+                    Log.notice(
+                        "run --for: judging \(ci.expectations.count) expectation\(ci.expectations.count == 1 ? "" : "s") "
+                            + "\(ci.until ? "as soon as all hold, at most" : "after") \(MetricExpectation.format(Double(ci.durationNanos) / 1e9)) s"
+                    )
+                }
+            }
+            if !stopping, let verdicts = judgeIfDue() {
+                ciVerdicts = verdicts
+                stopping = true
+                let held = verdicts.filter(\.holds).count
+                Log.notice("run --for: \(held) of \(verdicts.count) expectations hold; stopping the topology")
+                notifier.stopping(status: "run --for: \(held) of \(verdicts.count) expectations hold")
+                _ = Glibc.write(control.rawValue, "H", 1)
+                requestHalt()
             }
             if !stopping { checkHealth(booting: booting) }
             if fds[0].revents != 0, let sig = signals.next() {
@@ -425,6 +462,7 @@ final class Supervisor {
                 switch event {
                 case .tileDied:
                     Log.error("tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
+                    reportCIStopped(because: "tile \(tile.name) \(WaitStatus(raw: r.status))")
                     notifier.stopping(status: "tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
                     return 1
                 case .tileStarted:
@@ -441,11 +479,11 @@ final class Supervisor {
                         Log.warning("tile \(tile.name) \(WaitStatus(raw: r.status)) while halting")
                     }
                     Log.notice("every tile halted; the topology is stopped")
-                    return 0
+                    return ciExitStatus()
                 case .haltTimedOut:
                     Log.warning(
                         "tile \(tile.name) did not halt within \(Self.haltTimeoutNanos / 1_000_000_000) s and was killed with the rest")
-                    return 0
+                    return ciExitStatus()
                 }
             }
         }
@@ -456,6 +494,56 @@ final class Supervisor {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return WaitStatus(raw: status)
+    }
+
+    // MARK: run --for
+
+    /// How often `--until` looks.
+    static let untilInterval: Int64 = 100_000_000
+    private var ciStart: MetricSnapshot?
+    private var nextCICheck: Int64?
+    private var ciVerdicts: [MetricExpectation.Verdict]?
+
+    /// When the run is over (or, with `--until`, every expectation holds):
+    /// every expectation judged, printed and reported; nil until then.
+    private func judgeIfDue() -> [MetricExpectation.Verdict]? {
+        guard let ci, let renderer, let start = ciStart, let due = nextCICheck, Clock.monotonicNanos() >= due else { return nil }
+        let now = renderer.snapshot()
+        let verdicts = ci.expectations.map { $0.judge(initial: start, final: now) }
+        let over = now.monotonicNanos - start.monotonicNanos >= ci.durationNanos
+        guard over || verdicts.allSatisfy(\.holds) else {
+            nextCICheck = min(now.monotonicNanos + Self.untilInterval, start.monotonicNanos + ci.durationNanos)
+            return nil
+        }
+        nextCICheck = nil
+        var text = CIRun.lines(verdicts)
+        _ = text.withUTF8 { Glibc.write(1, $0.baseAddress, $0.count) }
+        ci.writeJUnit(
+            topology: topology.name, seconds: Double(now.monotonicNanos - start.monotonicNanos) / 1e9, verdicts: verdicts, died: nil)
+        return verdicts
+    }
+
+    /// A run that ended before its expectations were judged: each is an
+    /// error in the report.
+    private func reportCIStopped(because why: String) {
+        guard let ci, ciVerdicts == nil else { return }
+        let none = ci.expectations.map {
+            MetricExpectation.Verdict(expectation: $0, holds: false, left: nil, right: nil, message: "\($0.text): \(why)")
+        }
+        ci.writeJUnit(topology: topology.name, seconds: 0, verdicts: none, died: why)
+        ciVerdicts = none
+    }
+
+    /// 0 after an orderly stop, unless it was a CI run whose expectations
+    /// did not all hold, or that a signal ended before they were judged.
+    private func ciExitStatus() -> Int32 {
+        guard ci != nil else { return 0 }
+        if ciVerdicts == nil {
+            Log.error("run --for: stopped before the expectations were judged")
+            reportCIStopped(because: "stopped before the expectations were judged")
+            return 1
+        }
+        return ciVerdicts!.allSatisfy(\.holds) ? 0 : 1
     }
 
     // MARK: health, for systemd

@@ -36,7 +36,33 @@ struct RunCommand: KindsCommand {
             valueName: "N"))
     var readyFD: Int32?
 
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp(
+            "CI mode: run this long once every tile runs (30s, 2m, 500ms), judge every --expect on the final metrics, stop in order; exit 0 when all hold, 1 otherwise.",
+            valueName: "duration"))
+    var forDuration: String?
+
+    @Option(
+        name: .customLong("expect"),
+        help: ArgumentHelp(
+            "With --for: a comparison of metrics, e.g. 'sum(rate(link_frag_consumed_total{link_kind=\"dedup_sink\"})) > 1000'. Repeatable.",
+            valueName: "expr"))
+    var expectations: [String] = []
+
+    @Flag(help: "With --for: stop as soon as every --expect holds (the duration is then the limit).")
+    var until = false
+
+    @Option(help: ArgumentHelp("With --for: write a JUnit XML report, one test case per --expect.", valueName: "file"))
+    var junit: String?
+
     func validate() throws {
+        if forDuration == nil && (!expectations.isEmpty || until || junit != nil) {
+            throw ValidationError("--expect, --until and --junit go with --for DURATION (the CI mode)")
+        }
+        if let d = forDuration, CIRun.nanos(d) == nil {
+            throw ValidationError("--for \(d): not a duration; use 30s, 2m, 500ms, 1h or a number of seconds")
+        }
         guard let n = readyFD else { return }
         guard n > 2 else { throw ValidationError("--ready-fd \(n): use a descriptor above 2 (0, 1 and 2 are stdin, stdout and stderr)") }
         let flags = cshim_fcntl_int(n, F_GETFL, 0)
@@ -50,7 +76,24 @@ struct RunCommand: KindsCommand {
     }
 
     func run(kinds: TileKinds) throws {
+        // Expressions first: a typo is exit 2 before anything starts.
+        let parsed = try expectations.map { try MetricExpectation(parsing: $0) }
+        if forDuration != nil && parsed.isEmpty {
+            throw ValidationError("--for needs at least one --expect: what should hold at the end of the run?")
+        }
         let topology = try config.load(kinds)
+        var ci: CIRun?
+        if let d = forDuration, let nanos = CIRun.nanos(d) {
+            var report: FileDescriptor?
+            if let junit {
+                let fd = open(junit, O_WRONLY | O_CREAT | O_TRUNC | CSHIM_O_CLOEXEC | CSHIM_O_NOFOLLOW, 0o644)
+                guard fd >= 0 else {
+                    throw RuntimeError(path: junit, "cannot be written (\(Errno.describe(errno))); pick another --junit path")
+                }
+                report = FileDescriptor(rawValue: fd)
+            }
+            ci = CIRun(durationNanos: nanos, until: until, expectations: parsed, junit: report)
+        }
         try Log.configure(
             who: "supervisor", stderrLevel: topology.log.levelStderr,
             fileLevel: topology.log.levelLogfile, path: topology.log.path)
@@ -60,8 +103,9 @@ struct RunCommand: KindsCommand {
             _ = cshim_fcntl_int(fd, F_SETFD, FD_CLOEXEC)
             return FileDescriptor(rawValue: fd)
         }
-        let status = try Supervisor(topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox, readyFD: ready)
-            .run()
+        let status = try Supervisor(
+            topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox, readyFD: ready, ci: ci
+        ).run()
         throw ExitCode(status)
     }
 }

@@ -1,0 +1,46 @@
+/// `run --junit FILE`: one test case per expectation, in the JUnit XML that
+/// CI systems read (Jenkins, GitLab, GitHub's test reporters): a
+/// `<testsuites>` with one `<testsuite>` named after the topology.
+enum JUnitReport {
+    /// `died`: the tile that stopped the run, if one did; then every
+    /// expectation is an error, since none could be judged.
+    static func xml(topology: String, seconds: Double, verdicts: [MetricExpectation.Verdict], died: String?) -> String {
+        let failures = died == nil ? verdicts.filter { !$0.holds }.count : 0
+        let errors = died == nil ? 0 : verdicts.count
+        let time = MetricExpectation.format((seconds * 1000).rounded() / 1000)
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"tilectl\" tests=\"\(verdicts.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(time)\">\n"
+        out +=
+            "  <testsuite name=\"\(escape(topology))\" tests=\"\(verdicts.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(time)\">\n"
+        for v in verdicts {
+            out += "    <testcase classname=\"tilectl.\(escape(topology))\" name=\"\(escape(v.expectation.text))\" time=\"\(time)\""
+            if let died {
+                out += ">\n      <error message=\"\(escape(died))\" type=\"TileDied\"/>\n    </testcase>\n"
+            } else if v.holds {
+                out += ">\n      <system-out>\(escape(v.message))</system-out>\n    </testcase>\n"
+            } else {
+                out += ">\n      <failure message=\"\(escape(v.message))\" type=\"ExpectationFailed\"/>\n    </testcase>\n"
+            }
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// XML text and attribute values: the five entities, and control
+    /// characters (which XML 1.0 cannot carry) as `?`.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n": out += "&#\(c.value);"
+            default: out.unicodeScalars.append(c.value < 0x20 || c.value == 0x7F ? "?" : c)
+            }
+        }
+        return out
+    }
+}
