@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "tilectl", targets: ["tilectl"]),
         // For fuzz/ (its own package): the parser, the loader and the kinds.
         .library(name: "TilectlCore", targets: ["TOML", "Shared", "MetricTile", "Tiles", "Supervisor"]),
+        // For a tile author's own package (Examples/CustomTile): `import TilectlKit`.
+        .library(name: "Tilectl", targets: ["TilectlKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +41,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "tilectl", dependencies: ["Supervisor"]),
+        .target(name: "TilectlKit", dependencies: ["Shared", "Supervisor"]),
         // tilectl plus a test-only tile kind that tries to escape its
         // sandbox. Built for the integration tests; never part of `tilectl`.
         .target(name: "TestbedShim", path: "Tests/TestbedShim"),

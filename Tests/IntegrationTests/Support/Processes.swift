@@ -33,8 +33,10 @@ struct CommandResult {
 }
 
 /// Runs `tilectl` with `arguments` to completion (at most `timeout` seconds).
-func tilectl(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> CommandResult {
-    let p = try LiveProcess(Binary.tilectl, arguments, environment: environment)
+func tilectl(
+    _ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil, binary: String = Binary.tilectl
+) throws -> CommandResult {
+    let p = try LiveProcess(binary, arguments, environment: environment)
     guard p.waitForExit(timeout: timeout) else {
         p.kill(SIGKILL)
         _ = p.waitForExit(timeout: 5)
