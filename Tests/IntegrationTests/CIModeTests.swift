@@ -96,5 +96,23 @@ extension Integration {
             #expect(result?.first?["type"] as? String == "TileDied")
             #expect(result?.first?["message"] as? String == "tile synth:1 killed by SIGKILL")
         }
+
+        /// A second run of a running topology cannot start: the report says
+        /// so rather than being left empty.
+        @Test func aTopologyThatDoesNotStartStillWritesItsReport() throws {
+            let fx = try Fixture(pageSize: "normal")
+            defer { fx.tearDown() }
+            let first = try fx.boot()
+            defer { first.kill(SIGTERM); _ = first.waitForExit(timeout: 10) }
+            let report = fx.dir + "/junit.xml"
+            let r = try tilectl(["run", "--config", fx.config, "--for", "5s", "--junit", report, "--expect", "count(tile_status) == 3"])
+            #expect(r.status == 1)
+            let j = try junit(report)
+            #expect(j["tests"] as? Int == 1 && j["errors"] as? Int == 1, "\(j)")
+            let result = ((j["suites"] as? [[String: Any]])?.first?["cases"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]
+            #expect(result?.first?["type"] as? String == "DidNotStart")
+            #expect(
+                (result?.first?["message"] as? String)?.hasPrefix("the topology did not start: ") == true, "\(String(describing: result))")
+        }
     }
 }

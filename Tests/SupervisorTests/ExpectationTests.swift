@@ -103,11 +103,11 @@ import Testing
     @Test func theJUnitReportEscapesWhatItQuotes() throws {
         let holds = try judge("count(c_total) == 3")
         let fails = try judge(#"c_total{kind="b"} < 1"#)
-        let xml = JUnitReport.xml(topology: "t<1>", seconds: 2, verdicts: [holds, fails], died: nil)
+        let xml = JUnitReport.xml(topology: "t<1>", seconds: 2, verdicts: [holds, fails], error: nil)
         #expect(xml.contains(#"<testsuite name="t&lt;1&gt;" tests="2" failures="1" errors="0" skipped="0" time="2">"#))
         #expect(xml.contains(#"name="c_total{kind=&quot;b&quot;} &lt; 1""#))
         #expect(xml.contains(#"<failure message="c_total{kind=&quot;b&quot;} &lt; 1: 50 is not &lt; 1" type="ExpectationFailed"/>"#))
-        let died = JUnitReport.xml(topology: "t", seconds: 0, verdicts: [holds], died: "tile synth:1 killed by SIGKILL")
+        let died = JUnitReport.xml(topology: "t", seconds: 0, verdicts: [holds], error: ("TileDied", "tile synth:1 killed by SIGKILL"))
         #expect(died.contains(#"errors="1""#) && died.contains(#"<error message="tile synth:1 killed by SIGKILL" type="TileDied"/>"#))
         #expect(JUnitReport.escape("a\u{1}b&'") == "a?b&amp;&apos;")
     }

@@ -462,7 +462,7 @@ final class Supervisor {
                 switch event {
                 case .tileDied:
                     Log.error("tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
-                    reportCIStopped(because: "tile \(tile.name) \(WaitStatus(raw: r.status))")
+                    reportCIStopped(because: "tile \(tile.name) \(WaitStatus(raw: r.status))", type: "TileDied")
                     notifier.stopping(status: "tile \(tile.name) \(WaitStatus(raw: r.status)); the topology is stopped")
                     return 1
                 case .tileStarted:
@@ -519,18 +519,18 @@ final class Supervisor {
         var text = CIRun.lines(verdicts)
         _ = text.withUTF8 { Glibc.write(1, $0.baseAddress, $0.count) }
         ci.writeJUnit(
-            topology: topology.name, seconds: Double(now.monotonicNanos - start.monotonicNanos) / 1e9, verdicts: verdicts, died: nil)
+            topology: topology.name, seconds: Double(now.monotonicNanos - start.monotonicNanos) / 1e9, verdicts: verdicts)
         return verdicts
     }
 
     /// A run that ended before its expectations were judged: each is an
     /// error in the report.
-    private func reportCIStopped(because why: String) {
+    private func reportCIStopped(because why: String, type: String) {
         guard let ci, ciVerdicts == nil else { return }
         let none = ci.expectations.map {
             MetricExpectation.Verdict(expectation: $0, holds: false, left: nil, right: nil, message: "\($0.text): \(why)")
         }
-        ci.writeJUnit(topology: topology.name, seconds: 0, verdicts: none, died: why)
+        ci.writeJUnit(topology: topology.name, seconds: 0, verdicts: none, error: (type, why))
         ciVerdicts = none
     }
 
@@ -540,7 +540,7 @@ final class Supervisor {
         guard ci != nil else { return 0 }
         if ciVerdicts == nil {
             Log.error("run --for: stopped before the expectations were judged")
-            reportCIStopped(because: "stopped before the expectations were judged")
+            reportCIStopped(because: "stopped before the expectations were judged", type: "Interrupted")
             return 1
         }
         return ciVerdicts!.allSatisfy(\.holds) ? 0 : 1

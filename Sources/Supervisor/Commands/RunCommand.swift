@@ -103,9 +103,22 @@ struct RunCommand: KindsCommand {
             _ = cshim_fcntl_int(fd, F_SETFD, FD_CLOEXEC)
             return FileDescriptor(rawValue: fd)
         }
-        let status = try Supervisor(
-            topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox, readyFD: ready, ci: ci
-        ).run()
+        let status: Int32
+        do {
+            status = try Supervisor(
+                topology: topology, kinds: kinds, configPath: config.config, sandbox: !noSandbox, readyFD: ready, ci: ci
+            ).run()
+        } catch {
+            // A CI job reads the report even when the topology never started.
+            if let ci {
+                let why = "the topology did not start: \(error)"
+                ci.writeJUnit(
+                    topology: topology.name, seconds: 0,
+                    verdicts: ci.expectations.map { .init(expectation: $0, holds: false, left: nil, right: nil, message: why) },
+                    error: ("DidNotStart", why))
+            }
+            throw error
+        }
         throw ExitCode(status)
     }
 }

@@ -37,9 +37,11 @@ struct CIRun {
         verdicts.map { ($0.holds ? "ok    " : "FAIL  ") + $0.message + "\n" }.joined()
     }
 
-    func writeJUnit(topology: String, seconds: Double, verdicts: [MetricExpectation.Verdict], died: String?) {
+    func writeJUnit(
+        topology: String, seconds: Double, verdicts: [MetricExpectation.Verdict], error: (type: String, message: String)? = nil
+    ) {
         guard let junit else { return }
-        var xml = JUnitReport.xml(topology: topology, seconds: seconds, verdicts: verdicts, died: died)
+        var xml = JUnitReport.xml(topology: topology, seconds: seconds, verdicts: verdicts, error: error)
         _ = xml.withUTF8 { Glibc.write(junit.rawValue, $0.baseAddress, $0.count) }
     }
 }

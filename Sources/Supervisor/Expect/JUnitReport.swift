@@ -2,11 +2,14 @@
 /// CI systems read (Jenkins, GitLab, GitHub's test reporters): a
 /// `<testsuites>` with one `<testsuite>` named after the topology.
 enum JUnitReport {
-    /// `died`: the tile that stopped the run, if one did; then every
-    /// expectation is an error, since none could be judged.
-    static func xml(topology: String, seconds: Double, verdicts: [MetricExpectation.Verdict], died: String?) -> String {
-        let failures = died == nil ? verdicts.filter { !$0.holds }.count : 0
-        let errors = died == nil ? 0 : verdicts.count
+    /// `error`: why no expectation could be judged (a tile died, the
+    /// topology did not start, a signal stopped it), if so; then each is an
+    /// error of that type.
+    static func xml(
+        topology: String, seconds: Double, verdicts: [MetricExpectation.Verdict], error: (type: String, message: String)?
+    ) -> String {
+        let failures = error == nil ? verdicts.filter { !$0.holds }.count : 0
+        let errors = error == nil ? 0 : verdicts.count
         let time = MetricExpectation.format((seconds * 1000).rounded() / 1000)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"tilectl\" tests=\"\(verdicts.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(time)\">\n"
@@ -14,8 +17,8 @@ enum JUnitReport {
             "  <testsuite name=\"\(escape(topology))\" tests=\"\(verdicts.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(time)\">\n"
         for v in verdicts {
             out += "    <testcase classname=\"tilectl.\(escape(topology))\" name=\"\(escape(v.expectation.text))\" time=\"\(time)\""
-            if let died {
-                out += ">\n      <error message=\"\(escape(died))\" type=\"TileDied\"/>\n    </testcase>\n"
+            if let error {
+                out += ">\n      <error message=\"\(escape(error.message))\" type=\"\(escape(error.type))\"/>\n    </testcase>\n"
             } else if v.holds {
                 out += ">\n      <system-out>\(escape(v.message))</system-out>\n    </testcase>\n"
             } else {
