@@ -63,6 +63,17 @@ extension Integration {
                 args + ["--", Binary.tilectl, "monitor", "--config", fx.config, "--interval", "0.3"])
         }
 
+        /// Pids of the processes whose command line contains `arguments`, in order.
+        static func processes(running arguments: [String]) -> [Int32] {
+            let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+            return pids.filter { pid in
+                guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                return argv.count >= arguments.count
+                    && (0...(argv.count - arguments.count)).contains { Array(argv[$0..<$0 + arguments.count]) == arguments }
+            }
+        }
+
         /// How the monitor in the terminal ended, and what it wrote there.
         func outcome(_ p: LiveProcess) throws -> (status: Int, killed: Bool, output: String) {
             #expect(p.waitForExit(timeout: 30))
@@ -99,7 +110,16 @@ extension Integration {
             #expect(run.stderr.contains("page size huge (2 MiB)"), "\(run.stderr)")
 
             let monitor = try monitorInATerminal(fx, wait: 6, send: nil)
-            usleep(1_500_000)  // the monitor has mapped every workspace and drawn a few times
+            // Stop the run only once the monitor has its workspaces mapped
+            // (a fixed sleep lost that race on a loaded machine: the monitor
+            // started after the run had stopped).
+            #expect(
+                eventually(timeout: 30) {
+                    Self.processes(running: ["monitor", "--config", fx.config]).contains { pid in
+                        ((try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? "").contains("tilectl.\(fx.name).")
+                    }
+                }, "the monitor never mapped the workspaces")
+            usleep(700_000)  // and has drawn a couple of times
             run.kill(SIGTERM)
             #expect(run.waitForExit(timeout: 10))
             #expect(run.exitStatus == 0)
