@@ -39,7 +39,7 @@ final class Supervisor {
 
     /// `run --for`: the topology as a test, or nil.
     let ci: CIRun?
-    private var renderer: SnapshotRenderer?
+    var renderer: SnapshotRenderer?
 
     init(
         topology: Topology, kinds: TileKinds, configPath: String, sandbox: Bool, readyFD: FileDescriptor? = nil, ci: CIRun? = nil
@@ -496,100 +496,22 @@ final class Supervisor {
         return WaitStatus(raw: status)
     }
 
-    // MARK: run --for
+    // MARK: state of run --for (Supervisor+CIRun.swift) and of the health
+    // systemd hears (Supervisor+Health.swift)
 
     /// How often `--until` looks.
     static let untilInterval: Int64 = 100_000_000
-    private var ciStart: MetricSnapshot?
-    private var nextCICheck: Int64?
-    private var ciVerdicts: [MetricExpectation.Verdict]?
-
-    /// When the run is over (or, with `--until`, every expectation holds):
-    /// every expectation judged, printed and reported; nil until then.
-    private func judgeIfDue() -> [MetricExpectation.Verdict]? {
-        guard let ci, let renderer, let start = ciStart, let due = nextCICheck, Clock.monotonicNanos() >= due else { return nil }
-        let now = renderer.snapshot()
-        let verdicts = ci.expectations.map { $0.judge(initial: start, final: now) }
-        let over = now.monotonicNanos - start.monotonicNanos >= ci.durationNanos
-        guard over || verdicts.allSatisfy(\.holds) else {
-            nextCICheck = min(now.monotonicNanos + Self.untilInterval, start.monotonicNanos + ci.durationNanos)
-            return nil
-        }
-        nextCICheck = nil
-        var text = CIRun.lines(verdicts)
-        _ = text.withUTF8 { Glibc.write(1, $0.baseAddress, $0.count) }
-        ci.writeJUnit(
-            topology: topology.name, seconds: Double(now.monotonicNanos - start.monotonicNanos) / 1e9, verdicts: verdicts)
-        return verdicts
-    }
-
-    /// A run that ended before its expectations were judged: each is an
-    /// error in the report.
-    private func reportCIStopped(because why: String, type: String) {
-        guard let ci, ciVerdicts == nil else { return }
-        let none = ci.expectations.map {
-            MetricExpectation.Verdict(expectation: $0, holds: false, left: nil, right: nil, message: "\($0.text): \(why)")
-        }
-        ci.writeJUnit(topology: topology.name, seconds: 0, verdicts: none, error: (type, why))
-        ciVerdicts = none
-    }
-
-    /// 0 after an orderly stop, unless it was a CI run whose expectations
-    /// did not all hold, or that a signal ended before they were judged.
-    private func ciExitStatus() -> Int32 {
-        guard ci != nil else { return 0 }
-        if ciVerdicts == nil {
-            Log.error("run --for: stopped before the expectations were judged")
-            reportCIStopped(because: "stopped before the expectations were judged", type: "Interrupted")
-            return 1
-        }
-        return ciVerdicts!.allSatisfy(\.holds) ? 0 : 1
-    }
-
-    // MARK: health, for systemd
-
+    var ciStart: MetricSnapshot?
+    var nextCICheck: Int64?
+    var ciVerdicts: [MetricExpectation.Verdict]?
     /// The heartbeat limit `/healthz` uses; read once.
-    private lazy var health = HealthCheck(
+    lazy var health = HealthCheck(
         tiles: zip(topology.tiles, tileWorkspaces).map { ($0, $1.metricsReader) },
         maxAgeNanos: MetricTile.heartbeatLimitNanos(in: topology))
-    private var nextStatusCheck: Int64 = 0
-    private var wasHealthy = true
+    var nextStatusCheck: Int64 = 0
+    var wasHealthy = true
     /// STATUS= while every tile heartbeats: what READY=1 said.
-    private var upStatus = ""
-
-    /// When the wait loop must wake next to feed systemd's watchdog or
-    /// refresh its STATUS line (nil: no one listens).
-    private func nextHealthCheck(stopping: Bool) -> Int64? {
-        guard notifier.notifiesSystemd, !stopping else { return nil }
-        return notifier.watchdogInterval != nil ? min(notifier.nextWatchdog, nextStatusCheck) : nextStatusCheck
-    }
-
-    /// Feeds the watchdog only while every tile heartbeats (while booting,
-    /// boot progress is systemd's start timeout's business), and keeps
-    /// STATUS= to the health line: `8 tiles running` or what is stale.
-    private func checkHealth(booting: Bool) {
-        guard notifier.notifiesSystemd else { return }
-        let now = Clock.monotonicNanos()
-        let watchdogDue = notifier.watchdogDue(now: now)
-        guard watchdogDue || now >= nextStatusCheck else { return }
-        nextStatusCheck = now + 1_000_000_000
-        if booting {
-            if watchdogDue { notifier.watchdog(now: now, healthy: true) }
-            return
-        }
-        let (healthy, body) = health.check()
-        let line = body.trimmingWhitespace
-        if healthy != wasHealthy && notifier.watchdogInterval != nil {
-            if healthy {
-                Log.notice("every tile heartbeats again: feeding systemd's watchdog")
-            } else {
-                Log.warning("not feeding systemd's watchdog while \(line)")
-            }
-        }
-        wasHealthy = healthy
-        notifier.status(healthy ? upStatus : line)
-        if watchdogDue { notifier.watchdog(now: now, healthy: healthy) }
-    }
+    var upStatus = ""
 
     /// SIGUSR1: the log file again at its path (logrotate moved it).
     private func reopenLog() {
