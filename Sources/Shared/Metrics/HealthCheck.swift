@@ -18,15 +18,12 @@ public struct HealthCheck {
         var booting: [String] = []
         var stopped: [String] = []
         for (spec, reader) in tiles {
-            let status = reader.common(CommonMetrics.status)
-            if status == TileStatus.booting.rawValue { booting.append(spec.name); continue }
-            if status == TileStatus.shutdown.rawValue { stopped.append(spec.name); continue }
-            // The heartbeat is the tile's own word, in memory it writes:
-            // any value must give an answer, never a trap.
-            let beat = Int64(truncatingIfNeeded: reader.common(CommonMetrics.heartbeat))
-            let age = nowNanos &- beat
-            if age > maxAgeNanos {
-                stale.append("\(spec.name) (last heartbeat \(Self.seconds(age)) ago)")
+            let beat = reader.common(CommonMetrics.heartbeat)
+            switch verdict(status: reader.common(CommonMetrics.status), heartbeat: beat, nowNanos: nowNanos) {
+            case .healthy: break
+            case .booting: booting.append(spec.name)
+            case .shutdown: stopped.append(spec.name)
+            case .stale: stale.append("\(spec.name) (last heartbeat \(Self.seconds(nowNanos &- Int64(truncatingIfNeeded: beat))) ago)")
             }
         }
         if stale.isEmpty && booting.isEmpty && stopped.isEmpty {
@@ -37,6 +34,20 @@ public struct HealthCheck {
         if !booting.isEmpty { parts.append("booting: " + booting.joined(separator: ", ")) }
         if !stopped.isEmpty { parts.append("shut down: " + stopped.joined(separator: ", ")) }
         return (false, parts.joined(separator: "; ") + "\n")
+    }
+
+    /// One tile's part of the verdict, from its status word and heartbeat
+    /// (wall-clock ns); what `check` reports, without building its text
+    /// (the gui tile asks a few times a second and allocates nothing).
+    package enum TileVerdict: Equatable, Sendable { case healthy, booting, shutdown, stale }
+
+    /// A status no tile writes counts as running: its heartbeat decides.
+    package func verdict(status: UInt64, heartbeat: UInt64, nowNanos: Int64) -> TileVerdict {
+        if status == TileStatus.booting.rawValue { return .booting }
+        if status == TileStatus.shutdown.rawValue { return .shutdown }
+        // The heartbeat is the tile's own word, in memory it writes:
+        // any value must give an answer, never a trap.
+        return nowNanos &- Int64(truncatingIfNeeded: heartbeat) > maxAgeNanos ? .stale : .healthy
     }
 
     /// `3.2 s`, `850 ms`.

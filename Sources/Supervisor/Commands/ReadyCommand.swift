@@ -68,8 +68,8 @@ struct ReadyCommand: KindsCommand {
             let sample = sampler.sample()
             out.tiles = zip(run.handoff.topology.tiles, sample.tiles).map { spec, t in
                 ReadyJSON.Tile(
-                    name: spec.name, kind: spec.kind, kindId: spec.kindId, status: TileStatus(rawValue: t.status)?.name ?? "unknown",
-                    heartbeatAgeSeconds: Double(max(0, sample.wallclock &- Int64(truncatingIfNeeded: t.heartbeat))) / 1e9)
+                    name: spec.name, kind: spec.kind, kindId: spec.kindId, status: TileStatus(rawValue: t.sample.status)?.name ?? "unknown",
+                    heartbeatAgeSeconds: Double(t.sample.heartbeatAgeNanos(at: sample.wallclock)) / 1e9)
             }
             out.state = healthy ? .ready : .notReady
             out.reason =

@@ -56,29 +56,25 @@ struct MonitorDelta {
     let tiles: [Tile]
 
     init(_ topology: Topology, _ a: MonitorSample, _ b: MonitorSample) {
-        let dt = max(1e-9, Double(b.monotonic - a.monotonic) / 1e9)
+        let dt = sampleSeconds(from: a.monotonic, to: b.monotonic)
         seconds = dt
         tiles = topology.tiles.enumerated().map { i, tile in
             let x = a.tiles[i], y = b.tiles[i]
-            func delta(_ r: Regime) -> Double { Double(y.regimes[r] &- x.regimes[r]) }
-            func spent(_ a: Activity) -> Double { delta(Regime(a, housekeeping: true)) + delta(Regime(a, housekeeping: false)) }
-            let total = max(1, Activity.allCases.reduce(0) { $0 + spent($1) })
-            let housekeeping = Activity.allCases.reduce(0) { $0 + delta(Regime($1, housekeeping: true)) }
+            let activity = TileActivity(from: x.sample, to: y.sample, seconds: dt)
             let inputs = topology.inLinks(of: tile).enumerated().map { j, link in
-                let l = y.links[j], k = x.links[j]
+                let rates = LinkRates(from: x.links[j], to: y.links[j], seconds: dt)
                 return Input(
-                    link: link, fragsPerSecond: Double(l.consumed &- k.consumed) / dt,
-                    bytesPerSecond: Double(l.consumedBytes &- k.consumedBytes) / dt,
-                    filteredPerSecond: Double(l.filtered &- k.filtered) / dt, lostPerSecond: Double(l.lost &- k.lost) / dt,
-                    lost: l.lost, slow: l.slow)
+                    link: link, fragsPerSecond: rates.fragsPerSecond, bytesPerSecond: rates.bytesPerSecond,
+                    filteredPerSecond: rates.filteredPerSecond, lostPerSecond: rates.lostPerSecond,
+                    lost: y.links[j].lost, slow: y.links[j].slow)
             }
             return Tile(
-                spec: tile, pid: y.pid, pidVerified: y.pidVerified, status: TileStatus(rawValue: y.status), cpu: y.cpu,
-                heartbeatAgeNanos: max(0, b.wallclock &- Int64(truncatingIfNeeded: y.heartbeat)),
-                shares: Dictionary(uniqueKeysWithValues: Activity.allCases.map { ($0, spent($0) / total) }),
-                housekeepingShare: housekeeping / total, inBackpressure: y.inBackpressure,
-                backpressureEvents: y.backpressureEvents,
-                backpressureEventsPerSecond: Double(y.backpressureEvents &- x.backpressureEvents) / dt, inputs: inputs)
+                spec: tile, pid: y.sample.pid, pidVerified: y.pidVerified, status: TileStatus(rawValue: y.sample.status),
+                cpu: y.sample.cpu, heartbeatAgeNanos: y.sample.heartbeatAgeNanos(at: b.wallclock),
+                shares: Dictionary(uniqueKeysWithValues: Activity.allCases.map { ($0, activity[$0]) }),
+                housekeepingShare: activity.housekeeping, inBackpressure: y.sample.inBackpressure,
+                backpressureEvents: y.sample.backpressureEvents,
+                backpressureEventsPerSecond: activity.backpressureEventsPerSecond, inputs: inputs)
         }
     }
 }

@@ -3,31 +3,16 @@ import Glibc
 #endif
 import Shared
 
-/// One reading of every tile's metrics region, straight from shared memory.
+/// One reading of every tile's metrics region, straight from shared memory
+/// (the readings the gui tile's snapshots are computed from too).
 struct MonitorSample {
     struct Tile {
-        /// What the tile wrote as its pid, and whether /proc agrees it is
-        /// one of this run's tiles (a child of the run's reaper).
-        var pid: UInt64
+        var sample: TileSample
+        /// Whether /proc agrees the pid the tile wrote is one of this run's
+        /// tiles (a child of the run's reaper).
         var pidVerified: Bool
-        var status: UInt64
-        /// The CPU it ran on at its last housekeeping.
-        var cpu: UInt64
-        /// Wall-clock nanoseconds of the last heartbeat.
-        var heartbeat: UInt64
-        /// Nanoseconds per regime.
-        var regimes: VariantCounts<Regime>
-        var inBackpressure: Bool
-        var backpressureEvents: UInt64
-        var links: [Link]
-    }
-
-    struct Link {
-        var consumed: UInt64
-        var consumedBytes: UInt64
-        var filtered: UInt64
-        var lost: UInt64
-        var slow: UInt64
+        /// One per input link, in the order of its inputs.
+        var links: [LinkSample]
     }
 
     /// Monotonic and wall-clock nanoseconds when it was taken.
@@ -89,19 +74,10 @@ final class MonitorSampler {
 
     func sample() -> MonitorSample {
         let tiles = zip(topology.tiles, readers).map { tile, r -> MonitorSample.Tile in
-            let links = (0..<tile.inLinks.count).map { i -> MonitorSample.Link in
-                func v(_ f: MetricFamily) -> UInt64 { r.link(f, in: i) }
-                return MonitorSample.Link(
-                    consumed: v(LinkMetrics.consumed), consumedBytes: v(LinkMetrics.consumedBytes), filtered: v(LinkMetrics.filtered),
-                    lost: v(LinkMetrics.fragPollingOverrun) &+ v(LinkMetrics.fragReadingOverrun), slow: v(LinkMetrics.slow))
-            }
+            let sample = TileSample(r)
             return MonitorSample.Tile(
-                pid: r.common(CommonMetrics.pid), pidVerified: verify(r.common(CommonMetrics.pid), is: tile),
-                status: r.common(CommonMetrics.status), cpu: r.common(CommonMetrics.cpu),
-                heartbeat: r.common(CommonMetrics.heartbeat),
-                regimes: r.values(CommonMetrics.regimeDuration, in: CommonMetrics.schema, at: r.layout.commonOffset, Regime.self),
-                inBackpressure: r.common(CommonMetrics.inBackpressure) != 0,
-                backpressureEvents: r.common(CommonMetrics.backpressure), links: links)
+                sample: sample, pidVerified: verify(sample.pid, is: tile),
+                links: (0..<tile.inLinks.count).map { LinkSample(r, in: $0) })
         }
         return MonitorSample(monotonic: Clock.monotonicNanos(), wallclock: Clock.wallclockNanos(), tiles: tiles)
     }
