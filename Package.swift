@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .executable(name: "tilectl", targets: ["tilectl"]),
         // For fuzz/ (its own package): the parser, the loader and the kinds.
-        .library(name: "TilectlCore", targets: ["TOML", "Shared", "MetricTile", "Tiles", "Supervisor"]),
+        .library(name: "TilectlCore", targets: ["TOML", "Shared", "MetricTile", "GuiTile", "Tiles", "Supervisor"]),
         // For a tile author's own package (Examples/CustomTile): `import TilectlKit`.
         .library(name: "Tilectl", targets: ["TilectlKit"]),
     ],
@@ -30,13 +30,17 @@ let package = Package(
         // Stamps Shared with the git commit it is built from (BuildInfo.commit).
         .plugin(name: "BuildInfo", capability: .buildTool()),
         .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib", "CDeflate"]),
+        // The live page: its files (Assets/) embedded at build time by EmbedAssets.
+        .target(name: "GuiTile", dependencies: ["Shared", "MetricTile", "CShim"], exclude: ["Assets"], plugins: ["EmbedAssets"]),
+        .plugin(name: "EmbedAssets", capability: .buildTool(), dependencies: ["embed-assets"]),
+        .executableTarget(name: "embed-assets", path: "Plugins/EmbedAssetsTool"),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
         // which tile kinds they know.
         .target(
             name: "Supervisor",
             dependencies: [
-                "Shared", "MetricTile", "Tiles", "CShim",
+                "Shared", "MetricTile", "GuiTile", "Tiles", "CShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,7 +65,10 @@ let package = Package(
         // Counts each thread's heap allocations (interposed malloc), for the
         // test that a scrape allocates nothing.
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
-        .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared", "CZlib", "MallocCounter"]),
+        // Loopback listeners and clients, for the tests that drive an HTTP server.
+        .target(name: "Loopback", path: "Tests/Loopback"),
+        .testTarget(name: "MetricTileTests", dependencies: ["MetricTile", "Shared", "CZlib", "MallocCounter", "Loopback"]),
+        .testTarget(name: "GuiTileTests", dependencies: ["GuiTile", "MetricTile", "Shared", "CZlib", "MallocCounter", "Loopback"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Shared", "MetricTile", "Tiles"]),
         // Boots real topologies as root and talks to them as a user does.
         .testTarget(name: "IntegrationTests", dependencies: ["Shared", "CZlib"]),

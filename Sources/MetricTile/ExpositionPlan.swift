@@ -290,7 +290,7 @@ public struct ExpositionPlan {
     /// from the bit length (no division); the digits are written from the
     /// last one back, two at a time, with one division per pair.
     @inline(__always)
-    static func writeInteger(_ v: UInt64, _ p: UnsafeMutableRawPointer) -> Int {
+    package static func writeInteger(_ v: UInt64, _ p: UnsafeMutableRawPointer) -> Int {
         let bits = 64 - (v | 1).leadingZeroBitCount
         let guess = (bits * 1233) >> 12  // floor(bits * log10(2))
         let count = guess + 1 - ((v | 1) < powersOf10[guess] ? 1 : 0)

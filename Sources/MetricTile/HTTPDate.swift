@@ -4,14 +4,16 @@ import Shared
 /// "Sun, 06 Nov 1994 08:49:37 GMT"), formatted into bytes the caller owns,
 /// again only when the second changes. No allocation; the clock read is the
 /// vDSO's (or clock_gettime, which the runtime policy already allows).
-struct HTTPDate {
-    static let length = 29
+package struct HTTPDate {
+    package static let length = 29
     private var second = Int64.min
+
+    package init() {}
 
     /// Writes the date of `wallclockNanos` at `a` and `b` if its second is
     /// not the one written last; returns whether it wrote.
     @discardableResult
-    mutating func update(_ wallclockNanos: Int64, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) -> Bool {
+    package mutating func update(_ wallclockNanos: Int64, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) -> Bool {
         let s = wallclockNanos / 1_000_000_000
         guard s != second else { return false }
         second = s
@@ -24,7 +26,7 @@ struct HTTPDate {
     private static let months: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
     /// IMF-fixdate of a UNIX time in seconds, at `out` (29 bytes).
-    static func format(_ seconds: Int64, _ out: UnsafeMutableRawPointer) {
+    package static func format(_ seconds: Int64, _ out: UnsafeMutableRawPointer) {
         let dayCount = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
         let secondOfDay = Int(seconds - Int64(dayCount) * 86400)
         let (year, month, day) = Log.civilFromDays(dayCount)

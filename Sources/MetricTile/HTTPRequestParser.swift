@@ -193,10 +193,18 @@ public enum HTTPRequestParser {
         }
     }
 
-    struct Cursor {
+    /// A position in a request head, and the reads the parser makes there
+    /// (the gui tile's request classifier makes them too).
+    package struct Cursor {
         let buf: UnsafeRawBufferPointer
         var at: Int
         let end: Int
+
+        package init(buf: UnsafeRawBufferPointer, at: Int, end: Int) {
+            self.buf = buf
+            self.at = at
+            self.end = end
+        }
 
         mutating func take(_ c: UInt8) -> Bool {
             guard at < end, buf[at] == c else { return false }
@@ -223,12 +231,12 @@ public enum HTTPRequestParser {
             return true
         }
 
-        @inline(__always) static func lower(_ c: UInt8) -> UInt8 {
+        @inline(__always) package static func lower(_ c: UInt8) -> UInt8 {
             c >= 0x41 && c <= 0x5A ? c | 0x20 : c
         }
 
         /// Case-insensitive comparison of a header name with a lowercase literal.
-        func nameIs(_ r: Range<Int>, _ s: StaticString) -> Bool {
+        package func nameIs(_ r: Range<Int>, _ s: StaticString) -> Bool {
             guard r.count == s.utf8CodeUnitCount else { return false }
             let sp = s.utf8Start
             for i in 0..<r.count where Cursor.lower(buf[r.lowerBound + i]) != sp[i] { return false }
@@ -236,7 +244,7 @@ public enum HTTPRequestParser {
         }
 
         /// Whether a comma-separated list contains `token` (parameters ignored).
-        func containsToken(_ r: Range<Int>, _ token: StaticString) -> Bool {
+        package func containsToken(_ r: Range<Int>, _ token: StaticString) -> Bool {
             var list = ListElements(r)
             while let (name, _) = list.next(buf) {
                 if nameIs(name, token) { return true }
@@ -304,7 +312,7 @@ public enum HTTPRequestParser {
         }
 
         /// After "http://" or "https://" (any case) at the start of `r`, or nil.
-        func httpSchemeEnd(_ r: Range<Int>) -> Int? {
+        package func httpSchemeEnd(_ r: Range<Int>) -> Int? {
             var i = r.lowerBound
             for c in "http".utf8 {
                 guard i < r.upperBound, Cursor.lower(buf[i]) == c else { return nil }
@@ -323,7 +331,7 @@ public enum HTTPRequestParser {
         /// pct-encoded, sub-delims but the comma, which folds two values),
         /// then at most a port of up to 5 digits, at most 65535. No userinfo
         /// ("@"), no path, no blank.
-        func isHost(_ r: Range<Int>) -> Bool {
+        package func isHost(_ r: Range<Int>) -> Bool {
             var i = r.lowerBound
             guard i < r.upperBound else { return false }
             if buf[i] == UInt8(ascii: "[") {
@@ -426,5 +434,44 @@ public enum HTTPRequestParser {
             }
             return v
         }
+    }
+}
+
+/// The header fields of a head `HTTPRequestParser.parse` accepted, in
+/// order: each one's name and value (without the blanks around it) as byte
+/// ranges of the buffer. An iterator over already-validated bytes (for
+/// the headers the parser does not keep: `Origin`, `If-None-Match`, …);
+/// on any other bytes it stops early, never reads out of bounds.
+package struct HTTPHeaderFields: IteratorProtocol {
+    let buf: UnsafeRawBufferPointer
+    var at: Int
+    let end: Int
+
+    /// The fields of the head in the first `length` bytes of `buf`.
+    package init(_ buf: UnsafeRawBufferPointer, length: Int) {
+        self.buf = buf
+        end = min(length, buf.count)
+        at = 0
+        // Past the request line.
+        while at < end, buf[at] != 0x0A { at += 1 }
+        at += 1
+    }
+
+    package mutating func next() -> (name: Range<Int>, value: Range<Int>)? {
+        guard at < end, buf[at] != 0x0A, buf[at] != 0x0D else { return nil }
+        let nameStart = at
+        while at < end, buf[at] != UInt8(ascii: ":"), buf[at] != 0x0A { at += 1 }
+        guard at < end, buf[at] == UInt8(ascii: ":") else { return nil }
+        let name = nameStart..<at
+        at += 1
+        while at < end, buf[at] == 0x20 || buf[at] == 0x09 { at += 1 }
+        let valueStart = at
+        while at < end, buf[at] != 0x0D, buf[at] != 0x0A { at += 1 }
+        var valueEnd = at
+        while valueEnd > valueStart, buf[valueEnd - 1] == 0x20 || buf[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        // The line end: CRLF or a bare LF.
+        if at < end, buf[at] == 0x0D { at += 1 }
+        if at < end, buf[at] == 0x0A { at += 1 }
+        return (name, valueStart..<valueEnd)
     }
 }

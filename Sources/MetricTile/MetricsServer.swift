@@ -41,8 +41,8 @@ final class MetricsServer {
     static let headRoom = 256
     /// After a response that ends the connection: how long, and how many
     /// bytes, the client's late request bytes are read and discarded.
-    static let drainNanos: Int64 = 1_000_000_000
-    static let drainBytes = 64 << 10
+    static let drainNanos = ConnectionIO.drainNanos
+    static let drainBytes = ConnectionIO.drainBytes
 
     enum State { case free, reading, writing, draining }
 
@@ -436,16 +436,13 @@ final class MetricsServer {
 
     private func write(_ slot: Int, _ now: Int64) {
         var c = conns[slot]
-        while c.sent < c.responseLength {
-            let n = sendto(c.fd, c.response! + c.sent, c.responseLength - c.sent, Int32(MSG_NOSIGNAL), nil, 0)
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { conns[slot] = c; return }
-                close(slot)
-                return
-            }
-            counters.bytesWritten &+= UInt64(n)
-            c.sent += n
-            c.lastProgress = now
+        let before = c.sent
+        let sent = ConnectionIO.send(c.fd, c.response!, count: c.responseLength, sent: &c.sent, written: &counters.bytesWritten)
+        if c.sent > before { c.lastProgress = now }
+        switch sent {
+        case .again: conns[slot] = c; return
+        case .failed: return close(slot)
+        case .done: break
         }
         if c.ringRegion != nil { releaseRing() }
         c.response = nil
@@ -464,7 +461,7 @@ final class MetricsServer {
     /// Ends a connection whose response is sent: shuts the write side (the
     /// client reads EOF after the response) and drains what it still sends.
     private func closeGracefully(_ slot: Int, _ now: Int64) {
-        guard shutdown(conns[slot].fd, Int32(SHUT_WR)) == 0 else { return close(slot) }
+        guard ConnectionIO.shutWrite(conns[slot].fd) else { return close(slot) }
         conns[slot].state = .draining
         conns[slot].buffered = 0
         conns[slot].drained = 0
@@ -474,13 +471,9 @@ final class MetricsServer {
 
     /// Reads and discards; closes at EOF, on error, or past `drainBytes`.
     private func drain(_ slot: Int) {
-        while true {
-            let n = Glibc.read(conns[slot].fd, buffer(slot), Self.maxRequestBytes)
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            if n <= 0 { return close(slot) }
-            counters.bytesRead &+= UInt64(n)
-            conns[slot].drained += n
-            if conns[slot].drained >= Self.drainBytes { return close(slot) }
-        }
+        let done = ConnectionIO.discard(
+            conns[slot].fd, buffer(slot), capacity: Self.maxRequestBytes, drained: &conns[slot].drained, limit: Self.drainBytes,
+            read: &counters.bytesRead)
+        if done { close(slot) }
     }
 }

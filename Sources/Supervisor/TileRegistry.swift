@@ -1,3 +1,4 @@
+import GuiTile
 import MetricTile
 import Shared
 import Tiles
@@ -12,5 +13,6 @@ public enum Registry {
         TileKind(VerifyTile.self),
         TileKind(DedupTile.self),
         TileKind(SinkTile.self),
+        TileKind(GuiTile.self),
     ])
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Loopback
 import Testing
 
 @testable import MetricTile
@@ -21,20 +22,9 @@ final class ServerHarness {
 
     /// A server whose `/metrics` lists `tiles` fake tiles.
     init(tiles: Int = 2, ringBytes: Int = 1 << 20, requestTimeoutNanos: Int64 = 10_000_000_000) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | SOCK_NONBLOCK_FLAG, 0)
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                _ = bind(fd, p, len)
-                return getsockname(fd, p, &len)
-            }
-        }
-        guard Glibc.listen(fd, 512) == 0 else { throw CancellationError() }
+        let (fd, port) = try Loopback.listener()
         listenFD = fd
-        port = Int(UInt16(bigEndian: sa.sin_port))
+        self.port = port
         requestBuffers = .allocate(byteCount: MetricsServer.maxConnections * MetricsServer.maxRequestBytes, alignment: 64)
         ring = .allocate(byteCount: ringBytes, alignment: 64)
         server = try MetricsServer(
@@ -97,24 +87,10 @@ final class ServerHarness {
 
     /// A connected client socket with receive timeouts.
     func connect(receiveBuffer: Int32? = nil) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var rcv = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, 4) }
-        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = in_port_t(UInt16(port).bigEndian)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw CancellationError() }
-        return fd
+        try Loopback.connect(port: port, receiveBuffer: receiveBuffer)
     }
 
-    func send(_ fd: Int32, _ s: String) {
-        _ = Array(s.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
+    func send(_ fd: Int32, _ s: String) { Loopback.send(fd, s) }
 
     /// Everything readable now (pumping the server in between), until EOF or a quiet timeout.
     func receive(_ fd: Int32, rounds: Int = 50) -> (bytes: String, closed: Bool) {
@@ -133,8 +109,6 @@ final class ServerHarness {
         return (String(decoding: out, as: UTF8.self), false)
     }
 }
-
-private let SOCK_NONBLOCK_FLAG: Int32 = 0o4000
 
 @Suite(.serialized) struct MetricsServerTests {
     static let get = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
