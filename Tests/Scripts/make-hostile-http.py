@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Writes Tests/Corpus/http-hostile/: malformed and hostile HTTP requests.
+"""Writes Tests/Corpus/http-hostile/: malformed and hostile HTTP requests,
+and Tests/Corpus/gui-hostile/: those aimed at the gui tile's own parsing
+(WebSocket upgrades, other origins, methods that would change something).
 
-Every one must get a 4xx or have its connection closed by the metric tile;
+Every one must get a 4xx or have its connection closed by the metric tile
+(http-hostile) and by the gui tile (both directories);
 the integration tests send each to a booted topology. Those with a
 `.expect` file beside them (NNN-name.expect) must get exactly its bytes
 back, then the end it implies: EOF (never a reset) when the last response
@@ -231,5 +234,86 @@ put("only-crlf", "\r\n\r\n\r\n")
 put("only-spaces", " " * 100)
 put("request-line-only-crlf-crlf-missing", "GET /metrics HTTP/1.1\r\n")
 put("empty", "")
+
+print(f"{n} requests in {os.path.normpath(OUT)}")
+
+# --- the gui tile -----------------------------------------------------------
+# Its answers, byte for byte (GuiTile/GuiResponses.swift): every response
+# carries the same security headers; the errors are text.
+OUT = os.path.join(os.path.dirname(__file__), "..", "Corpus", "gui-hostile")
+shutil.rmtree(OUT, ignore_errors=True)
+os.makedirs(OUT)
+n = 0
+SECURITY = ("Cache-Control: no-store\r\n"
+            "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'\r\n"
+            "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCross-Origin-Resource-Policy: same-origin\r\n")
+GUI_400_WS = "400 bad request: no WebSocket here; live updates are Server-Sent Events at /api/v1/stream\n"
+GUI_403 = "403 forbidden: this API answers only its own page (same origin)\n"
+GUI_405 = "405 method not allowed: the gui is read-only (GET or HEAD)\n"
+
+
+def gui_response(status, body, close=False, extra="", head=False):
+    return (f"HTTP/1.1 {status}\r\nContent-Type: {TEXT}\r\n{extra}{SECURITY}Content-Length: {len(body)}\r\n"
+            f"Date: {{date}}\r\n" + ("Connection: close\r\n" if close else "") + "\r\n" + ("" if head else body))
+
+
+HOST = "Host: 127.0.0.1:7998\r\n"
+WS = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+# WebSocket upgrades (RFC 6455 §4.1): a 400 and a close, never a 101.
+put("ws-handshake-stream", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}{WS}\r\n", gui_response("400 Bad Request", GUI_400_WS, close=True))
+put("ws-handshake-root", f"GET / HTTP/1.1\r\n{HOST}{WS}Origin: http://127.0.0.1:7998\r\n\r\n",
+    gui_response("400 Bad Request", GUI_400_WS, close=True))
+put("ws-head", f"HEAD /api/v1/stream HTTP/1.1\r\n{HOST}{WS}\r\n", gui_response("400 Bad Request", GUI_400_WS, close=True, head=True))
+put("ws-then-frame", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}{WS}\r\n" + "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")
+put("ws-mixed-case", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}UPGRADE: WebSocket\r\nconnection: upgrade\r\n\r\n")
+put("ws-in-list", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Upgrade: h2c, websocket\r\nConnection: Upgrade\r\n\r\n")
+put("ws-version-8", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Upgrade: websocket\r\nSec-WebSocket-Version: 8\r\n\r\n")
+put("ws-http10", "GET /api/v1/stream HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+put("ws-with-body", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}{WS}Content-Length: 4\r\n\r\nping")
+put("ws-post", f"POST /api/v1/stream HTTP/1.1\r\n{HOST}{WS}\r\n")
+put("ws-key-9000", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Upgrade: websocket\r\nSec-WebSocket-Key: " + "k" * 9000 + "\r\n\r\n")
+
+# Other origins (RFC 6454): 403, and no CORS header; the connection stays.
+put("origin-other-host-snapshot", f"GET /api/v1/snapshot HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\n\r\n",
+    gui_response("403 Forbidden", GUI_403))
+for name, origin in [("other-port", "http://127.0.0.1:7999"), ("null", "null"), ("file", "file://"),
+                     ("with-path", "http://127.0.0.1:7998/x"), ("userinfo", "http://u@127.0.0.1:7998"),
+                     ("suffix", "http://127.0.0.1:7998.evil.example"), ("prefix", "http://evil.127.0.0.1:7998"),
+                     ("ws-scheme", "ws://127.0.0.1:7998"), ("no-scheme", "127.0.0.1:7998"), ("empty", ""),
+                     ("list", "http://127.0.0.1:7998 http://evil.example"), ("port-too-big", "http://127.0.0.1:65536"),
+                     ("open-bracket", "http://[::1"), ("pct", "http://127.0.0.1%3a7998"), ("trailing-dot", "http://127.0.0.1.:7998"),
+                     ("unicode", "http://\xe2\x84\xaa.example"), ("long", "http://" + "a" * 4000 + ".example")]:
+    put(f"origin-{name}-stream", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Origin: {origin}\r\nAccept: text/event-stream\r\n\r\n")
+put("origin-twice", f"GET /api/v1/snapshot HTTP/1.1\r\n{HOST}Origin: http://127.0.0.1:7998\r\nOrigin: http://evil.example\r\n\r\n")
+put("origin-twice-same", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Origin: http://127.0.0.1:7998\r\nOrigin: http://127.0.0.1:7998\r\n\r\n")
+put("origin-host-spoofed", "GET /api/v1/snapshot HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://127.0.0.1:7998\r\n\r\n")
+put("origin-no-host-http10", "GET /api/v1/stream HTTP/1.0\r\nOrigin: http://127.0.0.1:7998\r\n\r\n")
+put("fetch-site-cross", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\n\r\n")
+put("fetch-site-same-site", f"GET /api/v1/snapshot HTTP/1.1\r\n{HOST}Sec-Fetch-Site: same-site\r\n\r\n")
+put("pipelined-cross-origin", (f"GET /api/v1/snapshot HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\n\r\n"
+                               f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\nConnection: close\r\n\r\n"),
+    gui_response("403 Forbidden", GUI_403) + gui_response("403 Forbidden", GUI_403, close=True))
+
+# Nothing changes anything: every method but GET and HEAD is a 405 and a close.
+put("cors-preflight", f"OPTIONS /api/v1/snapshot HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\n"
+    "Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-evil\r\n\r\n",
+    gui_response("405 Method Not Allowed", GUI_405, close=True, extra="Allow: GET, HEAD\r\n"))
+for method in ["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE", "PROPPATCH"]:
+    put(f"method-{method.lower()}-stream", f"{method} /api/v1/stream HTTP/1.1\r\n{HOST}Content-Length: 2\r\n\r\n{{}}")
+put("post-snapshot-json", f"POST /api/v1/snapshot HTTP/1.1\r\n{HOST}Content-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+    '{"halt": "all"}\r\n')
+put("post-chunked-stream", f"POST /api/v1/stream HTTP/1.1\r\n{HOST}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+
+# Entity tags and encodings no one sends, around requests that are refused.
+put("if-none-match-flood", f"GET /app.js HTTP/1.1\r\n{HOST}If-None-Match: " + ", ".join(f'W/"{i}"' for i in range(1500)) + "\r\n\r\n")
+put("if-none-match-unterminated-cross-origin",
+    f"GET /app.js HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\nIf-None-Match: \"abc\r\n\r\n")
+put("accept-encoding-flood-cross-origin",
+    f"GET / HTTP/1.1\r\n{HOST}Origin: null\r\nAccept-Encoding: " + ",".join(["gzip;q=0.5"] * 600) + "\r\n\r\n")
+put("last-event-id-huge", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Last-Event-ID: " + "9" * 9000 + "\r\n\r\n")
+put("stream-then-garbage-cross-origin",
+    f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\n\r\n" + "\x16\x03\x01" + "x" * 100)
 
 print(f"{n} requests in {os.path.normpath(OUT)}")
