@@ -32,8 +32,7 @@ let package = Package(
         .target(name: "MetricTile", dependencies: ["Shared", "CShim", "CZlib", "CDeflate"]),
         // The live page: its files (Assets/) embedded at build time by EmbedAssets.
         .target(name: "GuiTile", dependencies: ["Shared", "MetricTile", "CShim"], exclude: ["Assets"], plugins: ["EmbedAssets"]),
-        .plugin(name: "EmbedAssets", capability: .buildTool(), dependencies: ["embed-assets"]),
-        .executableTarget(name: "embed-assets", path: "Plugins/EmbedAssetsTool"),
+        .plugin(name: "EmbedAssets", capability: .buildTool()),
         .target(name: "Tiles", dependencies: ["Shared", "CShim", .product(name: "Crypto", package: "swift-crypto")]),
         // The supervisor and the commands; the executables below only pick
         // which tile kinds they know.
