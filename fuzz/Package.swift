@@ -22,6 +22,11 @@ let package = Package(
             name: "FuzzHTTP",
             dependencies: ["FuzzSupport", .product(name: "TilectlCore", package: "tilectl")]
         ),
+        // The gui tile's request classifier over every head the parser accepts.
+        .executableTarget(
+            name: "FuzzGuiRequest",
+            dependencies: ["FuzzSupport", .product(name: "TilectlCore", package: "tilectl")]
+        ),
         // TOMLDocument(bytes:) over arbitrary bytes: the TOML grammar alone.
         .executableTarget(
             name: "FuzzTOML",

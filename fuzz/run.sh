@@ -24,7 +24,7 @@ if [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH
 command -v swift >/dev/null || { echo "run.sh: swift is not on PATH" >&2; exit 2; }
 
 # harness name : seed corpus directory (fuzz/corpus/<dir>) : dictionary (fuzz/dict/<name>, or - for none)
-harnesses=("FuzzHTTP:http:http.dict" "FuzzTOML:toml:topology.dict" "FuzzTopology:topology:topology.dict"
+harnesses=("FuzzHTTP:http:http.dict" "FuzzGuiRequest:gui:gui.dict" "FuzzTOML:toml:topology.dict" "FuzzTopology:topology:topology.dict"
            "FuzzDeflate:deflate:-")
 scratch="$here/.build-fuzz"
 crashes="$here/crashes"
@@ -44,7 +44,9 @@ if [[ -f "$root/Package.resolved" ]]; then cp "$root/Package.resolved" "$here/Pa
 # -sanitize= options, so `swift build --sanitize=fuzzer --sanitize=address`
 # silently loses the fuzzer's coverage of the Swift code). -DFUZZING: each
 # harness's main hands over to libFuzzer's driver instead of reproducing.
-swift_flags=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
+# -enable-testing: FuzzGuiRequest reaches the gui tile's classifier through
+# `@testable import`, since it is `package` API, not the library's public one.
+swift_flags=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -enable-testing)
 # C and C++ (the shims, BoringSSL): coverage and ASan.
 c_flags=(-Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address)
 jobs=()

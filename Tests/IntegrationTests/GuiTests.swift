@@ -79,6 +79,10 @@ extension Integration {
                 #expect(r.headers["content-type"] == "application/json")
                 #expect(r.headers["cache-control"] == "no-store")
                 #expect(snapshot["healthy"] as? Bool == true)
+                let (valid, why) = try runScript(
+                    Binary.packageRoot + "/Tests/Scripts/validate-json.py", [Binary.packageRoot + "/docs/schema/gui-snapshot.schema.json"],
+                    input: Data(r.body.utf8))
+                #expect(valid == 0, "docs/schema/gui-snapshot.schema.json: \(why)")
                 #expect(snapshot["schema"] as? String == "urn:tilectl:schema:gui-snapshot:1")
                 #expect(snapshot["topology"] as? String == fx.name)
                 let list = try #require(snapshot["tiles"] as? [[String: Any]])
