@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "tilectl", targets: ["tilectl"]),
-        // For fuzz/ (its own package): the parser, the loader and the kinds.
+        // For fuzz/ only (its own package): the parser, the loader and the
+        // kinds. Nothing in them is public; the harnesses `@testable import`
+        // them (fuzz/run.sh builds with -enable-testing).
         .library(name: "TilectlCore", targets: ["TOML", "Shared", "MetricTile", "GuiTile", "Tiles", "Supervisor"]),
         // For a tile author's own package (Examples/CustomTile): `import TilectlKit`.
         .library(name: "Tilectl", targets: ["TilectlKit"]),

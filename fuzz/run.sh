@@ -44,8 +44,8 @@ if [[ -f "$root/Package.resolved" ]]; then cp "$root/Package.resolved" "$here/Pa
 # -sanitize= options, so `swift build --sanitize=fuzzer --sanitize=address`
 # silently loses the fuzzer's coverage of the Swift code). -DFUZZING: each
 # harness's main hands over to libFuzzer's driver instead of reproducing.
-# -enable-testing: FuzzGuiRequest reaches the gui tile's classifier through
-# `@testable import`, since it is `package` API, not the library's public one.
+# -enable-testing: the harnesses reach the parsers through `@testable
+# import`, since they are `package` API, not the library's public one.
 swift_flags=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -enable-testing)
 # C and C++ (the shims, BoringSSL): coverage and ASan.
 c_flags=(-Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address)

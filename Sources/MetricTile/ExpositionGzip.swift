@@ -18,7 +18,7 @@ import Shared
 /// The body inflates, with any inflater, to exactly the plain exposition
 /// rendered at the same instant: tested against zlib on every scrape of the
 /// integration tests, fuzzed differentially (`fuzz/FuzzDeflate`).
-public final class ExpositionGzip {
+package final class ExpositionGzip {
     /// Static runs of this many operations before are searched for matches.
     static let window = 8
     /// The shortest match worth a length and a distance code.
@@ -27,7 +27,7 @@ public final class ExpositionGzip {
     /// is 22), with room to spare.
     static let valueBytes = 32
 
-    public let plan: ExpositionPlan
+    package let plan: ExpositionPlan
 
     /// One step of an operation's static run, replayed every scrape.
     struct Item {
@@ -57,9 +57,9 @@ public final class ExpositionGzip {
     /// The dynamic block's header, as bits: bits in the low 32, count above.
     private let header: UnsafeMutableBufferPointer<UInt64>
     /// The most a scrape's compressed body can take.
-    public let maxSize: Int
+    package let maxSize: Int
 
-    public init(plan: ExpositionPlan) {
+    package init(plan: ExpositionPlan) {
         self.plan = plan
         let ops = plan.storage.ops
         let statics = UnsafeRawBufferPointer(plan.storage.statics)
@@ -165,7 +165,7 @@ public final class ExpositionGzip {
 
     /// Renders the exposition into `plain` and its gzip into `gz` in one
     /// pass; returns both sizes, or nil when either buffer is too small.
-    public func render(plain: UnsafeMutableRawBufferPointer, gz: UnsafeMutableRawBufferPointer) -> (plain: Int, gz: Int)? {
+    package func render(plain: UnsafeMutableRawBufferPointer, gz: UnsafeMutableRawBufferPointer) -> (plain: Int, gz: Int)? {
         guard let base = plain.baseAddress, let zBase = gz.baseAddress, gz.count >= maxSize else { return nil }
         let cap = plain.count
         let stBase = UnsafeRawPointer(plan.storage.statics.baseAddress!)

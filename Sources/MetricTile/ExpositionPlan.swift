@@ -3,14 +3,14 @@ import Shared
 
 /// One tile's metrics as the renderer sees them: where its region is, and
 /// the labels that identify it.
-public struct RenderSource {
-    public let tile: TileSpec
-    public let reader: MetricsReader
-    public let kindSchema: MetricSchema
+package struct RenderSource {
+    package let tile: TileSpec
+    package let reader: MetricsReader
+    package let kindSchema: MetricSchema
     /// The link instances the tile consumes, in in-link order: (link_kind, link_kind_id).
-    public let inLinks: [(name: String, kindId: Int)]
+    package let inLinks: [(name: String, kindId: Int)]
 
-    public init(tile: TileSpec, reader: MetricsReader, kindSchema: MetricSchema, inLinks: [(name: String, kindId: Int)] = []) {
+    package init(tile: TileSpec, reader: MetricsReader, kindSchema: MetricSchema, inLinks: [(name: String, kindId: Int)] = []) {
         self.tile = tile
         self.reader = reader
         self.kindSchema = kindSchema
@@ -24,16 +24,16 @@ public struct RenderSource {
 /// (HELP, TYPE and UNIT lines, metric names, label sets) is rendered at init
 /// into one array, and a scrape only walks a list of operations that copy a
 /// static run and format one value. Nothing is allocated per scrape.
-public struct ExpositionPlan {
+package struct ExpositionPlan {
     /// The two text formats Prometheus reads.
-    public enum Format: Sendable {
+    package enum Format: Sendable {
         /// The Prometheus text format 0.0.4: counters' TYPE names carry `_total`.
         case prometheus
         /// OpenMetrics 1.0.0: families are named without `_total` (the
         /// sample keeps it), UNIT where the name ends with its unit, `# EOF`.
         case openMetrics
 
-        public var contentType: String {
+        package var contentType: String {
             switch self {
             case .prometheus: "text/plain; version=0.0.4; charset=utf-8"
             case .openMetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -92,13 +92,13 @@ public struct ExpositionPlan {
     var ops: UnsafeMutableBufferPointer<Op> { storage.ops }
     var staticsCount: Int { storage.statics.count }
     /// Samples (lines with a value) per scrape.
-    public private(set) var seriesCount = 0
+    package private(set) var seriesCount = 0
 
     /// Lays out every family of every tile in `sources`: common `tile_*`
     /// families first, then `link_*` (one series per in-link of each tile),
     /// then each kind's families in the order kinds first appear. HELP and
     /// TYPE appear once per family.
-    public init(sources: [RenderSource], format: Format = .prometheus) {
+    package init(sources: [RenderSource], format: Format = .prometheus) {
         /// One family: its HELP and TYPE, then a sample (or a histogram's
         /// lines) per series, each series a label set and where its slots start.
         func family(_ schema: MetricSchema, _ f: MetricFamily, _ series: [(labels: String, slots: UnsafePointer<UInt64>)]) {
@@ -202,7 +202,7 @@ public struct ExpositionPlan {
 
     /// Renders one scrape into `out`; returns the byte count, or nil when
     /// `out` is too small (nothing useful is left in it then).
-    public func render(into out: UnsafeMutableRawBufferPointer) -> Int? {
+    package func render(into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard let base = out.baseAddress else { return nil }
         let cap = out.count
         let stBase = UnsafeRawPointer(storage.statics.baseAddress!)
@@ -247,7 +247,7 @@ public struct ExpositionPlan {
 
     /// Upper bound of a scrape's size with every value at its widest (and
     /// the slack the last block copy may write past the end).
-    public var maxRenderedSize: Int { staticsCount + seriesCount * 32 + 64 }
+    package var maxRenderedSize: Int { staticsCount + seriesCount * 32 + 64 }
 
     /// Copies `n` bytes. A run of up to 64 bytes (most sample prefixes) is
     /// copied as one whole 64-byte block, four 16-byte moves and no branch:

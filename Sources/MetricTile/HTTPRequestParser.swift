@@ -4,28 +4,28 @@
 /// rejects everything else (RFC 9112 §2-§5). Its one leniency is the one
 /// RFC 9112 §2.2 allows: a bare LF ends a line as CRLF does (a bare CR is
 /// an error), so a client that sends LF alone is answered, not left waiting.
-public struct HTTPRequestHead: Equatable, Sendable {
-    public enum Method: Equatable, Sendable { case get, head, other }
+package struct HTTPRequestHead: Equatable, Sendable {
+    package enum Method: Equatable, Sendable { case get, head, other }
 
-    public var method: Method
+    package var method: Method
     /// Byte range of the path (the target up to `?`, after the scheme and
     /// authority of an absolute-form target). Empty only for an absolute
     /// form without a path, which means "/".
-    public var path: Range<Int>
+    package var path: Range<Int>
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
-    public var minorVersion: Int
+    package var minorVersion: Int
     /// Whether the connection stays open after the response.
-    public var keepAlive: Bool
+    package var keepAlive: Bool
     /// `Accept` lists application/openmetrics-text with a q-value above 0
     /// and at least that of text/plain.
-    public var wantsOpenMetrics: Bool
+    package var wantsOpenMetrics: Bool
     /// `Accept-Encoding` allows gzip (or x-gzip, or `*`) with a q-value above 0.
-    public var acceptsGzip: Bool
+    package var acceptsGzip: Bool
     /// Bytes of the head, through the blank line.
-    public var length: Int
+    package var length: Int
 }
 
-public enum HTTPParseResult: Equatable, Sendable {
+package enum HTTPParseResult: Equatable, Sendable {
     /// No blank line yet: read more.
     case incomplete
     case complete(HTTPRequestHead)
@@ -38,10 +38,10 @@ public enum HTTPParseResult: Equatable, Sendable {
     case tooManyHeaders
 }
 
-public enum HTTPRequestParser {
-    public static let maxHeaders = 64
+package enum HTTPRequestParser {
+    package static let maxHeaders = 64
 
-    public static func parse(_ buf: UnsafeRawBufferPointer) -> HTTPParseResult {
+    package static func parse(_ buf: UnsafeRawBufferPointer) -> HTTPParseResult {
         guard let end = headEnd(buf) else { return .incomplete }
         var p = Cursor(buf: buf, at: 0, end: end)
 
@@ -145,7 +145,7 @@ public enum HTTPRequestParser {
 
     /// Whether the bytes start a HEAD request, whatever follows: even an
     /// error answer to HEAD has no body (RFC 9110 §9.3.2).
-    public static func startsWithHead(_ buf: UnsafeRawBufferPointer) -> Bool {
+    package static func startsWithHead(_ buf: UnsafeRawBufferPointer) -> Bool {
         buf.count >= 5 && buf[0] == UInt8(ascii: "H") && buf[1] == UInt8(ascii: "E") && buf[2] == UInt8(ascii: "A")
             && buf[3] == UInt8(ascii: "D") && buf[4] == 0x20
     }
@@ -153,7 +153,7 @@ public enum HTTPRequestParser {
     /// Index just past the first empty line (the head's end), or nil. Lines
     /// end in LF, with or without a CR before it: the head ends at the
     /// first LF that follows LF or LF CR.
-    public static func headEnd(_ buf: UnsafeRawBufferPointer) -> Int? {
+    package static func headEnd(_ buf: UnsafeRawBufferPointer) -> Int? {
         var i = 1
         while i < buf.count {
             if buf[i] == 0x0A {

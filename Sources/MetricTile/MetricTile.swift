@@ -9,39 +9,39 @@ import Shared
 ///
 /// Order of this file: limits, metric schema, scratch layout, privileged
 /// init, unprivileged init, loop callbacks, descriptors and seccomp policy.
-public struct MetricTile: Tile {
+package struct MetricTile: Tile {
     // MARK: limits
 
-    public static let kind = "metric"
-    public static let summary = "serves every tile's metrics to Prometheus over HTTP"
-    public static let maxCount = 1
+    package static let kind = "metric"
+    package static let summary = "serves every tile's metrics to Prometheus over HTTP"
+    package static let maxCount = 1
     /// One per connection slot, and one spare for an accept racing a close.
-    public static let openedInSandbox = MetricsServer.maxConnections + 1
+    package static let openedInSandbox = MetricsServer.maxConnections + 1
 
-    public static let prometheusListenAddress = OptionKey<String>(
+    package static let prometheusListenAddress = OptionKey<String>(
         "prometheus_listen_address", .ipv4Address, default: "127.0.0.1",
         help: "Address the HTTP server binds; 0.0.0.0 serves every interface.")
-    public static let prometheusListenPort = OptionKey<Int>(
+    package static let prometheusListenPort = OptionKey<Int>(
         "prometheus_listen_port", 1...65535, default: 7999,
         help: "TCP port of the HTTP server; Prometheus scrapes http://<address>:<port>/metrics.")
-    public static let requestTimeoutMs = OptionKey<Int>(
+    package static let requestTimeoutMs = OptionKey<Int>(
         "request_timeout_ms", 100...3_600_000, default: 10_000,
         help: "A connection that takes longer to send a whole request, or to take any of its response, is closed.")
     static let defaultHeartbeatAgeMs = 2_000
-    public static let healthzMaxHeartbeatAgeMs = OptionKey<Int>(
+    package static let healthzMaxHeartbeatAgeMs = OptionKey<Int>(
         "healthz_max_heartbeat_age_ms", 10...3_600_000, default: defaultHeartbeatAgeMs,
         help: "/healthz answers 503 when a tile's heartbeat is older than this.")
 
     /// Without it nothing of the topology can be scraped.
-    public static let requiredBecause: String? = "(prometheus_listen_port = 7999) so its counters can be scraped"
+    package static let requiredBecause: String? = "(prometheus_listen_port = 7999) so its counters can be scraped"
     /// It sleeps between scrapes: it shares the CPUs the pinned tiles left.
-    public static let floating = true
+    package static let floating = true
 
-    public static func graphLabel(_ tile: TileSpec) -> String? {
+    package static func graphLabel(_ tile: TileSpec) -> String? {
         "reads every tile's metrics\nhttp://\(tile[prometheusListenAddress]):\(tile[prometheusListenPort])/metrics"
     }
 
-    public static let options = [
+    package static let options = [
         prometheusListenAddress.declaration, prometheusListenPort.declaration, requestTimeoutMs.declaration,
         healthzMaxHeartbeatAgeMs.declaration,
     ]
@@ -64,7 +64,7 @@ public struct MetricTile: Tile {
     /// Measured by the server, which declares it.
     static let renderDuration = MetricsServer.renderDuration
 
-    public static let schema = MetricSchema(
+    package static let schema = MetricSchema(
         prefix: kind,
         [
             bootTimestamp, connActive, bytesRead, bytesWritten, responses, connEvicted, connSlowReaderClosed, connTimedOut,
@@ -73,12 +73,12 @@ public struct MetricTile: Tile {
 
     // MARK: scratch
 
-    public struct Scratch {
+    package struct Scratch {
         let requestBuffers: Int
         let responseRing: Int
     }
 
-    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+    package static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
         Scratch(
             requestBuffers: l.append(MetricsServer.maxConnections * MetricsServer.maxRequestBytes, align: 4096),
             responseRing: l.append(MetricsServer.responseRingBytes, align: 4096))
@@ -110,14 +110,14 @@ public struct MetricTile: Tile {
     /// How old a heartbeat may be in a healthy topology, for `tilectl
     /// ready` and the supervisor's watchdog as for `/healthz`: the metric
     /// tiles' `healthz_max_heartbeat_age_ms` (the strictest), or its default.
-    public static func heartbeatLimitNanos(in topology: Topology) -> Int64 {
+    package static func heartbeatLimitNanos(in topology: Topology) -> Int64 {
         let ms = topology.tiles.filter { $0.kind == kind }.map { $0[Self.healthzMaxHeartbeatAgeMs] }.min()
         return Int64(ms ?? defaultHeartbeatAgeMs) * 1_000_000
     }
 
     /// A heartbeat comes once per housekeeping pass (up to 1.5 intervals
     /// apart): /healthz must allow more than that.
-    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+    package static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
         let age = Int64(tile[Self.healthzMaxHeartbeatAgeMs]) * 1_000_000
         let interval = topology.layout.housekeepingIntervalNanos
         guard age >= 4 * interval else {
@@ -129,14 +129,14 @@ public struct MetricTile: Tile {
         return nil
     }
 
-    public static func preflight(_ tile: TileSpec, in topology: Topology) throws {
+    package static func preflight(_ tile: TileSpec, in topology: Topology) throws {
         // Bind once and let go: a port in use is reported before anything
         // starts, in one line, instead of as a tile that died at boot.
         let fd = try listenSocket(tile)
         Glibc.close(fd)
     }
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         address = ctx.tile[Self.prometheusListenAddress]
         port = ctx.tile[Self.prometheusListenPort]
         // Bound here, before the sandbox takes the tile into a network
@@ -187,27 +187,27 @@ public struct MetricTile: Tile {
 
     // MARK: unprivileged init
 
-    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+    package mutating func unprivilegedInit(_ ctx: TileContext) throws {
         bootNanos = Clock.wallclockNanos()
         Log.notice("serving metrics at http://\(address):\(port)/metrics")
     }
 
     // MARK: loop callbacks
 
-    public mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
+    package mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
         server.poll(timeoutNanos: 0)
     }
 
     /// Waits in ppoll rather than sleeping: a request wakes the tile at once.
-    public mutating func idle(until deadline: Int64) {
+    package mutating func idle(until deadline: Int64) {
         server.poll(timeoutNanos: max(0, deadline - Clock.monotonicNanos()))
     }
 
-    public mutating func housekeeping(_ stem: inout StemContext) {
+    package mutating func housekeeping(_ stem: inout StemContext) {
         server.expire(now: stem.now)
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         let c = server.counters
         cells.bootTimestamp.set(UInt64(max(0, bootNanos)))
         cells.connActive.set(UInt64(server.active))
@@ -222,14 +222,14 @@ public struct MetricTile: Tile {
 
     // MARK: descriptors and seccomp
 
-    public static let listenSocketRole = DescriptorRole("listen socket")
-    public static let descriptorRoles = [listenSocketRole]
+    package static let listenSocketRole = DescriptorRole("listen socket")
+    package static let descriptorRoles = [listenSocketRole]
 
-    public var descriptors: [DescriptorRole: FileDescriptor] {
+    package var descriptors: [DescriptorRole: FileDescriptor] {
         [Self.listenSocketRole: FileDescriptor(rawValue: server.listenFD)]
     }
 
     /// The seed's policy: an HTTP server's, on its listen socket (see
     /// `ListenSocket.servingPolicy`).
-    public static var seccompPolicy: SeccompPolicy { ListenSocket.servingPolicy(listenSocketRole) }
+    package static var seccompPolicy: SeccompPolicy { ListenSocket.servingPolicy(listenSocketRole) }
 }

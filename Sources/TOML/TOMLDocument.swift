@@ -1,27 +1,27 @@
 /// A line and column in a TOML text, both from 1; the column counts
 /// characters (Unicode scalars), not bytes.
-public struct TOMLPosition: Equatable, Comparable, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let column: Int
+package struct TOMLPosition: Equatable, Comparable, Sendable, CustomStringConvertible {
+    package let line: Int
+    package let column: Int
 
-    public init(line: Int, column: Int) {
+    package init(line: Int, column: Int) {
         self.line = line
         self.column = column
     }
 
-    public var description: String { "\(line):\(column)" }
+    package var description: String { "\(line):\(column)" }
 
-    public static func < (a: TOMLPosition, b: TOMLPosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
+    package static func < (a: TOMLPosition, b: TOMLPosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
 }
 
 /// Why a text is not TOML: where, and a one-line message that names what
 /// was found and what to write instead. Characters from the input are
 /// quoted with their control characters escaped, so the message stays one line.
-public struct TOMLError: Error, Sendable, CustomStringConvertible {
-    public let position: TOMLPosition
-    public let message: String
+package struct TOMLError: Error, Sendable, CustomStringConvertible {
+    package let position: TOMLPosition
+    package let message: String
 
-    public var description: String { "\(position): \(message)" }
+    package var description: String { "\(position): \(message)" }
 }
 
 /// A parsed TOML 1.0 document and the text it came from, so that any key
@@ -32,17 +32,17 @@ public struct TOMLError: Error, Sendable, CustomStringConvertible {
 /// bounded (nesting, sizes), never aborts, and knows where every key and
 /// value was written. It accepts TOML 1.0 exactly; `Tests/TOMLTests`
 /// compares it with Python's `tomllib` on generated documents.
-public struct TOMLDocument {
-    public let root: TOMLTable
+package struct TOMLDocument {
+    package let root: TOMLTable
     private let bytes: [UInt8]
     /// Offset of the first byte of each line.
     private let lineStarts: [Int]
 
     /// Arrays, inline tables and tables nest at most this deep: the
     /// parser recurses on nesting, and so does freeing the tree.
-    public static let maxNesting = 128
+    package static let maxNesting = 128
 
-    public init(bytes: [UInt8]) throws(TOMLError) {
+    package init(bytes: [UInt8]) throws(TOMLError) {
         self.bytes = bytes
         var starts = [0]
         for (i, b) in bytes.enumerated() where b == 0x0A { starts.append(i + 1) }
@@ -55,12 +55,12 @@ public struct TOMLDocument {
         }
     }
 
-    public init(text: String) throws(TOMLError) {
+    package init(text: String) throws(TOMLError) {
         try self.init(bytes: Array(text.utf8))
     }
 
     /// The line and column of a byte offset.
-    public func position(_ offset: Int) -> TOMLPosition { Self.position(offset, bytes, lineStarts) }
+    package func position(_ offset: Int) -> TOMLPosition { Self.position(offset, bytes, lineStarts) }
 
     static func position(_ offset: Int, _ bytes: [UInt8], _ lineStarts: [Int]) -> TOMLPosition {
         let offset = min(max(offset, 0), bytes.count)
@@ -75,13 +75,13 @@ public struct TOMLDocument {
     }
 
     /// Just past the last line: where a missing table would be added.
-    public var end: TOMLPosition {
+    package var end: TOMLPosition {
         let last = lineStarts.count - 1
         return TOMLPosition(line: lineStarts[last] == bytes.count ? last + 1 : last + 2, column: 1)
     }
 
     /// The entry at a path of table keys, or nil.
-    public func entry(_ path: [String]) -> TOMLTable.Entry? {
+    package func entry(_ path: [String]) -> TOMLTable.Entry? {
         guard let last = path.last else { return nil }
         var table = root
         for key in path.dropLast() {
@@ -93,7 +93,7 @@ public struct TOMLDocument {
 
     /// Where the key at `path` is written; for a missing key, its closest
     /// enclosing table's; for the root, 1:1.
-    public func keyPosition(_ path: [String]) -> TOMLPosition {
+    package func keyPosition(_ path: [String]) -> TOMLPosition {
         var p = path
         while !p.isEmpty {
             if let e = entry(p) { return position(e.keyOffset) }
@@ -104,7 +104,7 @@ public struct TOMLDocument {
 
     /// Where the value at `path` is written (for type and range errors);
     /// for a missing key, as `keyPosition`.
-    public func valuePosition(_ path: [String]) -> TOMLPosition {
+    package func valuePosition(_ path: [String]) -> TOMLPosition {
         if let e = entry(path) { return position(e.valueOffset) }
         return keyPosition(path)
     }

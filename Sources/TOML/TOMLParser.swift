@@ -350,12 +350,12 @@ struct TOMLParser {
 }
 
 /// A key as TOML would write it: bare when it can be.
-public func quotedKey(_ k: String) -> String {
+package func quotedKey(_ k: String) -> String {
     !k.isEmpty && k.utf8.allSatisfy(isBareKey) ? k : quoted(k)
 }
 
 /// `"text"` with quotes, backslashes and control characters escaped.
-public func quoted(_ s: String) -> String {
+package func quoted(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

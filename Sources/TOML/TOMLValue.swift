@@ -2,7 +2,7 @@
 /// classes because the parser extends them in place as headers and dotted
 /// keys reach back into them; once `TOMLDocument.parse` returns, nothing
 /// changes them again.
-public enum TOMLValue {
+package enum TOMLValue {
     case string(String)
     case integer(Int64)
     case float(Double)
@@ -11,16 +11,16 @@ public enum TOMLValue {
     case array(TOMLArray)
     case table(TOMLTable)
 
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
-    public var integer: Int64? { if case .integer(let i) = self { i } else { nil } }
-    public var float: Double? { if case .float(let d) = self { d } else { nil } }
-    public var boolean: Bool? { if case .boolean(let b) = self { b } else { nil } }
-    public var dateTime: TOMLDateTime? { if case .dateTime(let d) = self { d } else { nil } }
-    public var array: TOMLArray? { if case .array(let a) = self { a } else { nil } }
-    public var table: TOMLTable? { if case .table(let t) = self { t } else { nil } }
+    package var string: String? { if case .string(let s) = self { s } else { nil } }
+    package var integer: Int64? { if case .integer(let i) = self { i } else { nil } }
+    package var float: Double? { if case .float(let d) = self { d } else { nil } }
+    package var boolean: Bool? { if case .boolean(let b) = self { b } else { nil } }
+    package var dateTime: TOMLDateTime? { if case .dateTime(let d) = self { d } else { nil } }
+    package var array: TOMLArray? { if case .array(let a) = self { a } else { nil } }
+    package var table: TOMLTable? { if case .table(let t) = self { t } else { nil } }
 
     /// "an integer", "a table": for messages that say what was found.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .string: "a string"
         case .integer: "an integer"
@@ -36,16 +36,16 @@ public enum TOMLValue {
 /// A table: keys in the order the file first names them, each with where
 /// its key and its value were written (byte offsets; `TOMLDocument`
 /// turns them into lines and columns).
-public final class TOMLTable {
-    public struct Entry {
-        public let key: String
-        public fileprivate(set) var value: TOMLValue
+package final class TOMLTable {
+    package struct Entry {
+        package let key: String
+        package fileprivate(set) var value: TOMLValue
         /// Offset of the key where it is first named (for a table opened by
         /// a header, the header's segment that names it).
-        public let keyOffset: Int
+        package let keyOffset: Int
         /// Offset of the value: the value itself, a table's `[header]` or
         /// `{`, or (for a table only implied by deeper keys) `keyOffset`.
-        public fileprivate(set) var valueOffset: Int
+        package fileprivate(set) var valueOffset: Int
     }
 
     /// How a table came to be; decides whether a header or a dotted key
@@ -66,7 +66,7 @@ public final class TOMLTable {
         case inline
     }
 
-    public private(set) var entries: [Entry] = []
+    package private(set) var entries: [Entry] = []
     /// Keys match by code point, not by Swift's canonical equivalence:
     /// TOML does not normalize, so "\u{E9}" and "e\u{301}" are two keys.
     private var index: [ExactKey: Int] = [:]
@@ -80,17 +80,17 @@ public final class TOMLTable {
     }
 
     /// An empty table (what a missing optional table reads as).
-    public convenience init() { self.init(origin: .implied, depth: 0) }
+    package convenience init() { self.init(origin: .implied, depth: 0) }
 
-    public var keys: [String] { entries.map(\.key) }
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    package var keys: [String] { entries.map(\.key) }
+    package var count: Int { entries.count }
+    package var isEmpty: Bool { entries.isEmpty }
 
-    public subscript(key: String) -> TOMLValue? {
+    package subscript(key: String) -> TOMLValue? {
         index[ExactKey(key)].map { entries[$0].value }
     }
 
-    public func entry(_ key: String) -> Entry? {
+    package func entry(_ key: String) -> Entry? {
         index[ExactKey(key)].map { entries[$0] }
     }
 
@@ -128,17 +128,17 @@ public final class TOMLTable {
 
 /// An array: a value written `[ ... ]` (static: nothing may extend it), or
 /// the tables of an array of tables, one per `[[header]]`.
-public final class TOMLArray {
-    public private(set) var elements: [TOMLValue] = []
+package final class TOMLArray {
+    package private(set) var elements: [TOMLValue] = []
     /// Offset of each element.
-    public private(set) var offsets: [Int] = []
+    package private(set) var offsets: [Int] = []
     /// Made by `[[header]]`s rather than written as a value.
-    public let ofTables: Bool
+    package let ofTables: Bool
 
     init(ofTables: Bool) { self.ofTables = ofTables }
 
-    public var count: Int { elements.count }
-    public subscript(i: Int) -> TOMLValue { elements[i] }
+    package var count: Int { elements.count }
+    package subscript(i: Int) -> TOMLValue { elements[i] }
 
     func append(_ value: TOMLValue, offset: Int) {
         elements.append(value)
@@ -151,19 +151,19 @@ public final class TOMLArray {
 }
 
 /// An offset date-time, local date-time, local date or local time.
-public struct TOMLDateTime: Equatable, Sendable, CustomStringConvertible {
-    public struct Date: Equatable, Sendable {
-        public let year: Int, month: Int, day: Int
+package struct TOMLDateTime: Equatable, Sendable, CustomStringConvertible {
+    package struct Date: Equatable, Sendable {
+        package let year: Int, month: Int, day: Int
     }
-    public struct Time: Equatable, Sendable {
-        public let hour: Int, minute: Int, second: Int, nanosecond: Int
+    package struct Time: Equatable, Sendable {
+        package let hour: Int, minute: Int, second: Int, nanosecond: Int
     }
-    public let date: Date?
-    public let time: Time?
+    package let date: Date?
+    package let time: Time?
     /// Minutes east of UTC; nil for a local date-time, date or time.
-    public let offsetMinutes: Int?
+    package let offsetMinutes: Int?
 
-    public var typeName: String {
+    package var typeName: String {
         switch (date != nil, time != nil, offsetMinutes != nil) {
         case (true, true, true): "an offset date-time"
         case (true, true, false): "a local date-time"
@@ -173,7 +173,7 @@ public struct TOMLDateTime: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// RFC 3339 text, as TOML writes it.
-    public var description: String {
+    package var description: String {
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s

@@ -5,21 +5,21 @@ import Shared
 
 /// Drops transactions seen recently (by signature tag, with a bounded
 /// cache) and forwards the rest.
-public struct DedupTile: Tile {
+package struct DedupTile: Tile {
     // MARK: limits
 
-    public static let kind = "dedup"
-    public static let summary = "drops transactions whose signature it saw recently (bounded tag cache); forwards the rest"
+    package static let kind = "dedup"
+    package static let summary = "drops transactions whose signature it saw recently (bounded tag cache); forwards the rest"
     /// One cache sees every transaction only if there is one dedup tile.
-    public static let maxCount = 1
-    public static let inputs = 1...256
-    public static let outputs = 1...1
+    package static let maxCount = 1
+    package static let inputs = 1...256
+    package static let outputs = 1...1
 
-    public static let cacheSize = OptionKey<Int>(
+    package static let cacheSize = OptionKey<Int>(
         "cache_size", 16...16_777_216, default: 4096,
         help: "Signature tags remembered; older ones are forgotten first.")
 
-    public static let options = [cacheSize.declaration]
+    package static let options = [cacheSize.declaration]
 
     // MARK: metrics
 
@@ -28,9 +28,9 @@ public struct DedupTile: Tile {
     static let transactions = MetricFamily.enumCounter(
         "transactions", "Transactions checked against the tag cache, by outcome; only unique ones are forwarded.",
         label: "result", Result.self)
-    public static let schema = MetricSchema(prefix: kind, [transactions])
+    package static let schema = MetricSchema(prefix: kind, [transactions])
 
-    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+    package static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
         if let issue = sourceIssue(tile, topology) { return issue }
         return forwardingIssue(tile, topology)
     }
@@ -77,7 +77,7 @@ public struct DedupTile: Tile {
     var counts = VariantCounts<Result>()
     let countsCell: LabelledCounterCell<Result>
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         cache = TagCache(capacity: ctx.tile[Self.cacheSize])
         buffer = .allocate(byteCount: ctx.inputs.map(\.mtu).max() ?? 0, alignment: 64)
         countsCell = ctx.metrics.enumCounter(Self.transactions, Result.self)
@@ -85,25 +85,25 @@ public struct DedupTile: Tile {
 
     // MARK: loop callbacks
 
-    public mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer) {
+    package mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer) {
         size = payload.count
         buffer.copyMemory(from: payload.baseAddress!, byteCount: payload.count)
     }
 
-    public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
+    package mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
         guard cache.insert(meta.sig) else { counts[.duplicate] &+= 1; return }
         counts[.unique] &+= 1
         stem.buffer(0).copyMemory(from: buffer, byteCount: size)
         stem.publish(0, sig: meta.sig, size: size, tsorig: meta.tsorig)
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         countsCell.publish(counts)
     }
 
     // MARK: seccomp
 
-    public static var seccompPolicy: SeccompPolicy {
+    package static var seccompPolicy: SeccompPolicy {
         RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }

@@ -6,19 +6,19 @@ import Shared
 /// The end of the line: consumes everything, counts it, and measures how
 /// long each transaction took from the source to here. A `delay_ns` makes
 /// it deliberately slow (for backpressure and overrun tests).
-public struct SinkTile: Tile {
+package struct SinkTile: Tile {
     // MARK: limits
 
-    public static let kind = "sink"
-    public static let summary = "consumes fragments; histogram of origin-to-sink latency"
-    public static let maxCount = 64
-    public static let inputs = 1...256
+    package static let kind = "sink"
+    package static let summary = "consumes fragments; histogram of origin-to-sink latency"
+    package static let maxCount = 64
+    package static let inputs = 1...256
 
-    public static let delayNs = OptionKey<Int>(
+    package static let delayNs = OptionKey<Int>(
         "delay_ns", 0...1_000_000_000, default: 0,
         help: "Busy time spent on each fragment: a deliberately slow consumer.")
 
-    public static let options = [delayNs.declaration]
+    package static let options = [delayNs.declaration]
 
     // MARK: metrics
 
@@ -31,7 +31,7 @@ public struct SinkTile: Tile {
             5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000, 1_000_000_000,
         ],
         unit: "seconds", converter: .nanosToSeconds)
-    public static let schema = MetricSchema(prefix: kind, [transactions, bytes, latency])
+    package static let schema = MetricSchema(prefix: kind, [transactions, bytes, latency])
 
     // MARK: state
 
@@ -43,7 +43,7 @@ public struct SinkTile: Tile {
     let bytesCell: CounterCell
     let latencyCell: HistogramCell
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         delay = Int64(ctx.tile[Self.delayNs])
         latencies = LocalHistogram(Self.latency)
         countCell = ctx.metrics.counter(Self.transactions)
@@ -53,7 +53,7 @@ public struct SinkTile: Tile {
 
     // MARK: loop callbacks
 
-    public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
+    package mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
         let now = Clock.monotonicNanos()
         latencies.sample(compressedInterval(from: meta.tsorig, to: compressedTimestamp(now)))
         count &+= 1
@@ -64,7 +64,7 @@ public struct SinkTile: Tile {
         }
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         countCell.set(count)
         bytesCell.set(byteCount)
         latencyCell.publish(latencies)
@@ -72,7 +72,7 @@ public struct SinkTile: Tile {
 
     // MARK: seccomp
 
-    public static var seccompPolicy: SeccompPolicy {
+    package static var seccompPolicy: SeccompPolicy {
         RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }

@@ -8,41 +8,41 @@ import Shared
 /// Produces signed transaction-like payloads at a configured rate (or as
 /// fast as it can) from a pool signed once at boot. A configured fraction
 /// are duplicates of recent ones, a fraction carry a corrupted signature.
-public struct SourceTile: Tile {
+package struct SourceTile: Tile {
     // MARK: limits
 
-    public static let kind = "source"
-    public static let summary = "publishes signed transactions from a pre-signed pool, with duplicates and bad signatures mixed in"
-    public static let maxCount = 16
-    public static let outputs = 1...1
+    package static let kind = "source"
+    package static let summary = "publishes signed transactions from a pre-signed pool, with duplicates and bad signatures mixed in"
+    package static let maxCount = 16
+    package static let outputs = 1...1
     /// stderr, the log file, the death pipe.
 
-    public static let rate = OptionKey<Int>(
+    package static let rate = OptionKey<Int>(
         "rate", 0...10_000_000, default: 10_000,
         help: "Transactions per second; 0 publishes as fast as the link takes them.")
-    public static let limit = OptionKey<Int>(
+    package static let limit = OptionKey<Int>(
         "limit", 0...Int(Int64.max), default: 0,
         help: "Stop publishing after this many transactions; 0 never stops.")
-    public static let poolSize = OptionKey<Int>(
+    package static let poolSize = OptionKey<Int>(
         "pool_size", 64...1_048_576, default: 8192,
         help: "Distinct transactions signed at boot and sent in turn.")
-    public static let bodyBytes = OptionKey<Int>(
+    package static let bodyBytes = OptionKey<Int>(
         "body_bytes", 8...65_000, default: 200,
         help: "Bytes of each transaction's message (the payload adds 96 bytes of signature and key).")
-    public static let duplicateFraction = OptionKey<Double>(
+    package static let duplicateFraction = OptionKey<Double>(
         "duplicate_fraction", 0...0.9, default: 0.05,
         help: "Fraction of transactions that re-send one of the last 64 valid ones.")
-    public static let badSignatureFraction = OptionKey<Double>(
+    package static let badSignatureFraction = OptionKey<Double>(
         "bad_signature_fraction", 0...0.9, default: 0.02,
         help: "Fraction of transactions whose signature is corrupted.")
 
-    public static let options = [
+    package static let options = [
         rate.declaration, limit.declaration, poolSize.declaration, bodyBytes.declaration,
         duplicateFraction.declaration, badSignatureFraction.declaration,
     ]
 
     /// How far back a duplicate reaches: dedup's cache must remember more.
-    public static let duplicateWindow = 64
+    package static let duplicateWindow = 64
 
     // MARK: metrics
 
@@ -51,9 +51,9 @@ public struct SourceTile: Tile {
     static let transactions = MetricFamily.enumCounter(
         "transactions", "Transactions published, by what they are.", label: "tx_kind", TxKind.self)
     static let backlog = MetricFamily.gauge("backlog", "Transactions due by the configured rate but not published yet.")
-    public static let schema = MetricSchema(prefix: kind, [transactions, backlog])
+    package static let schema = MetricSchema(prefix: kind, [transactions, backlog])
 
-    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+    package static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
         let size = Transaction.messageOffset + tile[Self.bodyBytes]
         for link in topology.outLinks(of: tile) where link.mtu < size {
             return TopologyIssue(
@@ -65,9 +65,9 @@ public struct SourceTile: Tile {
 
     // MARK: scratch
 
-    public struct Scratch { let pool: Int }
+    package struct Scratch { let pool: Int }
 
-    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+    package static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
         Scratch(pool: l.append(tile[Self.poolSize] * (Transaction.messageOffset + tile[Self.bodyBytes]), align: 64))
     }
 
@@ -92,7 +92,7 @@ public struct SourceTile: Tile {
     let countsCell: LabelledCounterCell<TxKind>
     let backlogCell: GaugeCell
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         let (base, parts) = try ctx.scratch(Self.self)
         poolSize = ctx.tile[Self.poolSize]
         txBytes = Transaction.messageOffset + ctx.tile[Self.bodyBytes]
@@ -136,13 +136,13 @@ public struct SourceTile: Tile {
         Log.info("signed \(poolSize) transactions in \((Clock.monotonicNanos() - t0) / 1_000_000) ms")
     }
 
-    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+    package mutating func unprivilegedInit(_ ctx: TileContext) throws {
         pacer.start(Clock.monotonicNanos())
     }
 
     // MARK: loop callbacks
 
-    public mutating func afterCredit(_ stem: inout StemContext) -> Bool {
+    package mutating func afterCredit(_ stem: inout StemContext) -> Bool {
         guard limit == 0 || published < limit else { return false }
         lastBacklog = max(0, pacer.backlog(stem.now))
         guard lastBacklog > 0 else { return false }
@@ -176,19 +176,19 @@ public struct SourceTile: Tile {
     }
 
     /// Sleeps until the next transaction is due, or the stem's deadline.
-    public mutating func idle(until deadline: Int64) {
+    package mutating func idle(until deadline: Int64) {
         let done = limit > 0 && published >= limit
         sleepUntil(monotonicNanos: done || pacer.rate == 0 ? deadline : min(deadline, pacer.nextDue))
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         countsCell.publish(counts)
         backlogCell.set(UInt64(lastBacklog))
     }
 
     // MARK: seccomp
 
-    public static var seccompPolicy: SeccompPolicy {
+    package static var seccompPolicy: SeccompPolicy {
         RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }

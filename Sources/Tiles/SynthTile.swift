@@ -7,22 +7,22 @@ import Shared
 /// a configured rate, so a topology has a tile whose counters, gauge and
 /// histogram move without any input. Useful to check a deployment end to
 /// end and to load the metric tile with many tiles.
-public struct SynthTile: Tile {
+package struct SynthTile: Tile {
     // MARK: limits
 
-    public static let kind = "synth"
-    public static let summary = "synthetic work at a set rate: hashes buffer slices of three size classes"
-    public static let maxCount = 512
+    package static let kind = "synth"
+    package static let summary = "synthetic work at a set rate: hashes buffer slices of three size classes"
+    package static let maxCount = 512
     /// stderr, the log file, the death pipe.
 
-    public static let rate = OptionKey<Int>(
+    package static let rate = OptionKey<Int>(
         "rate", 0...100_000_000, default: 1000,
         help: "Work items per second; 0 works as fast as the tile can.")
-    public static let workBytes = OptionKey<Int>(
+    package static let workBytes = OptionKey<Int>(
         "work_bytes", 64...(16 << 20), default: 4096,
         help: "Bytes hashed by a large work item (medium: a quarter, small: 64).")
 
-    public static let options = [rate.declaration, workBytes.declaration]
+    package static let options = [rate.declaration, workBytes.declaration]
 
     // MARK: metrics
 
@@ -41,13 +41,13 @@ public struct SynthTile: Tile {
         buckets: [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000],
         unit: "seconds", converter: .nanosToSeconds)
 
-    public static let schema = MetricSchema(prefix: kind, [workItems, bytesHashed, backlog, workDuration])
+    package static let schema = MetricSchema(prefix: kind, [workItems, bytesHashed, backlog, workDuration])
 
     // MARK: scratch
 
-    public struct Scratch { let buffer: Int }
+    package struct Scratch { let buffer: Int }
 
-    public static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
+    package static func layoutScratch(_ tile: TileSpec, _ l: inout LayoutBuilder) -> Scratch {
         Scratch(buffer: l.append(tile[Self.workBytes], align: 64))
     }
 
@@ -68,7 +68,7 @@ public struct SynthTile: Tile {
     let backlogCell: GaugeCell
     let durationCell: HistogramCell
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         let (base, parts) = try ctx.scratch(Self.self)
         workBytes = ctx.tile[Self.workBytes]
         pacer = RatePacer(rate: ctx.tile[Self.rate])
@@ -82,13 +82,13 @@ public struct SynthTile: Tile {
         durationCell = ctx.metrics.histogram(Self.workDuration)
     }
 
-    public mutating func unprivilegedInit(_ ctx: TileContext) throws {
+    package mutating func unprivilegedInit(_ ctx: TileContext) throws {
         pacer.start(Clock.monotonicNanos())
     }
 
     // MARK: loop callbacks
 
-    public mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
+    package mutating func beforeCredit(_ stem: inout StemContext) -> Bool {
         let backlog = pacer.backlog(stem.now)
         lastBacklog = max(0, backlog)
         guard backlog > 0 else { return false }
@@ -119,11 +119,11 @@ public struct SynthTile: Tile {
     }
 
     /// Sleeps until the next item is due or housekeeping, whichever is first.
-    public mutating func idle(until deadline: Int64) {
+    package mutating func idle(until deadline: Int64) {
         sleepUntil(monotonicNanos: pacer.rate == 0 ? deadline : min(deadline, pacer.nextDue))
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         itemsCell.publish(items)
         hashedCell.set(hashed)
         backlogCell.set(UInt64(lastBacklog))
@@ -132,7 +132,7 @@ public struct SynthTile: Tile {
 
     // MARK: seccomp
 
-    public static var seccompPolicy: SeccompPolicy {
+    package static var seccompPolicy: SeccompPolicy {
         RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }

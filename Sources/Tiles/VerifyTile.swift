@@ -9,14 +9,14 @@ import Shared
 /// forwards only the valid ones. Several verify tiles share one input: tile
 /// i takes the fragments whose sequence number is i modulo their count, and
 /// filters the rest without reading them.
-public struct VerifyTile: Tile {
+package struct VerifyTile: Tile {
     // MARK: limits
 
-    public static let kind = "verify"
-    public static let summary = "verifies Ed25519 signatures; forwards the valid transactions, counts the rest"
-    public static let maxCount = 64
-    public static let inputs = 1...1
-    public static let outputs = 1...1
+    package static let kind = "verify"
+    package static let summary = "verifies Ed25519 signatures; forwards the valid transactions, counts the rest"
+    package static let maxCount = 64
+    package static let inputs = 1...1
+    package static let outputs = 1...1
 
     // MARK: metrics
 
@@ -29,9 +29,9 @@ public struct VerifyTile: Tile {
         "verify_duration_seconds", "Time to verify one signature.",
         buckets: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 75_000, 100_000, 250_000, 1_000_000],
         unit: "seconds", converter: .nanosToSeconds)
-    public static let schema = MetricSchema(prefix: kind, [transactions, duration])
+    package static let schema = MetricSchema(prefix: kind, [transactions, duration])
 
-    public static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
+    package static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue? {
         forwardingIssue(tile, topology)
     }
 
@@ -49,7 +49,7 @@ public struct VerifyTile: Tile {
     let countsCell: LabelledCounterCell<Result>
     let durationCell: HistogramCell
 
-    public init(privileged ctx: TileContext) throws {
+    package init(privileged ctx: TileContext) throws {
         count = UInt64(ctx.topology.tiles(ofKind: Self.kind).count)
         kindId = UInt64(ctx.tile.kindId)
         bufferBytes = ctx.inputs[0].mtu
@@ -65,16 +65,16 @@ public struct VerifyTile: Tile {
     // MARK: loop callbacks
 
     /// Not this tile's share: skip without reading.
-    public mutating func beforeFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) -> Bool {
+    package mutating func beforeFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) -> Bool {
         meta.seq % count != kindId
     }
 
-    public mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer) {
+    package mutating func duringFrag(_ stem: inout StemContext, input: Int, meta: FragMeta, payload: UnsafeRawBufferPointer) {
         size = payload.count
         buffer.copyMemory(from: payload.baseAddress!, byteCount: payload.count)
     }
 
-    public mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
+    package mutating func afterFrag(_ stem: inout StemContext, input: Int, meta: FragMeta) {
         guard size >= Transaction.minimumBytes, size <= stem.mtu(0) else { counts[.malformed] &+= 1; return }
         let t0 = Clock.monotonicNanos()
         let ok = verify()
@@ -105,19 +105,19 @@ public struct VerifyTile: Tile {
         return key.isValidSignature(signature, for: message)
     }
 
-    public mutating func writeMetrics() {
+    package mutating func writeMetrics() {
         countsCell.publish(counts)
         durationCell.publish(durations)
     }
 
     // MARK: seccomp
 
-    public static var seccompPolicy: SeccompPolicy {
+    package static var seccompPolicy: SeccompPolicy {
         RuntimePolicy.logging + RuntimePolicy.sleep + RuntimePolicy.common
     }
 }
 
-/// A public key's 32 bytes, as a dictionary key.
+/// A package key's 32 bytes, as a dictionary key.
 struct PublicKeyBytes: Hashable {
     let a, b, c, d: UInt64
     init(_ p: UnsafeRawPointer) {

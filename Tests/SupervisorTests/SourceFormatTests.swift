@@ -18,19 +18,11 @@ struct SourceFormatTests {
 
     @Test func everySwiftFileFollowsTheConfiguration() throws {
         let tool = try #require(Self.swiftFormat(), "swift-format is not on PATH (it ships with the Swift toolchain)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.currentDirectoryURL = Self.root
-        p.arguments = ["lint", "--strict", "--configuration", ".swift-format", "--recursive"] + Self.paths
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, text) = try runTool(
+            tool, ["lint", "--strict", "--configuration", ".swift-format", "--recursive"] + Self.paths, in: Self.root)
         let findings = text.split(separator: "\n")
         #expect(
-            p.terminationStatus == 0 && findings.isEmpty,
+            status == 0 && findings.isEmpty,
             """
             \(findings.count) formatting findings, first: \(findings.prefix(5).joined(separator: "\n"))
             fix: swift-format format --configuration .swift-format --in-place --recursive \(Self.paths.joined(separator: " "))

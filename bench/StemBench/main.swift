@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-@_spi(Benchmarks) import Shared
+import Shared
 import Supervisor
 
 // tilectl with two benchmark tile kinds that do the least a tile can: one

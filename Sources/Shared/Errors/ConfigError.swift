@@ -2,23 +2,23 @@ import TOML
 
 /// A topology file the loader rejects: where, what, and the fix, in one line.
 /// Exit status 2.
-public struct ConfigError: TilectlFailure, Equatable {
-    public let file: String
+package struct ConfigError: TilectlFailure, Equatable {
+    package let file: String
     /// 1-based; 0 when the problem has no position (an unreadable file).
-    public let line: Int
-    public let column: Int
-    public let message: String
+    package let line: Int
+    package let column: Int
+    package let message: String
 
-    public init(file: String, line: Int, column: Int, message: String) {
+    package init(file: String, line: Int, column: Int, message: String) {
         self.file = file
         self.line = line
         self.column = column
         self.message = message
     }
 
-    public var exitStatus: Int32 { 2 }
+    package var exitStatus: Int32 { 2 }
 
-    public var description: String {
+    package var description: String {
         // A path is shown as given unless it would break the line.
         let f = file.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? quoted(file) : file
         return line > 0 ? "\(f):\(line):\(column): \(message)" : "\(f): \(message)"
@@ -28,7 +28,7 @@ public struct ConfigError: TilectlFailure, Equatable {
 /// A value from the topology file as an error message shows it: quoted,
 /// control characters escaped (so the message stays one line), and cut
 /// when long (the position already says where the whole of it is).
-public func shown(_ s: String) -> String {
+package func shown(_ s: String) -> String {
     let scalars = s.unicodeScalars
     guard scalars.count > 64 else { return quoted(s) }
     var head = String.UnicodeScalarView()

@@ -8,9 +8,9 @@ import Glibc
 /// the errno as values, for the code that recovers and for tests; its
 /// description is the one line the user reads, for example
 /// `bind(127.0.0.1:7999) failed: EADDRINUSE (Address already in use)`.
-public struct RuntimeError: TilectlFailure, Equatable {
+package struct RuntimeError: TilectlFailure, Equatable {
     /// What failed, as the user would name it.
-    public enum Subject: Equatable, Sendable {
+    package enum Subject: Equatable, Sendable {
         /// A system call with its arguments: `open(/dev/shm/x, O_RDWR)`.
         case call(String)
         /// A sandbox step, numbered as in DESIGN.md: `7 landlock`.
@@ -21,23 +21,23 @@ public struct RuntimeError: TilectlFailure, Equatable {
         case condition
     }
 
-    public let subject: Subject
+    package let subject: Subject
     /// The errno behind the failure; 0 when no call returned one.
-    public let errno: Int32
+    package let errno: Int32
     /// Why, in words: `EACCES (Permission denied)`, `is a symbolic link`.
-    public let problem: String
+    package let problem: String
     /// What the user can do about it, when we know.
-    public let fix: String?
+    package let fix: String?
     /// Where it happened, outermost first: `tile synth:0`, `workspace w3`.
-    public let context: [String]
+    package let context: [String]
 
-    public var exitStatus: Int32 { 1 }
+    package var exitStatus: Int32 { 1 }
 
     /// The path, when this is a path root refused.
-    public var path: String? { if case .path(let p) = subject { p } else { nil } }
+    package var path: String? { if case .path(let p) = subject { p } else { nil } }
 
     /// The line without its fix.
-    public var message: String {
+    package var message: String {
         let core =
             switch subject {
             case .call(let call): "\(call) failed: \(problem)"
@@ -48,7 +48,7 @@ public struct RuntimeError: TilectlFailure, Equatable {
         return (context + [core]).joined(separator: ": ")
     }
 
-    public var description: String { message + (fix.map { "; \($0)" } ?? "") }
+    package var description: String { message + (fix.map { "; \($0)" } ?? "") }
 
     private init(_ subject: Subject, errno: Int32, problem: String, fix: String?, context: [String] = []) {
         self.subject = subject
@@ -59,33 +59,33 @@ public struct RuntimeError: TilectlFailure, Equatable {
     }
 
     /// A failure only a sentence names.
-    public init(_ message: String, errno: Int32 = 0, fix: String? = nil) {
+    package init(_ message: String, errno: Int32 = 0, fix: String? = nil) {
         self.init(.condition, errno: errno, problem: message, fix: fix)
     }
 
     /// `call` failed with `errno`: `bind(127.0.0.1:7999) failed: EADDRINUSE (…)`.
-    public init(call: String, errno: Int32, fix: String? = nil) {
+    package init(call: String, errno: Int32, fix: String? = nil) {
         self.init(.call(call), errno: errno, problem: Errno.describe(errno), fix: fix)
     }
 
     /// A sandbox step failed; the tile never runs half-sandboxed, so this is
     /// fatal to it.
-    public init(sandboxStep step: String, _ problem: String, errno: Int32 = 0) {
+    package init(sandboxStep step: String, _ problem: String, errno: Int32 = 0) {
         self.init(.sandboxStep(step), errno: errno, problem: problem, fix: nil)
     }
 
     /// A sandbox step's call returned `errno`.
-    public init(sandboxStep step: String, errno: Int32) {
+    package init(sandboxStep step: String, errno: Int32) {
         self.init(sandboxStep: step, Errno.describe(errno), errno: errno)
     }
 
     /// A sandbox step failed because `cause` did; its errno is kept.
-    public init(sandboxStep step: String, _ cause: any Error) {
+    package init(sandboxStep step: String, _ cause: any Error) {
         self.init(sandboxStep: step, "\(cause)", errno: (cause as? RuntimeError)?.errno ?? 0)
     }
 
     /// A path root will not use: `/run/x is owned by uid 1000, not by root; …`.
-    public init(path: String, _ problem: String, errno: Int32 = 0) {
+    package init(path: String, _ problem: String, errno: Int32 = 0) {
         self.init(
             .path(path), errno: errno, problem: problem,
             fix: "tilectl only uses paths that no other user can change (every directory owned by root or by you, "
@@ -93,18 +93,18 @@ public struct RuntimeError: TilectlFailure, Equatable {
     }
 
     /// The same failure with the fix a user should try.
-    public func with(fix: String) -> RuntimeError { RuntimeError(subject, errno: errno, problem: problem, fix: fix, context: context) }
+    package func with(fix: String) -> RuntimeError { RuntimeError(subject, errno: errno, problem: problem, fix: fix, context: context) }
 
     /// The same failure, its line led by where it happened:
     /// `tile synth:0: open(…) failed: …`.
-    public func within(_ context: String) -> RuntimeError {
+    package func within(_ context: String) -> RuntimeError {
         RuntimeError(subject, errno: errno, problem: problem, fix: fix, context: [context] + self.context)
     }
 
     /// Runs `body`; whatever it throws comes out as a `RuntimeError` led by
     /// `context`, except a `ConfigError`, which keeps its own position and
     /// status.
-    public static func within<T>(_ context: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+    package static func within<T>(_ context: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let e as ConfigError {
@@ -116,7 +116,7 @@ public struct RuntimeError: TilectlFailure, Equatable {
 
     /// `error` as a `RuntimeError`: itself when it is one, else its
     /// description (an error from a library, such as an argument parser's).
-    public static func from(_ error: any Error) -> RuntimeError {
+    package static func from(_ error: any Error) -> RuntimeError {
         error as? RuntimeError ?? RuntimeError("\(error)")
     }
 }

@@ -3,7 +3,7 @@
 /// or the command line is wrong) and `RuntimeError` (1, the host, a
 /// privilege, a resource or a tile failed). The entry point prints
 /// `description` and exits with `exitStatus`; nothing else decides either.
-public protocol TilectlFailure: Error, CustomStringConvertible, Sendable {
+package protocol TilectlFailure: Error, CustomStringConvertible, Sendable {
     /// 1 or 2, as `tilectl --help` documents.
     var exitStatus: Int32 { get }
 }

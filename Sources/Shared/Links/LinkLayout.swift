@@ -11,24 +11,24 @@ import CShim
 /// consumers' flow-control sequences live in their own tile workspaces
 /// (each consumer writes only its own memory); the producer maps those
 /// read-only.
-public struct LinkLayout: Codable, Sendable, Equatable {
+@usableFromInline package struct LinkLayout: Codable, Sendable, Equatable {
     // Computed, not stored: the producer's and reader's inlined fast paths
     // read them as constants, with no lazy-initialization check.
-    @inlinable public static var chunkBytes: Int { 64 }
-    @inlinable public static var metaBytes: Int { 32 }
+    @inlinable package static var chunkBytes: Int { 64 }
+    @inlinable package static var metaBytes: Int { 32 }
 
-    public let depth: Int
-    public let mtu: Int
-    public let mcacheOffset: Int
-    public let dcacheOffset: Int
+    package let depth: Int
+    package let mtu: Int
+    package let mcacheOffset: Int
+    package let dcacheOffset: Int
     /// Payload chunks in the dcache.
-    public let dataChunks: Int
-    public let footprint: Int
+    package let dataChunks: Int
+    package let footprint: Int
 
     /// Chunks one frag of `mtu` bytes takes.
-    public var mtuChunks: Int { max(1, (mtu + Self.chunkBytes - 1) / Self.chunkBytes) }
+    package var mtuChunks: Int { max(1, (mtu + Self.chunkBytes - 1) / Self.chunkBytes) }
 
-    public init(depth: Int, mtu: Int) {
+    package init(depth: Int, mtu: Int) {
         precondition(depth >= 2 && depth & (depth - 1) == 0, "depth must be a power of two")
         self.depth = depth
         self.mtu = mtu
@@ -48,24 +48,24 @@ public struct LinkLayout: Codable, Sendable, Equatable {
 }
 
 /// Words of the link header (UInt64 slots).
-public enum LinkHeader {
-    public static let magicSlot = 0
-    public static let magic: UInt64 = 0x314B_4E49_4C54_4354  // "TCTLINK1"
-    public static let depthSlot = 1
-    public static let mtuSlot = 2
+package enum LinkHeader {
+    package static let magicSlot = 0
+    package static let magic: UInt64 = 0x314B_4E49_4C54_4354  // "TCTLINK1"
+    package static let depthSlot = 1
+    package static let mtuSlot = 2
     /// Fragments published so far (the producer's next sequence number),
     /// written by the producer in housekeeping; for monitors.
-    public static let publishedSlot = 3
+    package static let publishedSlot = 3
     /// Per consumer slot: times the producer found this consumer holding
     /// it back (written by the producer, read by the consumer for its
     /// `link_slow_total`).
-    @inlinable public static var slowSlot: Int { 8 }
-    public static let maxConsumers = 64
-    public static let bytes = (slowSlot + maxConsumers) * 8
+    @inlinable package static var slowSlot: Int { 8 }
+    package static let maxConsumers = 64
+    package static let bytes = (slowSlot + maxConsumers) * 8
 
     /// Writes a fresh header and marks every metadata line empty. New
     /// workspace memory reads as zero; only the non-zero parts are written.
-    public static func format(_ base: UnsafeMutableRawPointer, _ layout: LinkLayout) {
+    package static func format(_ base: UnsafeMutableRawPointer, _ layout: LinkLayout) {
         let h = base.assumingMemoryBound(to: UInt64.self)
         h[depthSlot] = UInt64(layout.depth)
         h[mtuSlot] = UInt64(layout.mtu)
@@ -79,13 +79,18 @@ public enum LinkHeader {
 
 /// One fragment's metadata, as a consumer copied it out of the ring.
 public struct FragMeta: Sendable, Equatable {
+    /// The fragment's sequence number on its link: consecutive per link,
+    /// wrapping at 2^64; a consumer that sees a gap was overrun.
     public var seq: UInt64
     /// Chosen by the producer: a filter tag or a hash consumers can look at
     /// without reading the payload.
     public var sig: UInt64
     /// Payload position in the dcache, in 64-byte chunks.
     public var chunk: UInt32
+    /// Payload bytes, at most the link's mtu.
     public var size: UInt16
+    /// Control bits chosen by the producer and passed through unchanged
+    /// (0 unless the kinds on both ends agree on a meaning).
     public var ctl: UInt16
     /// Low 32 bits of the monotonic clock (ns) when the work entered the
     /// topology, carried along by every tile that forwards it.
@@ -93,6 +98,8 @@ public struct FragMeta: Sendable, Equatable {
     /// Low 32 bits of the monotonic clock (ns) when this fragment was published.
     public var tspub: UInt32
 
+    /// A metadata value; tiles receive these from the stem and need to make
+    /// one only in tests.
     public init(seq: UInt64, sig: UInt64, chunk: UInt32, size: UInt16, ctl: UInt16, tsorig: UInt32, tspub: UInt32) {
         self.seq = seq
         self.sig = sig

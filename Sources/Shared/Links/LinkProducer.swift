@@ -10,13 +10,13 @@ import CShim
 ///
 /// The fast paths (`buffer`, `publish`) are inlinable: a tile in another
 /// module compiles them into its own loop, as C would inline a header.
-public struct LinkProducer {
+@usableFromInline package struct LinkProducer {
     @usableFromInline let base: UnsafeMutableRawPointer
     @usableFromInline let mcache: UnsafeMutableRawPointer
     @usableFromInline let dcache: UnsafeMutableRawPointer
     @usableFromInline let mask: UInt64
-    public let depth: Int
-    public let mtu: Int
+    package let depth: Int
+    @usableFromInline package let mtu: Int
     @usableFromInline let dataChunks: UInt32
     @usableFromInline let mtuChunks: UInt32
     /// Reliable consumers' fseqs (read-only views) and their slots.
@@ -27,17 +27,17 @@ public struct LinkProducer {
     @usableFromInline var creditsLeft: Int
 
     /// The next sequence number to publish.
-    @inlinable public var seq: UInt64 { nextSeq }
+    @inlinable package var seq: UInt64 { nextSeq }
     /// Where the next payload goes, in chunks.
-    @inlinable public var chunk: UInt32 { nextChunk }
+    @inlinable package var chunk: UInt32 { nextChunk }
     /// Fragments that may still be published before the slowest reliable
     /// consumer has to catch up (Int.max without reliable consumers).
-    @inlinable public var credits: Int { creditsLeft }
+    @inlinable package var credits: Int { creditsLeft }
 
     /// - Parameters:
     ///   - base: the link workspace, mapped read-write and formatted.
     ///   - fseqs: each reliable consumer's fseq, mapped read-only, with its slot.
-    public init(base: UnsafeMutableRawPointer, layout: LinkLayout, fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)]) {
+    package init(base: UnsafeMutableRawPointer, layout: LinkLayout, fseqs: [(fseq: UnsafePointer<UInt64>, slot: Int)]) {
         self.base = base
         mcache = base + layout.mcacheOffset
         dcache = base + layout.dcacheOffset
@@ -52,12 +52,12 @@ public struct LinkProducer {
 
     /// Where the next payload is written: `mtu` bytes, valid until `publish`.
     @inlinable
-    public var buffer: UnsafeMutableRawPointer { dcache + Int(nextChunk) &* LinkLayout.chunkBytes }
+    package var buffer: UnsafeMutableRawPointer { dcache + Int(nextChunk) &* LinkLayout.chunkBytes }
 
     /// Publishes the `size` bytes written at `buffer`. The caller holds a
     /// credit (`credits > 0`).
     @inlinable @inline(__always)
-    public mutating func publish(sig: UInt64, size: Int, ctl: UInt16 = 0, tsorig: UInt32, tspub: UInt32) {
+    package mutating func publish(sig: UInt64, size: Int, ctl: UInt16 = 0, tsorig: UInt32, tspub: UInt32) {
         // The one check the C reference does not make: a fragment over the
         // mtu would write into the next fragment's chunks.
         precondition(UInt(bitPattern: size) <= UInt(mtu), "fragment of \(size) bytes: not within the link's mtu \(mtu)")
@@ -87,7 +87,7 @@ public struct LinkProducer {
     /// consumers that hold the producer at zero credits (empty otherwise).
     /// Called on every backpressured iteration: allocates nothing.
     @discardableResult
-    public mutating func refreshCredits() -> ConsumerSlots {
+    @usableFromInline package mutating func refreshCredits() -> ConsumerSlots {
         var least = Int.max
         var slow = ConsumerSlots()
         // By index: iterating an array of tuples allocates in a debug build.
@@ -106,39 +106,39 @@ public struct LinkProducer {
     }
 
     /// Counts one more time `slot` held the producer back.
-    public func countSlow(_ slot: Int) {
+    @usableFromInline package func countSlow(_ slot: Int) {
         let p = base.assumingMemoryBound(to: UInt64.self) + LinkHeader.slowSlot + slot
         cshim_store_relaxed_u64(p, cshim_load_relaxed_u64(p) &+ 1)
     }
 
     /// Publishes how many fragments went out (for monitors).
-    public func writeHeader() {
+    @usableFromInline package func writeHeader() {
         cshim_store_relaxed_u64(base.assumingMemoryBound(to: UInt64.self) + LinkHeader.publishedSlot, nextSeq)
     }
 }
 
 /// A set of consumer slots (0 ..< `LinkHeader.maxConsumers`) in one word.
-public struct ConsumerSlots: Equatable, Sequence, ExpressibleByArrayLiteral, Sendable {
+@usableFromInline package struct ConsumerSlots: Equatable, Sequence, ExpressibleByArrayLiteral, Sendable {
     private var bits: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
-    public init(arrayLiteral slots: Int...) {
+    @usableFromInline package init(arrayLiteral slots: Int...) {
         for slot in slots { insert(slot) }
     }
 
-    public mutating func insert(_ slot: Int) {
+    package mutating func insert(_ slot: Int) {
         precondition((0..<LinkHeader.maxConsumers).contains(slot), "consumer slot \(slot) out of range")
         bits |= 1 << UInt64(slot)
     }
 
-    public var isEmpty: Bool { bits == 0 }
+    package var isEmpty: Bool { bits == 0 }
 
-    public func makeIterator() -> Iterator { Iterator(bits: bits) }
+    @usableFromInline package func makeIterator() -> Iterator { Iterator(bits: bits) }
 
-    public struct Iterator: IteratorProtocol {
+    @usableFromInline package struct Iterator: IteratorProtocol {
         var bits: UInt64
-        public mutating func next() -> Int? {
+        @usableFromInline package mutating func next() -> Int? {
             guard bits != 0 else { return nil }
             let slot = bits.trailingZeroBitCount
             bits &= bits - 1

@@ -8,30 +8,30 @@ import CShim
 /// The fast paths (`poll`, `payload`, `stillValid`, `advance`,
 /// `publishProgress`) are inlinable: a tile in another module compiles them
 /// into its own loop.
-public struct LinkReader {
+@usableFromInline package struct LinkReader {
     @usableFromInline let header: UnsafePointer<UInt64>
     @usableFromInline let mcache: UnsafeRawPointer
     @usableFromInline let dcache: UnsafeRawPointer
     @usableFromInline let mask: UInt64
-    public let depth: Int
-    public let mtu: Int
+    package let depth: Int
+    @usableFromInline package let mtu: Int
     @usableFromInline let dcacheBytes: Int
     /// This consumer's flow-control word (in its own workspace), or nil
     /// when unreliable.
     @usableFromInline let fseq: UnsafeMutablePointer<UInt64>?
-    public let slot: Int
+    package let slot: Int
     /// How many fragments a consumer reads between credit returns: a
     /// quarter of the ring, so the producer gets credits back well before
     /// it runs out.
-    public let progressStride: UInt64
+    @usableFromInline package let progressStride: UInt64
 
     @usableFromInline var nextSeq: UInt64 = 0
     @usableFromInline var publishedFseq: UInt64 = 0
 
     /// The next sequence number this consumer expects.
-    @inlinable public var seq: UInt64 { nextSeq }
+    @inlinable package var seq: UInt64 { nextSeq }
 
-    public init(base: UnsafeRawPointer, layout: LinkLayout, fseq: UnsafeMutablePointer<UInt64>?, slot: Int) {
+    package init(base: UnsafeRawPointer, layout: LinkLayout, fseq: UnsafeMutablePointer<UInt64>?, slot: Int) {
         header = base.assumingMemoryBound(to: UInt64.self)
         mcache = base + layout.mcacheOffset
         dcache = base + layout.dcacheOffset
@@ -44,7 +44,7 @@ public struct LinkReader {
         progressStride = UInt64(max(1, layout.depth / 4))
     }
 
-    public enum Poll: Equatable {
+    @usableFromInline package enum Poll: Equatable {
         /// Nothing new.
         case caughtUp
         /// The producer lapped this consumer: `skipped` fragments are gone;
@@ -60,7 +60,7 @@ public struct LinkReader {
 
     /// Looks at the next fragment without consuming it.
     @inlinable @inline(__always)
-    public mutating func poll() -> Poll {
+    package mutating func poll() -> Poll {
         let line = mcache + Int(nextSeq & mask) &* LinkLayout.metaBytes
         let found = cshim_load_acquire_u64(line.assumingMemoryBound(to: UInt64.self))
         let ahead = Int64(bitPattern: found &- nextSeq)
@@ -93,14 +93,14 @@ public struct LinkReader {
 
     /// The payload of `meta`. Copy or use it, then check `stillValid`.
     @inlinable
-    public func payload(of meta: FragMeta) -> UnsafeRawBufferPointer {
+    package func payload(of meta: FragMeta) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: dcache + Int(meta.chunk) &* LinkLayout.chunkBytes, count: Int(meta.size))
     }
 
     /// Whether fragment `seq`'s line still holds it: everything read since
     /// `poll` returned it is then untorn.
     @inlinable @inline(__always)
-    public func stillValid(_ seq: UInt64) -> Bool {
+    package func stillValid(_ seq: UInt64) -> Bool {
         cshim_fence_acquire()
         let line = mcache + Int(seq & mask) &* LinkLayout.metaBytes
         return cshim_load_relaxed_u64(line.assumingMemoryBound(to: UInt64.self)) == seq
@@ -109,12 +109,12 @@ public struct LinkReader {
     /// Moves past the fragment `poll` returned (consumed, filtered, or
     /// lost while reading).
     @inlinable
-    public mutating func advance() { nextSeq &+= 1 }
+    package mutating func advance() { nextSeq &+= 1 }
 
     /// Publishes how far this consumer got, giving the producer credits.
     /// Cheap to call often; stores only when something changed.
     @inlinable
-    public mutating func publishProgress() {
+    package mutating func publishProgress() {
         guard let fseq, publishedFseq != nextSeq else { return }
         cshim_store_release_u64(fseq, nextSeq)
         publishedFseq = nextSeq
@@ -122,8 +122,10 @@ public struct LinkReader {
 
     /// Fragments consumed since the last `publishProgress`.
     @inlinable
-    public var unpublished: UInt64 { nextSeq &- publishedFseq }
+    package var unpublished: UInt64 { nextSeq &- publishedFseq }
 
     /// How often the producer found this consumer holding it back.
-    public var slowCount: UInt64 { cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: header + LinkHeader.slowSlot + slot)) }
+    @usableFromInline package var slowCount: UInt64 {
+        cshim_load_relaxed_u64(UnsafeMutablePointer(mutating: header + LinkHeader.slowSlot + slot))
+    }
 }

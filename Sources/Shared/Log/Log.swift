@@ -6,8 +6,18 @@ import CShim
 /// Log levels, lowest first. Names match what operators type in the
 /// topology file (`[log] level_stderr = "notice"`).
 public enum LogLevel: String, Codable, CaseIterable, Comparable, Sendable {
-    case debug, info, notice, warning, error
+    /// Detail for whoever debugs a tile; off by default.
+    case debug
+    /// A normal event worth a line in the log file (a tile booted).
+    case info
+    /// A normal event an operator sees on stderr by default.
+    case notice
+    /// Something degraded that still works (a tile fell behind).
+    case warning
+    /// Something failed.
+    case error
 
+    /// Orders levels by severity: `.debug` is the lowest, `.error` the highest.
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
     var rank: Int { LogLevel.allCases.firstIndex(of: self)! }
     /// How a line shows it, padded to 7 columns.
@@ -37,16 +47,16 @@ public enum Log {
     nonisolated(unsafe) private static var fileName = ""
 
     /// The open log file, if any (the supervisor's: tiles log through it).
-    public static var fileDescriptor: FileDescriptor? { file }
+    package static var fileDescriptor: FileDescriptor? { file }
     /// The log file's directory, if there is a log file.
-    public static var directoryDescriptor: FileDescriptor? { directory?.fd }
+    package static var directoryDescriptor: FileDescriptor? { directory?.fd }
     /// The log file as configured (`/var/log/tilectl/validator.log`).
-    public static var path: String? { directory.map { $0.path == "/" ? "/" + fileName : $0.path + "/" + fileName } }
+    package static var path: String? { directory.map { $0.path == "/" ? "/" + fileName : $0.path + "/" + fileName } }
 
     /// Sets who speaks (`supervisor`, `metric:0`) and where lines go. Opens
     /// the log file for appending when a path is given; the caller keeps
     /// running without a file if opening fails (the error says why).
-    public static func configure(who: String, stderrLevel: LogLevel, fileLevel: LogLevel, path: String?) throws {
+    package static func configure(who: String, stderrLevel: LogLevel, fileLevel: LogLevel, path: String?) throws {
         self.who = who
         self.stderrLevel = stderrLevel
         self.fileLevel = fileLevel
@@ -69,7 +79,7 @@ public enum Log {
     /// and puts it in place of the old one under the same descriptor
     /// number (dup3), so what holds that number (a seccomp rule) still
     /// holds. Lines written before are in the old file, whole; none is lost.
-    public static func reopen() throws {
+    package static func reopen() throws {
         guard let directory, let file else { return }
         let fd = try directory.openChecked(fileName, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
         defer { fd.close() }
@@ -80,7 +90,7 @@ public enum Log {
 
     /// The flags `reopen` opens with, as the kernel sees them (for a
     /// seccomp rule that allows exactly that open).
-    public static var reopenFlags: Int32 { O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC }
+    package static var reopenFlags: Int32 { O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC }
 
     /// Opens (or creates) the log file for appending as root would safely:
     /// its directory reached without following a link, the file itself
@@ -95,23 +105,34 @@ public enum Log {
         return (dir, String(path[path.index(after: slash)...]))
     }
 
-    public static func setWho(_ name: String) { who = name }
+    package static func setWho(_ name: String) { who = name }
 
     /// Drops the log file descriptor without closing it (for a child that
     /// inherited it by accident; never called on a tile's path).
-    public static func closeFile() {
+    package static func closeFile() {
         file?.close()
         file = nil
         directory?.close()
         directory = nil
     }
 
+    /// Logs `message` at this level, to stderr and to the log file when each
+    /// one's configured level admits it. The message is built only then.
+    /// One write(2) per line, allowed by `RuntimePolicy.logging`: safe inside
+    /// the sandbox. Never call it per fragment on a hot path (format a
+    /// counter instead and let housekeeping log it).
     public static func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }
+    /// Logs `message` at `.info`; see `debug(_:)`.
     public static func info(_ message: @autoclosure () -> String) { emit(.info, message) }
+    /// Logs `message` at `.notice`; see `debug(_:)`.
     public static func notice(_ message: @autoclosure () -> String) { emit(.notice, message) }
+    /// Logs `message` at `.warning`; see `debug(_:)`.
     public static func warning(_ message: @autoclosure () -> String) { emit(.warning, message) }
+    /// Logs `message` at `.error`; see `debug(_:)`.
     public static func error(_ message: @autoclosure () -> String) { emit(.error, message) }
 
+    /// Whether a line at `level` would be written anywhere: guard work that
+    /// only builds a log line.
     public static func enabled(_ level: LogLevel) -> Bool {
         level >= stderrLevel || (file != nil && level >= fileLevel)
     }
@@ -130,7 +151,7 @@ public enum Log {
 
     /// A whole line someone else formatted (a tile's, relayed by the
     /// supervisor), to where lines of its level go.
-    public static func relay(_ level: LogLevel, _ line: String) {
+    package static func relay(_ level: LogLevel, _ line: String) {
         guard enabled(level) else { return }
         write(level, line)
     }
@@ -166,7 +187,7 @@ public enum Log {
 
     /// Year, month, day of a count of days since 1970-01-01 (proleptic
     /// Gregorian; H. Hinnant's days_from_civil inverse).
-    public static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    package static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

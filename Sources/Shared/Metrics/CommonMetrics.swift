@@ -1,32 +1,32 @@
 /// Metrics every tile has, refreshed by the tile itself in housekeeping.
 /// Names follow Firedancer's so existing dashboards work.
-public enum CommonMetrics {
-    public static let pid = MetricFamily.gauge("pid", "The process ID of the tile.")
-    public static let status = MetricFamily.gauge(
+@usableFromInline package enum CommonMetrics {
+    package static let pid = MetricFamily.gauge("pid", "The process ID of the tile.")
+    package static let status = MetricFamily.gauge(
         "status", "The current status of the tile. 0 is booting, 1 is running, 2 is shut down.")
-    public static let heartbeat = MetricFamily.gauge(
+    package static let heartbeat = MetricFamily.gauge(
         "heartbeat_timestamp_nanos", "The last UNIX timestamp in nanoseconds that the tile heartbeated.")
-    public static let contextSwitchVoluntary = MetricFamily.counter(
+    package static let contextSwitchVoluntary = MetricFamily.counter(
         "context_switch_voluntary", "The number of voluntary context switches.")
-    public static let contextSwitchInvoluntary = MetricFamily.counter(
+    package static let contextSwitchInvoluntary = MetricFamily.counter(
         "context_switch_involuntary", "The number of involuntary context switches.")
-    public static let pageFaultMajor = MetricFamily.counter(
+    package static let pageFaultMajor = MetricFamily.counter(
         "page_fault_major", "The number of major page faults (served by I/O).")
-    public static let pageFaultMinor = MetricFamily.counter(
+    package static let pageFaultMinor = MetricFamily.counter(
         "page_fault_minor", "The number of minor page faults (served without I/O).")
-    public static let cpu = MetricFamily.gauge(
+    package static let cpu = MetricFamily.gauge(
         "cpu", "The CPU the tile ran on at its last housekeeping (its own CPU when [layout] affinity pins it).")
 
-    public static let inBackpressure = MetricFamily.gauge(
+    package static let inBackpressure = MetricFamily.gauge(
         "in_backpressure", "Whether the tile is currently backpressured (1) or not (0).")
-    public static let backpressure = MetricFamily.counter(
+    package static let backpressure = MetricFamily.counter(
         "backpressure", "Times the tile had to wait for one or more consumers to catch up before publishing.")
-    public static let regimeDuration = MetricFamily.enumCounter(
+    package static let regimeDuration = MetricFamily.enumCounter(
         "regime_duration_nanos",
         "Mutually exclusive and exhaustive time the tile spent in each regime: caught up (nothing to do), processing, "
             + "or backpressured, each with or without housekeeping.",
         label: "tile_regime", Regime.self, unit: "nanoseconds")
-    public static let loopDuration = MetricFamily.histogram(
+    @usableFromInline package static let loopDuration = MetricFamily.histogram(
         "loop_duration_seconds",
         "Time of one iteration of the tile's loop (up to 64 steps, about a microsecond of work), without idle sleep.",
         buckets: [
@@ -35,7 +35,7 @@ public enum CommonMetrics {
         ],
         unit: "seconds", converter: .nanosToSeconds)
 
-    public static let schema = MetricSchema(
+    package static let schema = MetricSchema(
         prefix: "tile",
         [
             pid, status, heartbeat, contextSwitchVoluntary, contextSwitchInvoluntary, pageFaultMajor, pageFaultMinor, cpu,
@@ -44,7 +44,7 @@ public enum CommonMetrics {
 }
 
 /// What one iteration of the stem's loop did.
-public enum Activity: Int, CaseIterable, Sendable {
+@usableFromInline package enum Activity: Int, CaseIterable, Sendable {
     /// Nothing to do.
     case caughtUp
     case processing
@@ -52,17 +52,17 @@ public enum Activity: Int, CaseIterable, Sendable {
     case backpressured
 
     /// In words: `caught up`.
-    public var words: String { snakeCased(String(describing: self)).split(separator: "_").joined(separator: " ") }
+    package var words: String { snakeCased(String(describing: self)).split(separator: "_").joined(separator: " ") }
 }
 
 /// Every nanosecond of the stem's loop goes to exactly one regime: an
 /// activity, with or without housekeeping (`tile_regime` label values).
-public enum Regime: Int, MetricLabel {
+@usableFromInline package enum Regime: Int, MetricLabel {
     case caughtUpHousekeeping, processingHousekeeping, backpressuredHousekeeping
     case caughtUp, processing, backpressured
 
     @inlinable
-    public init(_ activity: Activity, housekeeping: Bool) {
+    package init(_ activity: Activity, housekeeping: Bool) {
         switch (activity, housekeeping) {
         case (.caughtUp, true): self = .caughtUpHousekeeping
         case (.processing, true): self = .processingHousekeeping
@@ -75,7 +75,7 @@ public enum Regime: Int, MetricLabel {
 }
 
 /// `tile_status` values.
-public enum TileStatus: UInt64, Sendable {
+@usableFromInline package enum TileStatus: UInt64, Sendable {
     case booting = 0
     case running = 1
     case shutdown = 2
@@ -84,26 +84,26 @@ public enum TileStatus: UInt64, Sendable {
 /// Metrics of each input link of a tile, repeated once per in-link at the
 /// start of its region; exported with `link_kind` and `link_kind_id` labels
 /// besides the consumer's `kind` and `kind_id`.
-public enum LinkMetrics {
-    public static let consumed = MetricFamily.counter("frag_consumed", "Fragments the consumer read and processed.")
-    public static let consumedBytes = MetricFamily.counter(
+package enum LinkMetrics {
+    package static let consumed = MetricFamily.counter("frag_consumed", "Fragments the consumer read and processed.")
+    package static let consumedBytes = MetricFamily.counter(
         "frag_consumed_bytes", "Payload bytes the consumer read and processed.", unit: "bytes")
-    public static let filtered = MetricFamily.counter(
+    package static let filtered = MetricFamily.counter(
         "frag_filtered", "Fragments the consumer skipped without reading them (not its share of the work).")
-    public static let filteredBytes = MetricFamily.counter(
+    package static let filteredBytes = MetricFamily.counter(
         "frag_filtered_bytes", "Payload bytes of the fragments the consumer skipped.", unit: "bytes")
-    public static let pollingOverrun = MetricFamily.counter(
+    package static let pollingOverrun = MetricFamily.counter(
         "polling_overrun", "Times the producer lapped the consumer between two polls.")
-    public static let fragPollingOverrun = MetricFamily.counter(
+    package static let fragPollingOverrun = MetricFamily.counter(
         "frag_polling_overrun", "Fragments lost because the producer lapped the consumer between polls.")
-    public static let readingOverrun = MetricFamily.counter(
+    package static let readingOverrun = MetricFamily.counter(
         "reading_overrun", "Times a fragment was overwritten while the consumer read it.")
-    public static let fragReadingOverrun = MetricFamily.counter(
+    package static let fragReadingOverrun = MetricFamily.counter(
         "frag_reading_overrun", "Fragments lost because they were overwritten while the consumer read them.")
-    public static let slow = MetricFamily.counter(
+    package static let slow = MetricFamily.counter(
         "slow", "Times the producer found this consumer holding it back (out of credits).")
 
-    public static let schema = MetricSchema(
+    package static let schema = MetricSchema(
         prefix: "link",
         [
             consumed, consumedBytes, filtered, filteredBytes, pollingOverrun, fragPollingOverrun, readingOverrun,

@@ -1,19 +1,19 @@
 /// Whether a topology is healthy: every tile runs and heartbeated
 /// recently. One definition for everything that asks: the metric tile's
 /// `/healthz`, `tilectl ready`, and the supervisor's systemd watchdog.
-public struct HealthCheck {
-    public let tiles: [(spec: TileSpec, reader: MetricsReader)]
+package struct HealthCheck {
+    package let tiles: [(spec: TileSpec, reader: MetricsReader)]
     /// A heartbeat older than this is stale (nanoseconds).
-    public let maxAgeNanos: Int64
+    package let maxAgeNanos: Int64
 
-    public init(tiles: [(spec: TileSpec, reader: MetricsReader)], maxAgeNanos: Int64) {
+    package init(tiles: [(spec: TileSpec, reader: MetricsReader)], maxAgeNanos: Int64) {
         self.tiles = tiles
         self.maxAgeNanos = maxAgeNanos
     }
 
     /// The verdict and a one-line body: `ok: 8 tiles ...` or
     /// `stale: synth:1 (last heartbeat 3.2 s ago); booting: verify:0`.
-    public func check(nowNanos: Int64 = Clock.wallclockNanos()) -> (healthy: Bool, body: String) {
+    package func check(nowNanos: Int64 = Clock.wallclockNanos()) -> (healthy: Bool, body: String) {
         var stale: [String] = []
         var booting: [String] = []
         var stopped: [String] = []
@@ -51,7 +51,7 @@ public struct HealthCheck {
     }
 
     /// `3.2 s`, `850 ms`.
-    public static func seconds(_ nanos: Int64) -> String {
+    package static func seconds(_ nanos: Int64) -> String {
         if nanos >= 10_000_000_000 { return "\(nanos / 1_000_000_000) s" }
         if nanos >= 1_000_000_000 { return "\(nanos / 1_000_000_000).\((nanos / 100_000_000) % 10) s" }
         return "\(max(0, nanos) / 1_000_000) ms"

@@ -6,26 +6,37 @@ import CShim
 /// value from the previous publication but never a torn one.
 public struct CounterCell {
     let slot: UnsafeMutablePointer<UInt64>
+    /// Stores the counter's running total (not an increment): keep the count
+    /// in a local variable on the hot path and store it in `writeMetrics`.
+    /// One relaxed store; never allocates, never traps.
     @inline(__always) public func set(_ value: UInt64) { cshim_store_relaxed_u64(slot, value) }
 }
 
+/// A gauge's one slot in the owning tile's region. Bound once, at init.
 public struct GaugeCell {
     let slot: UnsafeMutablePointer<UInt64>
+    /// Stores the gauge's current value; one relaxed store.
     @inline(__always) public func set(_ value: UInt64) { cshim_store_relaxed_u64(slot, value) }
 }
 
 /// A counter with one series per enum variant.
 public struct EnumCounterCell {
     let slots: UnsafeMutablePointer<UInt64>
+    /// Variants of the label, hence slots.
     public let count: Int
+    /// Stores the running total of variant `variant` (its index among the
+    /// family's variants, below `count`).
     @inline(__always) public func set(_ variant: Int, _ value: UInt64) {
         precondition(variant >= 0 && variant < count)
         cshim_store_relaxed_u64(slots + variant, value)
     }
 }
 
+/// A histogram's slots (bucket counts and the sum) in the owning tile's
+/// region. Bound once, at init; filled from a `LocalHistogram`.
 public struct HistogramCell {
     let slots: UnsafeMutablePointer<UInt64>
+    /// Buckets, including +Inf.
     public let bucketCount: Int  // including +Inf
 
     /// Copies a tile-local histogram into the region.
@@ -36,7 +47,7 @@ public struct HistogramCell {
     }
 
     /// Copies `bucketCount` counts from `counts`, and the sum.
-    public func publish(counts: UnsafePointer<UInt64>, sum: UInt64) {
+    @usableFromInline package func publish(counts: UnsafePointer<UInt64>, sum: UInt64) {
         for i in 0..<bucketCount { cshim_store_relaxed_u64(slots + i, counts[i]) }
         cshim_store_relaxed_u64(slots + bucketCount, sum)
     }
@@ -45,19 +56,23 @@ public struct HistogramCell {
 /// A histogram a tile fills locally on its hot path (no shared-memory
 /// traffic) and publishes in housekeeping. Storage is allocated once.
 public struct LocalHistogram {
-    public let bounds: [UInt64]
+    @usableFromInline package let bounds: [UInt64]
     /// Non-cumulative counts, one per bound plus +Inf.
-    @inlinable public var counts: [UInt64] { bucketCounts }
-    @inlinable public var sum: UInt64 { total }
+    @inlinable package var counts: [UInt64] { bucketCounts }
+    @inlinable package var sum: UInt64 { total }
     @usableFromInline var bucketCounts: [UInt64]
     @usableFromInline var total: UInt64 = 0
 
+    /// Empty counts for `family`, a histogram. Allocates: call it in
+    /// `init(privileged:)`, never in the loop.
     public init(_ family: MetricFamily) {
         precondition(family.type == .histogram)
         bounds = family.buckets
         bucketCounts = [UInt64](repeating: 0, count: family.buckets.count + 1)
     }
 
+    /// Counts `value` (in stored units) in its bucket and adds it to the sum.
+    /// No allocation, no shared memory: safe on the hot path.
     @inlinable @inline(__always) public mutating func sample(_ value: UInt64) {
         var i = 0
         while i < bounds.count && value > bounds[i] { i += 1 }
@@ -68,11 +83,11 @@ public struct LocalHistogram {
 
 /// The owning tile's writable view of its metrics region.
 public struct MetricsWriter {
-    public let base: UnsafeMutablePointer<UInt64>
-    public let layout: MetricsLayout
-    public let kindSchema: MetricSchema
+    package let base: UnsafeMutablePointer<UInt64>
+    package let layout: MetricsLayout
+    package let kindSchema: MetricSchema
 
-    public init(base: UnsafeMutablePointer<UInt64>, layout: MetricsLayout, kindSchema: MetricSchema) {
+    package init(base: UnsafeMutablePointer<UInt64>, layout: MetricsLayout, kindSchema: MetricSchema) {
         self.base = base
         self.layout = layout
         self.kindSchema = kindSchema
@@ -86,44 +101,51 @@ public struct MetricsWriter {
         return base + layout.kindOffset + kindSchema.offset(of: family)
     }
 
+    /// Binds counter `f` (declared in this kind's schema or the common one)
+    /// to its slot. Call it in `init(privileged:)`; a family that is not in
+    /// the schema, or is not a plain counter, stops the boot with its name.
     public func counter(_ f: MetricFamily) -> CounterCell {
         precondition(f.label == nil, "\(f.name) is enum-labelled: bind it with enumCounter")
         return CounterCell(slot: slots(f, .counter))
     }
+    /// Binds gauge `f` to its slot; like `counter(_:)`.
     public func gauge(_ f: MetricFamily) -> GaugeCell { GaugeCell(slot: slots(f, .gauge)) }
+    /// Binds enum-labelled counter `f` to its slots, one per variant in
+    /// declaration order; like `counter(_:)`.
     public func enumCounter(_ f: MetricFamily) -> EnumCounterCell {
         precondition(f.label != nil, "\(f.name) has no enum label")
         return EnumCounterCell(slots: slots(f, .counter), count: f.variants.count)
     }
     /// Link family `f` (a one-slot counter) of in-link `link`.
-    public func linkCounter(_ f: MetricFamily, in link: Int) -> CounterCell {
+    package func linkCounter(_ f: MetricFamily, in link: Int) -> CounterCell {
         precondition(f.type == .counter && f.label == nil, "\(f.name) is not a plain counter")
         precondition(link >= 0 && link < layout.inLinkCount, "in-link \(link) of \(layout.inLinkCount)")
         return CounterCell(slot: base + layout.linkOffset(link) + LinkMetrics.schema.offset(of: f))
     }
+    /// Binds histogram `f` to its slots; like `counter(_:)`.
     public func histogram(_ f: MetricFamily) -> HistogramCell {
         HistogramCell(slots: slots(f, .histogram), bucketCount: f.buckets.count + 1)
     }
 }
 
 /// A read-only view of any tile's metrics region (the metric tile, monitor).
-public struct MetricsReader {
-    public let base: UnsafePointer<UInt64>
-    public let layout: MetricsLayout
+package struct MetricsReader {
+    package let base: UnsafePointer<UInt64>
+    package let layout: MetricsLayout
 
-    public init(base: UnsafePointer<UInt64>, layout: MetricsLayout) {
+    package init(base: UnsafePointer<UInt64>, layout: MetricsLayout) {
         self.base = base
         self.layout = layout
     }
 
-    @inline(__always) public func load(_ slot: Int) -> UInt64 { cshim_load_relaxed_u64(base + slot) }
+    @inline(__always) package func load(_ slot: Int) -> UInt64 { cshim_load_relaxed_u64(base + slot) }
 
-    public func common(_ f: MetricFamily) -> UInt64 {
+    package func common(_ f: MetricFamily) -> UInt64 {
         load(layout.commonOffset + CommonMetrics.schema.offset(of: f))
     }
 
     /// Link family `f` of in-link `link`.
-    public func link(_ f: MetricFamily, in link: Int) -> UInt64 {
+    package func link(_ f: MetricFamily, in link: Int) -> UInt64 {
         load(layout.linkOffset(link) + LinkMetrics.schema.offset(of: f))
     }
 }

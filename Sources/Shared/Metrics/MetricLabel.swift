@@ -56,8 +56,10 @@ extension MetricFamily {
 public struct VariantCounts<L: MetricLabel>: RandomAccessCollection {
     @usableFromInline var counts = [UInt64](repeating: 0, count: L.allCases.count)
 
+    /// Every count zero. Allocates its storage: create it at init.
     public init() {}
 
+    /// The count of `variant`; settable, without allocating.
     @inlinable
     public subscript(_ variant: L) -> UInt64 {
         @inline(__always) get { counts[variant.rawValue] }
@@ -70,6 +72,7 @@ public struct VariantCounts<L: MetricLabel>: RandomAccessCollection {
     public var startIndex: Int { 0 }
     /// How many cases `L` has. (`L.allCases` builds an array on each use.)
     public var endIndex: Int { counts.count }
+    /// The count in slot `slot` (the case whose raw value it is).
     public subscript(_ slot: Int) -> UInt64 { counts[slot] }
 }
 
@@ -77,6 +80,7 @@ public struct VariantCounts<L: MetricLabel>: RandomAccessCollection {
 public struct LabelledCounterCell<L: MetricLabel> {
     let slots: UnsafeMutablePointer<UInt64>
 
+    /// Stores the running total of `variant`; one relaxed store.
     @inline(__always) public func set(_ variant: L, _ value: UInt64) {
         cshim_store_relaxed_u64(slots + variant.rawValue, value)
     }
@@ -90,7 +94,7 @@ public struct LabelledCounterCell<L: MetricLabel> {
 
     /// Copies `count` counts (one per case of `L`) from `counts`,
     /// converted (ticks to nanoseconds), into the region.
-    public func publish(_ counts: UnsafePointer<UInt64>, count: Int, _ convert: (UInt64) -> UInt64) {
+    @usableFromInline package func publish(_ counts: UnsafePointer<UInt64>, count: Int, _ convert: (UInt64) -> UInt64) {
         for i in 0..<count { cshim_store_relaxed_u64(slots + i, convert(counts[i])) }
     }
 }
@@ -105,7 +109,7 @@ extension MetricsWriter {
 
 extension MetricsReader {
     /// The current value of each case of a common or kind family bound to `L`.
-    public func values<L: MetricLabel>(_ f: MetricFamily, in schema: MetricSchema, at regionOffset: Int, _ cases: L.Type) -> VariantCounts<
+    package func values<L: MetricLabel>(_ f: MetricFamily, in schema: MetricSchema, at regionOffset: Int, _ cases: L.Type) -> VariantCounts<
         L
     > {
         var out = VariantCounts<L>()

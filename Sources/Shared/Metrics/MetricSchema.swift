@@ -2,7 +2,12 @@
 /// shared-memory layout of a metrics region and of its exposition. No offset
 /// is ever written by hand.
 public enum MetricType: String, Codable, Sendable {
-    case counter, gauge, histogram
+    /// Only goes up (until the tile restarts); exported with `_total`.
+    case counter
+    /// Goes up and down.
+    case gauge
+    /// Bucket counts and a sum over samples.
+    case histogram
 }
 
 /// How a stored value becomes an exported one.
@@ -13,18 +18,25 @@ public enum MetricConverter: String, Codable, Sendable {
     case nanosToSeconds
 }
 
+/// One metric family of a schema: its name, type, help, unit, label and
+/// buckets. Declared as a `static let` beside the tile's code, listed in
+/// its `schema`, bound to cells at init.
 public struct MetricFamily: Sendable, Hashable {
     /// Name inside its schema, without the schema's prefix or a `_total`
     /// suffix: `iterations` in the `synth` schema exports as `synth_iterations_total`.
     public let name: String
+    /// Counter, gauge or histogram.
     public let type: MetricType
+    /// The `# HELP` text: one sentence on what is counted.
     public let help: String
+    /// How the stored value is exported (nanoseconds as seconds).
     public let converter: MetricConverter
     /// OpenMetrics unit (`seconds`, `bytes`), if any.
     public let unit: String?
     /// For an enum-labelled family: the label's name and its values; one
     /// series (and one slot) per value.
     public let label: String?
+    /// The label's values, in slot order; empty without a label.
     public let variants: [String]
     /// Histogram upper bounds in stored units, ascending; `+Inf` is implied.
     public let buckets: [UInt64]
@@ -46,6 +58,9 @@ public struct MetricFamily: Sendable, Hashable {
         self.buckets = buckets
     }
 
+    /// A counter exported as `<prefix>_<name>_total`. `name` is lowercase
+    /// letters, digits and `_`, starting with a letter; a bad name stops the
+    /// schema's creation with a precondition failure (at the first boot).
     public static func counter(
         _ name: String, _ help: String, unit: String? = nil,
         converter: MetricConverter = .none
@@ -55,6 +70,7 @@ public struct MetricFamily: Sendable, Hashable {
             variants: [], buckets: [])
     }
 
+    /// A gauge exported as `<prefix>_<name>`; `name` as for `counter`.
     public static func gauge(
         _ name: String, _ help: String, unit: String? = nil,
         converter: MetricConverter = .none
@@ -86,7 +102,7 @@ public struct MetricFamily: Sendable, Hashable {
 
     /// Slots (UInt64 words) the family occupies in a region: one per series,
     /// or, for a histogram, one per bucket (including +Inf) plus the sum.
-    public var slotCount: Int {
+    package var slotCount: Int {
         switch type {
         case .histogram: buckets.count + 2
         case .counter, .gauge: label == nil ? 1 : variants.count
@@ -102,12 +118,17 @@ public struct MetricFamily: Sendable, Hashable {
 /// An ordered set of families under one exported prefix (`tile`, `link`, or
 /// a tile kind), with the slot offset of each computed once.
 public struct MetricSchema: Sendable {
+    /// The prefix every family exports under: the kind's name for a kind's
+    /// own schema (enforced when the kind is registered).
     public let prefix: String
+    /// The families, in the order they are laid out and exported.
     public let families: [MetricFamily]
     /// Slot offset of each family, parallel to `families`.
-    public let offsets: [Int]
-    public let slotCount: Int
+    package let offsets: [Int]
+    package let slotCount: Int
 
+    /// Lays out `families` under `prefix`: each family's slots follow the
+    /// previous one's. Names must be unique within the schema (checked).
     public init(prefix: String, _ families: [MetricFamily]) {
         precondition(MetricFamily.isValidName(prefix), "metric prefix \(prefix) is not snake_case")
         precondition(Set(families.map(\.name)).count == families.count, "\(prefix): duplicate family names")
@@ -125,7 +146,7 @@ public struct MetricSchema: Sendable {
 
     /// The slot offset of `family`; a family that is not in this schema is a
     /// programming error caught at the tile's first boot.
-    public func offset(of family: MetricFamily) -> Int {
+    package func offset(of family: MetricFamily) -> Int {
         guard let i = families.firstIndex(of: family) else {
             preconditionFailure("metric \(family.name) is not in schema \(prefix)")
         }
@@ -133,7 +154,7 @@ public struct MetricSchema: Sendable {
     }
 
     /// The exported family name: `<prefix>_<name>`, with `_total` for counters.
-    public func exportedName(_ family: MetricFamily) -> String {
+    package func exportedName(_ family: MetricFamily) -> String {
         let base = "\(prefix)_\(family.name)"
         return family.type == .counter ? base + "_total" : base
     }

@@ -5,13 +5,13 @@
 /// The supervisor writes the in-link count when it formats the workspace
 /// (`TileWorkspace.format`); after that only the owning tile writes it
 /// (relaxed atomic stores), and everyone else maps it read-only.
-public struct MetricsLayout: Codable, Sendable, Equatable {
-    public let inLinkCount: Int
-    public let linkSlots: Int
-    public let commonSlots: Int
-    public let kindSlots: Int
+package struct MetricsLayout: Codable, Sendable, Equatable {
+    package let inLinkCount: Int
+    package let linkSlots: Int
+    package let commonSlots: Int
+    package let kindSlots: Int
 
-    public init(inLinkCount: Int, kindSchema: MetricSchema) {
+    package init(inLinkCount: Int, kindSchema: MetricSchema) {
         self.inLinkCount = inLinkCount
         self.linkSlots = LinkMetrics.schema.slotCount
         self.commonSlots = CommonMetrics.schema.slotCount
@@ -19,10 +19,10 @@ public struct MetricsLayout: Codable, Sendable, Equatable {
     }
 
     /// Slot 0 holds the in-link count.
-    public var inLinkCountSlot: Int { 0 }
-    public func linkOffset(_ link: Int) -> Int { 1 + link * linkSlots }
-    public var commonOffset: Int { 1 + inLinkCount * linkSlots }
-    public var kindOffset: Int { commonOffset + commonSlots }
-    public var slotCount: Int { kindOffset + kindSlots }
-    public var footprint: Int { slotCount * MemoryLayout<UInt64>.stride }
+    package var inLinkCountSlot: Int { 0 }
+    package func linkOffset(_ link: Int) -> Int { 1 + link * linkSlots }
+    package var commonOffset: Int { 1 + inLinkCount * linkSlots }
+    package var kindOffset: Int { commonOffset + commonSlots }
+    package var slotCount: Int { kindOffset + kindSlots }
+    package var footprint: Int { slotCount * MemoryLayout<UInt64>.stride }
 }

@@ -13,36 +13,36 @@ import CShim
 /// directories listed; memory and resource limits; no capability; no
 /// privilege through execve; not dumpable; and a seccomp allowlist (default:
 /// kill the process).
-public struct Confinement {
+package struct Confinement {
     /// A directory (or file) the process may still touch, how, and why.
     /// The rule owns `fd`: `enter` closes it.
-    public struct FilesystemRule {
-        public let fd: FileDescriptor
-        public let access: Landlock.FileAccess
-        public let what: String
-        public init(_ fd: FileDescriptor, _ access: Landlock.FileAccess, _ what: String) {
+    package struct FilesystemRule {
+        package let fd: FileDescriptor
+        package let access: Landlock.FileAccess
+        package let what: String
+        package init(_ fd: FileDescriptor, _ access: Landlock.FileAccess, _ what: String) {
             self.fd = fd
             self.access = access
             self.what = what
         }
     }
 
-    public let name: String
-    public let policy: SeccompPolicy
-    public let descriptors: [DescriptorRole: FileDescriptor]
-    public let filesystem: [FilesystemRule]
+    package let name: String
+    package let policy: SeccompPolicy
+    package let descriptors: [DescriptorRole: FileDescriptor]
+    package let filesystem: [FilesystemRule]
     /// Namespaces it leaves the host's for (names as `SandboxProfile`'s).
-    public let namespaces: [String]
+    package let namespaces: [String]
     /// An empty read-only root (it opens no file again).
-    public let emptyRoot: Bool
+    package let emptyRoot: Bool
 
     /// Address space and data beyond what it holds when confined.
-    public static let memoryAllowance: UInt64 = 32 << 20
+    package static let memoryAllowance: UInt64 = 32 << 20
     /// Descriptors it may open beyond the highest it holds (cleanup opens
     /// a few at a time).
-    public static let descriptorAllowance: UInt64 = 32
+    package static let descriptorAllowance: UInt64 = 32
 
-    public init(
+    package init(
         _ name: String, policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor],
         filesystem: [FilesystemRule] = [], namespaces: [String], emptyRoot: Bool
     ) {
@@ -55,7 +55,7 @@ public struct Confinement {
     }
 
     /// The filter `enter` loads.
-    public func filter() throws -> SeccompFilter { try SeccompFilter(policy, descriptors: descriptors) }
+    package func filter() throws -> SeccompFilter { try SeccompFilter(policy, descriptors: descriptors) }
 
     static let cloneFlags: [String: Int32] = [
         "network": CSHIM_CLONE_NEWNET, "ipc": CSHIM_CLONE_NEWIPC, "uts": CSHIM_CLONE_NEWUTS,
@@ -66,7 +66,7 @@ public struct Confinement {
     /// kernel has none (then the filesystem is limited by the filter and
     /// file permissions only).
     @discardableResult
-    public func enter() throws -> Int32? {
+    package func enter() throws -> Int32? {
         func step(_ what: String, _ rc: Int32) throws {
             if rc < 0 { throw RuntimeError(sandboxStep: "\(name): \(what)", errno: errno) }
         }
@@ -105,7 +105,7 @@ public struct Confinement {
 
     /// Its limits: memory from what it holds, room for a few descriptors,
     /// no process, core dump, locked memory, queue or real-time priority.
-    public func resourceLimits(mapped: UInt64?, data: UInt64?, highestDescriptor: UInt64?) -> [ResourceLimit] {
+    package func resourceLimits(mapped: UInt64?, data: UInt64?, highestDescriptor: UInt64?) -> [ResourceLimit] {
         ResourceLimit.memory(
             addressSpace: mapped.map { $0 + Self.memoryAllowance }, data: data.map { $0 + Self.memoryAllowance },
             allowance: Self.memoryAllowance, at: "confinement")
@@ -128,7 +128,7 @@ public struct Confinement {
 
     /// How exposed it is once confined (`check --sandbox`); `filesystemLimited`:
     /// whether its Landlock domain lists directories (known at run time).
-    public func exposure(landlockABI: Int32?, filesystemLimited: Bool) -> ExposureReport {
+    package func exposure(landlockABI: Int32?, filesystemLimited: Bool) -> ExposureReport {
         Exposure.report(
             identity: .rootWithoutCapabilities, namespaces: namespaces, emptyRoot: emptyRoot,
             filesystemLimited: filesystemLimited, policy: policy,

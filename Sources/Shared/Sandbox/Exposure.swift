@@ -12,25 +12,25 @@
 /// (Landlock, argument filters, rlimits) carry the weight of the systemd
 /// setting nearest in effect. The table is in `checks(…)` below and in the
 /// README's sandbox section.
-public struct ExposureReport: Sendable {
-    public struct Check: Sendable {
-        public let name: String
-        public let weight: Int
+package struct ExposureReport: Sendable {
+    package struct Check: Sendable {
+        package let name: String
+        package let weight: Int
         /// 0...1.
-        public let exposure: Double
-        public let detail: String
+        package let exposure: Double
+        package let detail: String
     }
 
-    public let checks: [Check]
+    package let checks: [Check]
 
-    public var score: Double {
+    package var score: Double {
         let total = checks.reduce(0) { $0 + $1.weight }
         let exposed = checks.reduce(0.0) { $0 + Double($1.weight) * $1.exposure }
         return total == 0 ? 10 : (10 * exposed / Double(total) * 10).rounded() / 10
     }
 
     /// systemd-analyze's words for a score.
-    public var level: String {
+    package var level: String {
         switch score {
         case ...0.1: "PERFECT"
         case ...1.0: "SAFE"
@@ -42,11 +42,11 @@ public struct ExposureReport: Sendable {
     }
 
     /// The checks that cost points.
-    public var costs: [Check] { checks.filter { $0.exposure > 0 } }
+    package var costs: [Check] { checks.filter { $0.exposure > 0 } }
 }
 
 /// Who a confined process runs as, for the identity check.
-public enum ExposedIdentity: Sendable {
+package enum ExposedIdentity: Sendable {
     /// A uid and gid no other process has (the tiles' default).
     case own
     /// An existing user other processes may share (`user = "nobody"`).
@@ -57,10 +57,10 @@ public enum ExposedIdentity: Sendable {
     case rootWithoutCapabilities
 }
 
-public enum Exposure {
+package enum Exposure {
     /// Calls that reach outside the process's own memory and descriptors:
     /// any one allowed costs exposure on the syscall-filter check.
-    public static let dangerous: Set<String> = [
+    package static let dangerous: Set<String> = [
         "open", "openat", "openat2", "creat", "execve", "execveat", "fork", "vfork", "clone", "clone3", "socket",
         "socketpair", "connect", "bind", "listen", "ptrace", "process_vm_readv", "process_vm_writev", "kill", "tkill",
         "tgkill", "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "mount", "umount2", "pivot_root", "chroot", "unshare",
@@ -76,7 +76,7 @@ public enum Exposure {
     /// The checks for one confined process.
     /// - Parameter filesystemLimited: without an empty root, a Landlock
     ///   domain still limits the process to the directories it lists.
-    public static func report(
+    package static func report(
         identity: ExposedIdentity, namespaces: [String], emptyRoot: Bool, filesystemLimited: Bool = false,
         policy: SeccompPolicy,
         argumentFilters: Bool, badArchitectureKills: Bool, landlockABI: Int32?, memoryLimited: Bool,
@@ -158,7 +158,7 @@ public enum Exposure {
     }
 
     /// A tile of `profile`'s kind, as its sandbox makes it.
-    public static func tile(_ profile: SandboxProfile, identity: ExposedIdentity, landlockABI: Int32?) -> ExposureReport {
+    package static func tile(_ profile: SandboxProfile, identity: ExposedIdentity, landlockABI: Int32?) -> ExposureReport {
         let noExec = profile.policy.rules.filter { $0.syscall == "mmap" || $0.syscall == "mprotect" }.allSatisfy { rule in
             rule.conditions.contains { if case .maskedEqual(let m) = $0.comparison, $0.index == 2, m & 4 != 0 { true } else { false } }
         }

@@ -9,23 +9,23 @@ import CShim
 /// allows is denied. Which rights exist depends on the running kernel's
 /// ABI version, so every mask here is trimmed to that version: a right an
 /// older kernel does not know would make it refuse the whole ruleset.
-public enum Landlock {
+package enum Landlock {
     /// Filesystem rights (`LANDLOCK_ACCESS_FS_*`).
-    public struct FileAccess: OptionSet, Sendable {
-        public let rawValue: UInt64
-        public init(rawValue: UInt64) { self.rawValue = rawValue }
+    package struct FileAccess: OptionSet, Sendable {
+        package let rawValue: UInt64
+        package init(rawValue: UInt64) { self.rawValue = rawValue }
 
-        public static let writeFile = FileAccess(rawValue: 1 << 1)
-        public static let readFile = FileAccess(rawValue: 1 << 2)
-        public static let readDir = FileAccess(rawValue: 1 << 3)
-        public static let removeDir = FileAccess(rawValue: 1 << 4)
-        public static let removeFile = FileAccess(rawValue: 1 << 5)
-        public static let makeReg = FileAccess(rawValue: 1 << 8)
-        public static let truncate = FileAccess(rawValue: 1 << 14)
+        package static let writeFile = FileAccess(rawValue: 1 << 1)
+        package static let readFile = FileAccess(rawValue: 1 << 2)
+        package static let readDir = FileAccess(rawValue: 1 << 3)
+        package static let removeDir = FileAccess(rawValue: 1 << 4)
+        package static let removeFile = FileAccess(rawValue: 1 << 5)
+        package static let makeReg = FileAccess(rawValue: 1 << 8)
+        package static let truncate = FileAccess(rawValue: 1 << 14)
 
         /// Every filesystem right ABI `abi` knows: ABI 1 has EXECUTE to
         /// MAKE_SYM (bits 0–12), 2 adds REFER, 3 TRUNCATE, 5 IOCTL_DEV.
-        public static func known(abi: Int32) -> FileAccess {
+        package static func known(abi: Int32) -> FileAccess {
             var bits: UInt64 = (1 << 13) - 1
             if abi >= 2 { bits |= 1 << 13 }
             if abi >= 3 { bits |= 1 << 14 }
@@ -36,7 +36,7 @@ public enum Landlock {
 
     /// The running kernel's ABI version, or -1 with errno: ENOSYS when
     /// Landlock is not built in, EOPNOTSUPP when it is disabled.
-    public static func abiVersion() -> Int32 {
+    package static func abiVersion() -> Int32 {
         cshim_landlock_create_ruleset(nil, 0, createRulesetVersion)
     }
 
@@ -45,7 +45,7 @@ public enum Landlock {
     /// abstract UNIX sockets of processes outside it (ABI 6+). For a tile,
     /// which opens nothing and talks only through what it already holds.
     /// Returns the ABI enforced, or -1 with errno.
-    public static func restrictAll() -> Int32 {
+    package static func restrictAll() -> Int32 {
         let (fd, abi) = ruleset(scoped: true)
         guard fd >= 0 else { return -1 }
         return enforce(fd) < 0 ? -1 : abi
@@ -55,17 +55,17 @@ public enum Landlock {
     /// (ABI 4+) the kernel knows, with no scope (a supervisor must still
     /// signal its reaper): rules then allow what cleanup needs. Returns its
     /// descriptor, or -1 with errno.
-    public static func filesystemRuleset() -> Int32 { ruleset(scoped: false).fd }
+    package static func filesystemRuleset() -> Int32 { ruleset(scoped: false).fd }
 
     /// Allows `access` beneath the directory (or file) `fd`.
-    public static func allow(_ access: FileAccess, beneath fd: Int32, in ruleset: Int32) -> Int32 {
+    package static func allow(_ access: FileAccess, beneath fd: Int32, in ruleset: Int32) -> Int32 {
         let abi = abiVersion()
         guard abi >= 0 else { return -1 }
         return cshim_landlock_add_path_rule(ruleset, fd, access.intersection(.known(abi: abi)).rawValue)
     }
 
     /// Enforces `ruleset` on this process (irreversibly) and closes it.
-    public static func enforce(_ ruleset: Int32) -> Int32 {
+    package static func enforce(_ ruleset: Int32) -> Int32 {
         let rc = cshim_landlock_restrict_self(ruleset, 0)
         let saved = errno
         close(ruleset)

@@ -7,9 +7,15 @@ import Glibc
 /// resource reads, and the way out. Each entry as tight as it works; the
 /// measured steady state of a tile is in DESIGN.md ("Measured here").
 public enum RuntimePolicy {
+    /// The condition that keeps mappings non-executable: no PROT_EXEC bit in
+    /// argument 2 (mmap's and mprotect's protection). Add it to any memory
+    /// rule a kind declares of its own.
     public static let noExec = ArgumentCondition.arg(2, masked: UInt64(PROT_EXEC), equals: .constant(0, "no PROT_EXEC"))
     static let privateAnonymous = UInt64(MAP_PRIVATE | MAP_ANONYMOUS)
 
+    /// What every tile needs inside its sandbox whatever its kind: the
+    /// allocator's mmap/munmap/madvise without PROT_EXEC, the stem's
+    /// resource reads, and exit. Every kind's policy includes it.
     public static let common = SeccompPolicy([
         // Exactly MAP_PRIVATE|MAP_ANONYMOUS: no MAP_SHARED (memory another
         // process could see), no MAP_FIXED (over the binary or a workspace),

@@ -21,12 +21,12 @@ import CShim
 /// | rlimits                     | drop capabilities      | lowering a hard limit is allowed; afterwards nothing can raise it
 /// | drop capabilities           | no_new_privs           | nothing regained through exec or files afterwards
 /// | seccomp                     | last                   | everything above needs syscalls the filter forbids
-public enum Sandbox {
+package enum Sandbox {
     /// What `enter` measured, for the tile's log.
-    public struct Report: Sendable {
-        public var landlockABI: Int32?
-        public var addressSpaceLimit: UInt64?
-        public var dataLimit: UInt64?
+    package struct Report: Sendable {
+        package var landlockABI: Int32?
+        package var addressSpaceLimit: UInt64?
+        package var dataLimit: UInt64?
     }
 
     /// - Parameters:
@@ -36,7 +36,7 @@ public enum Sandbox {
     ///     unprivileged (in its own user namespace, where no other uid is
     ///     mapped) and the tile stays the invoking user.
     @discardableResult
-    public static func enter(_ profile: SandboxProfile, keep: [DescriptorRole: FileDescriptor], identity: TileUser?) throws -> Report {
+    package static func enter(_ profile: SandboxProfile, keep: [DescriptorRole: FileDescriptor], identity: TileUser?) throws -> Report {
         var report = Report()
         // 1. An empty environment, and the bytes of the one we were started
         //    with zeroed: /proc/PID/environ reads the original block.
@@ -161,7 +161,7 @@ public enum Sandbox {
     }
 
     /// What /proc says a descriptor is: a path, `socket:[123]`, `pipe:[456]`.
-    public static func describeDescriptor(_ fd: Int32) -> String {
+    package static func describeDescriptor(_ fd: Int32) -> String {
         var buf = [UInt8](repeating: 0, count: 512)
         let n = buf.withUnsafeMutableBytes { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count - 1) }
         return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : "unknown"

@@ -3,8 +3,8 @@ import CShim
 /// What a tile's sandbox will be, known before the tile exists: `tilectl
 /// check --sandbox` prints it and `Sandbox.enter` enforces it, from the same
 /// value.
-public struct SandboxProfile: Sendable {
-    public let kind: String
+package struct SandboxProfile: Sendable {
+    package let kind: String
     /// Every descriptor the tile keeps, at the number it keeps it under.
     /// The numbers are fixed by role, so the filter `check` prints is the
     /// filter the tile loads: stderr 2 (a pipe to the supervisor, which
@@ -12,18 +12,18 @@ public struct SandboxProfile: Sendable {
     /// then the kind's own roles from 5 in the order it declares them (4
     /// carries the topology at exec and is closed before). 0 and 1 are
     /// closed.
-    public let descriptors: [DescriptorRole: FileDescriptor]
+    package let descriptors: [DescriptorRole: FileDescriptor]
     /// Descriptors the tile opens inside its sandbox (accepted connections).
-    public let openedInSandbox: Int
+    package let openedInSandbox: Int
     /// RLIMIT_NOFILE: exactly room for `openedInSandbox` more descriptors
     /// besides the kept ones (a new descriptor takes the lowest free number).
-    public let fileLimit: UInt64
+    package let fileLimit: UInt64
     /// Address space and data the tile may take beyond what is mapped when
     /// it enters its sandbox (its binary, libraries, workspaces, heap so far).
-    public let memoryAllowance: UInt64
-    public let policy: SeccompPolicy
+    package let memoryAllowance: UInt64
+    package let policy: SeccompPolicy
 
-    public init(kind: TileKind, topology: Topology) {
+    package init(kind: TileKind, topology: Topology) {
         self.kind = kind.kind
         var d: [DescriptorRole: FileDescriptor] = [.stderr: .standardError, .deathPipe: Self.deathPipe]
         for (i, role) in kind.descriptorRoles.enumerated() { d[role] = FileDescriptor(rawValue: Self.firstKindDescriptor + Int32(i)) }
@@ -34,11 +34,11 @@ public struct SandboxProfile: Sendable {
         policy = kind.seccompPolicy
     }
 
-    public static let deathPipe = FileDescriptor(rawValue: 3)
+    package static let deathPipe = FileDescriptor(rawValue: 3)
     /// Where the reaper puts the sealed topology for `run1`, which reads and
     /// closes it before anything else opens.
-    public static let topologyHandoff = FileDescriptor(rawValue: 4)
-    public static let firstKindDescriptor: Int32 = 5
+    package static let topologyHandoff = FileDescriptor(rawValue: 4)
+    package static let firstKindDescriptor: Int32 = 5
 
     /// The smallest limit under which `opening` new descriptors fit beside
     /// the kept ones: a new descriptor gets the lowest free number, which
@@ -55,19 +55,19 @@ public struct SandboxProfile: Sendable {
     }
 
     /// Kept descriptors in number order, with their roles.
-    public var descriptorList: [(DescriptorRole, FileDescriptor)] {
+    package var descriptorList: [(DescriptorRole, FileDescriptor)] {
         descriptors.sorted { $0.value.rawValue < $1.value.rawValue }.map { ($0.key, $0.value) }
     }
 
     /// The filter the tile loads, compiled for its descriptor numbers.
-    public func filter() throws -> SeccompFilter {
+    package func filter() throws -> SeccompFilter {
         try SeccompFilter(policy, descriptors: descriptors, descriptorLimit: fileLimit)
     }
 
     /// Namespaces a tile gets of its own, in the order `unshare` creates
     /// them. Every tile has its own network namespace: a socket bound
     /// before the unshare keeps accepting, and nothing can be connected to.
-    public static let unsharedNamespaces = ["user", "mount", "ipc", "uts", "cgroup", "network"]
+    package static let unsharedNamespaces = ["user", "mount", "ipc", "uts", "cgroup", "network"]
 
     /// Every limit the tile runs under, `mapped` and `data` being what it
     /// has mapped (VmSize) and its data segment with private writable
@@ -75,7 +75,7 @@ public struct SandboxProfile: Sendable {
     /// (`check`).
     /// `keptFiles`: the sizes of the regular files it keeps (a log file,
     /// stderr redirected to a file); nil when not known yet (`check`).
-    public func resourceLimits(mapped: UInt64?, data: UInt64?, keptFiles: [UInt64]? = nil) -> [ResourceLimit] {
+    package func resourceLimits(mapped: UInt64?, data: UInt64?, keptFiles: [UInt64]? = nil) -> [ResourceLimit] {
         ResourceLimit.sandbox(
             fileLimit: fileLimit, addressSpace: mapped.map { $0 + memoryAllowance },
             data: data.map { $0 + memoryAllowance }, allowance: memoryAllowance,
@@ -85,24 +85,24 @@ public struct SandboxProfile: Sendable {
     /// How much a tile may grow a regular file it keeps (none, now that its
     /// lines go through the supervisor; kept for a kind that writes one).
     /// Beyond it, SIGXFSZ kills the tile and the supervisor names it.
-    public static let logAllowance: UInt64 = 256 << 20
+    package static let logAllowance: UInt64 = 256 << 20
 }
 
 /// One resource limit the sandbox sets, with why.
-public struct ResourceLimit: Sendable {
-    public let resource: Int32
-    public let name: String
+package struct ResourceLimit: Sendable {
+    package let resource: Int32
+    package let name: String
     /// The limit (soft and hard); nil: left as inherited.
-    public let value: UInt64?
+    package let value: UInt64?
     /// How `value` is derived, for a limit only known at entry.
-    public let derivation: String?
-    public let reason: String
+    package let derivation: String?
+    package let reason: String
 
     /// Every limit a sandboxed tile runs under: the declared descriptor
     /// count, its memory at entry plus a declared allowance, zero for what
     /// a tile never needs, and unchanged only where a zero would break the
     /// tile.
-    public static func sandbox(
+    package static func sandbox(
         fileLimit: UInt64, addressSpace: UInt64?, data: UInt64?, allowance: UInt64,
         fileSize: UInt64?
     ) -> [ResourceLimit] {
@@ -139,7 +139,7 @@ public struct ResourceLimit: Sendable {
 
     /// RLIMIT_AS and RLIMIT_DATA: what the process holds when it is
     /// confined (`at`), plus `allowance`; nil values until known.
-    public static func memory(addressSpace: UInt64?, data: UInt64?, allowance: UInt64, at: String) -> [ResourceLimit] {
+    package static func memory(addressSpace: UInt64?, data: UInt64?, allowance: UInt64, at: String) -> [ResourceLimit] {
         let plus = "+ \(formatBytes(Int(allowance)))"
         return [
             ResourceLimit(
@@ -152,7 +152,7 @@ public struct ResourceLimit: Sendable {
     }
 
     /// Limits set to 0, with why.
-    public static func denied(_ list: [(Int32, String, String)]) -> [ResourceLimit] {
+    package static func denied(_ list: [(Int32, String, String)]) -> [ResourceLimit] {
         list.map { ResourceLimit(resource: $0.0, name: $0.1, value: 0, derivation: nil, reason: $0.2) }
     }
 }

@@ -15,24 +15,24 @@ import CSeccomp
 /// equality, so a set of values ("any descriptor but these") compiles into
 /// alternatives that each match one aligned block of values:
 /// `arg & ~(2^k - 1) == base`, with the upper 32 bits masked off.
-public struct SeccompFilter {
-    public struct CompiledRule: Equatable, Sendable {
-        public let syscall: String
+package struct SeccompFilter {
+    package struct CompiledRule: Equatable, Sendable {
+        package let syscall: String
         /// All must hold; at most one per argument.
-        public let comparisons: [Comparison]
+        package let comparisons: [Comparison]
     }
 
-    public struct Comparison: Equatable, Sendable {
-        public enum Op: Sendable { case eq, ne, le, maskedEq }
-        public let arg: UInt32
-        public let op: Op
+    package struct Comparison: Equatable, Sendable {
+        package enum Op: Sendable { case eq, ne, le, maskedEq }
+        package let arg: UInt32
+        package let op: Op
         /// The operand; for `maskedEq`, the mask.
-        public let a: UInt64
+        package let a: UInt64
         /// For `maskedEq`, the value the masked argument must equal.
-        public let b: UInt64
+        package let b: UInt64
 
         /// Whether a call whose argument register holds `value` meets it.
-        public func holds(_ value: UInt64) -> Bool {
+        package func holds(_ value: UInt64) -> Bool {
             switch op {
             case .eq: value == a
             case .ne: value != a
@@ -44,35 +44,35 @@ public struct SeccompFilter {
 
     /// What one argument of one policy rule compiled to: any one of
     /// `alternatives` must hold (each a comparison of that argument).
-    public struct ArgumentConstraint: Sendable {
-        public let index: Int
-        public let argument: SyscallArgument
-        public let alternatives: [Comparison]
+    package struct ArgumentConstraint: Sendable {
+        package let index: Int
+        package let argument: SyscallArgument
+        package let alternatives: [Comparison]
         /// The policy's own words for it (`arg0 != <stderr>`).
-        public let source: [ArgumentCondition]
+        package let source: [ArgumentCondition]
     }
 
     /// One policy rule as compiled: its constraints, and the rules of at
     /// most one comparison per argument that libseccomp receives for it.
-    public struct Entry: Sendable {
-        public let rule: SeccompRule
-        public let constraints: [ArgumentConstraint]
-        public let compiled: [CompiledRule]
+    package struct Entry: Sendable {
+        package let rule: SeccompRule
+        package let constraints: [ArgumentConstraint]
+        package let compiled: [CompiledRule]
     }
 
-    public let entries: [Entry]
+    package let entries: [Entry]
     /// Policy rules no call can meet, and why: about a descriptor this
     /// tile does not have (no log file), or conditions no value meets.
-    public let neverApplies: [(rule: SeccompRule, why: String)]
-    public let descriptors: [DescriptorRole: FileDescriptor]
-    public var rules: [CompiledRule] { entries.flatMap(\.compiled) }
+    package let neverApplies: [(rule: SeccompRule, why: String)]
+    package let descriptors: [DescriptorRole: FileDescriptor]
+    package var rules: [CompiledRule] { entries.flatMap(\.compiled) }
 
     /// Resolves roles to numbers and compiles every condition.
     ///
     /// - Parameter descriptorLimit: the tile's RLIMIT_NOFILE: a descriptor
     ///   at or above it cannot exist, so "any descriptor but these" means
     ///   the numbers below it. nil: any 32-bit number.
-    public init(_ policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor], descriptorLimit: UInt64? = nil) throws {
+    package init(_ policy: SeccompPolicy, descriptors: [DescriptorRole: FileDescriptor], descriptorLimit: UInt64? = nil) throws {
         self.descriptors = descriptors
         var entries: [Entry] = []
         var never: [(rule: SeccompRule, why: String)] = []
@@ -225,7 +225,7 @@ public struct SeccompFilter {
     }
 
     /// Installs the filter on this process. Irreversible.
-    public func load() throws {
+    package func load() throws {
         let ctx = try context()
         defer { seccomp_release(ctx) }
         let rc = seccomp_load(ctx)
@@ -234,7 +234,7 @@ public struct SeccompFilter {
 
     /// The compiled BPF program (exported, not loaded): 8 bytes per
     /// instruction, as the kernel runs it.
-    public func bpf() throws -> [UInt8] {
+    package func bpf() throws -> [UInt8] {
         let ctx = try context()
         defer { seccomp_release(ctx) }
         let (r, w) = try FileDescriptor.pipe()
@@ -246,18 +246,18 @@ public struct SeccompFilter {
     }
 
     /// BPF instructions of the compiled filter.
-    public func instructionCount() throws -> Int { try bpf().count / 8 }
+    package func instructionCount() throws -> Int { try bpf().count / 8 }
 
     /// The number of `name` on this architecture, as `seccomp_data.nr`
     /// holds it; nil for a name libseccomp does not know.
-    public static func syscallNumber(_ name: String) -> Int32? {
+    package static func syscallNumber(_ name: String) -> Int32? {
         let nr = seccomp_syscall_resolve_name(name)
         return nr == __NR_SCMP_ERROR ? nil : nr
     }
 
     /// The architecture the filter is compiled for, as `seccomp_data.arch`
     /// holds it (AUDIT_ARCH_*).
-    public static var nativeArchitecture: UInt32 { seccomp_arch_native() }
+    package static var nativeArchitecture: UInt32 { seccomp_arch_native() }
 }
 
 /// Disjoint, sorted, inclusive intervals of 32-bit values.
@@ -330,7 +330,7 @@ extension SeccompFilter.ArgumentConstraint {
     /// `fd == 5 (listen socket)`, `fd in 0–1, 6–132 (any but …)`,
     /// `prot & 0x4 == 0`. 32-bit arguments are compared on their low 32
     /// bits only.
-    public var compiledDescription: String {
+    package var compiledDescription: String {
         func show(_ v: UInt64) -> String { v < 4096 ? String(v) : "0x" + String(v, radix: 16) }
         var text: String
         let blocks = alternatives.compactMap { c -> (UInt64, UInt64)? in
@@ -385,7 +385,7 @@ extension SeccompFilter.ArgumentConstraint {
 
 extension SeccompFilter.Entry {
     /// Every argument condition as compiled, or `any arguments`.
-    public var compiledDescription: String {
+    package var compiledDescription: String {
         constraints.isEmpty ? "any arguments" : constraints.map(\.compiledDescription).joined(separator: ", ")
     }
 }

@@ -10,7 +10,7 @@
 /// arm64 agree on every entry). A policy that puts a condition on an
 /// argument not listed here does not compile: the width of an argument is
 /// never guessed.
-public enum ArgumentKind: Sendable, Equatable {
+package enum ArgumentKind: Sendable, Equatable {
     /// A file descriptor (`int` or `unsigned int`): its low 32 bits, and a
     /// number a tile can only hold below its RLIMIT_NOFILE.
     case descriptor
@@ -19,21 +19,21 @@ public enum ArgumentKind: Sendable, Equatable {
     /// A pointer, a size or an `unsigned long`: all 64 bits.
     case int64
 
-    public var bits: Int { self == .int64 ? 64 : 32 }
+    package var bits: Int { self == .int64 ? 64 : 32 }
 }
 
-public struct SyscallArgument: Sendable {
-    public let name: String
-    public let kind: ArgumentKind
+package struct SyscallArgument: Sendable {
+    package let name: String
+    package let kind: ArgumentKind
 }
 
-public enum SyscallSignatures {
+package enum SyscallSignatures {
     private static func sig(_ args: (String, ArgumentKind)...) -> [SyscallArgument] {
         args.map { SyscallArgument(name: $0.0, kind: $0.1) }
     }
 
     /// Arguments by syscall name, in order.
-    public static let table: [String: [SyscallArgument]] = [
+    package static let table: [String: [SyscallArgument]] = [
         // descriptors and I/O
         "read": sig(("fd", .descriptor), ("buf", .int64), ("count", .int64)),
         "write": sig(("fd", .descriptor), ("buf", .int64), ("count", .int64)),
@@ -83,7 +83,7 @@ public enum SyscallSignatures {
     ]
 
     /// The argument `index` of `syscall`, or nil when the table has no entry.
-    public static func argument(_ syscall: String, _ index: Int) -> SyscallArgument? {
+    package static func argument(_ syscall: String, _ index: Int) -> SyscallArgument? {
         guard let args = table[syscall], index >= 0, index < args.count else { return nil }
         return args[index]
     }

@@ -11,13 +11,13 @@ import Glibc
 /// run exits; a later run or `configure fini` releases it if the run died).
 /// `node` names the NUMA node's own pool the pages were added to (absent:
 /// the system-wide pool), so they go back to the pool they came from.
-public struct HugepageLedger {
-    public struct Entry: Equatable, Sendable {
-        public var owner: String
-        public var pageSize: PageSize
-        public var count: Int
+package struct HugepageLedger {
+    package struct Entry: Equatable, Sendable {
+        package var owner: String
+        package var pageSize: PageSize
+        package var count: Int
         /// The NUMA node whose pool they were added to; nil: the system's.
-        public var node: Int?
+        package var node: Int?
 
         var record: [String] { [owner, "\(pageSize.bytes / 1024)", "\(count)"] + (node.map { ["\($0)"] } ?? []) }
 
@@ -38,22 +38,22 @@ public struct HugepageLedger {
         }
     }
 
-    public let directory: String
-    public init(directory: String) { self.directory = directory }
+    package let directory: String
+    package init(directory: String) { self.directory = directory }
 
-    public static let configureOwner = "configure"
+    package static let configureOwner = "configure"
 
     /// `run:<pid>:<start time>` for the calling process.
-    public static func runOwner(pid: pid_t = getpid()) -> String {
+    package static func runOwner(pid: pid_t = getpid()) -> String {
         "run:\(pid):\(processStartTime(pid) ?? "0")"
     }
 
     /// `runOwner()` of this process, read once (the first use is at boot,
     /// before the supervisor confines itself away from /proc).
-    public static let selfOwner = runOwner()
+    package static let selfOwner = runOwner()
 
     /// Whether the process an owner names is still the one that wrote it.
-    public static func isAlive(_ owner: String) -> Bool {
+    package static func isAlive(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":")
         guard parts.count == 3, parts[0] == "run", let pid = pid_t(parts[1]) else { return true }
         return processStartTime(pid) == String(parts[2])
@@ -69,11 +69,11 @@ public struct HugepageLedger {
     }
 
     /// The file, `.reservations` in the hugetlbfs directory.
-    public var file: RecordFile { RecordFile(directory: directory, name: ".reservations") }
+    package var file: RecordFile { RecordFile(directory: directory, name: ".reservations") }
 
     /// Runs `body` on the entries under the file's lock and writes back
     /// what it leaves (entries from an earlier boot are dropped on the way).
-    public func update<R>(_ body: (inout [Entry]) throws -> R) throws -> R {
+    package func update<R>(_ body: (inout [Entry]) throws -> R) throws -> R {
         try file.update { records in
             var entries = records.compactMap(Entry.init(record:))
             let result = try body(&entries)
@@ -88,7 +88,7 @@ public struct HugepageLedger {
     /// Grows the pool `pool` was read from by `count` free pages for
     /// `owner`, and records what it gained, so that `release` gives back
     /// exactly that. Returns the gain and the pool as it is now.
-    public func reserve(owner: String, _ count: Int, from pool: HugepagePool) throws -> (gained: Int, now: HugepagePool) {
+    package func reserve(owner: String, _ count: Int, from pool: HugepagePool) throws -> (gained: Int, now: HugepagePool) {
         let grown = try HugepagePool.grow(pool, by: count)
         do {
             try add(owner: owner, pool.pageSize, node: pool.node, grown.gained)
@@ -101,7 +101,7 @@ public struct HugepageLedger {
     }
 
     /// Records that `owner` added `count` pages of `size` (to `node`'s pool).
-    public func add(owner: String, _ size: PageSize, node: Int? = nil, _ count: Int) throws {
+    package func add(owner: String, _ size: PageSize, node: Int? = nil, _ count: Int) throws {
         guard count > 0 else { return }
         try update { entries in
             entries.append(Entry(owner: owner, pageSize: size, count: count, node: node))
@@ -112,7 +112,7 @@ public struct HugepageLedger {
     /// the kernel (a page still mapped goes when it is unmapped). Returns
     /// what was released, per size.
     @discardableResult
-    public func release(where select: (Entry) -> Bool) throws -> [PageSize: Int] {
+    package func release(where select: (Entry) -> Bool) throws -> [PageSize: Int] {
         var failure: (any Error)?
         let released = try update { entries in
             var released: [PageSize: Int] = [:]
@@ -141,7 +141,7 @@ public struct HugepageLedger {
     /// Takes over the reservations of runs that died without releasing
     /// them: their pages are still reserved, so the new run uses them and
     /// releases them when it exits. Returns what was adopted, per size.
-    public func adoptDeadRuns(as owner: String) throws -> [PageSize: Int] {
+    package func adoptDeadRuns(as owner: String) throws -> [PageSize: Int] {
         try update { entries in
             var adopted: [PageSize: Int] = [:]
             for i in entries.indices where entries[i].owner != Self.configureOwner && !Self.isAlive(entries[i].owner) {
@@ -154,7 +154,7 @@ public struct HugepageLedger {
 
     /// Releases the pages of runs that died without releasing them.
     @discardableResult
-    public func releaseDeadRuns() throws -> [PageSize: Int] {
+    package func releaseDeadRuns() throws -> [PageSize: Int] {
         try release { $0.owner != Self.configureOwner && !Self.isAlive($0.owner) }
     }
 }

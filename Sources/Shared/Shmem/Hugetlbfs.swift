@@ -4,14 +4,14 @@ import Glibc
 import CShim
 
 /// hugetlbfs mounts: where workspaces backed by huge pages live.
-public enum Hugetlbfs {
+package enum Hugetlbfs {
     /// The mount point for `size` under the topology's hugetlbfs directory.
-    public static func mountPoint(base: String, _ size: PageSize) -> String {
+    package static func mountPoint(base: String, _ size: PageSize) -> String {
         size.directory(hugetlbfsBase: base)
     }
 
     /// Whether a hugetlbfs of page size `size` is mounted exactly at `path`.
-    public static func isMounted(at path: String, pageSize size: PageSize) -> Bool {
+    package static func isMounted(at path: String, pageSize size: PageSize) -> Bool {
         guard let mounts = try? Files.read("/proc/self/mounts") else { return false }
         for line in mounts.split(separator: "\n") {
             let f = line.split(separator: " ")
@@ -31,7 +31,7 @@ public enum Hugetlbfs {
     /// without following a link and must be root's alone, and the mount is
     /// made on the directory's descriptor, so a link planted on the way
     /// cannot send root's mount anywhere else.
-    public static func mount(at path: String, pageSize size: PageSize) throws {
+    package static func mount(at path: String, pageSize size: PageSize) throws {
         let dir = try TrustedDirectory.open(path, create: 0o755)
         defer { dir.close() }
         let opts = "pagesize=\(size.mountOption!),mode=0755"
@@ -40,7 +40,7 @@ public enum Hugetlbfs {
 
     /// Unmounts it (the mount point itself, never through a link) and
     /// removes the then empty directory.
-    public static func unmount(at path: String) throws {
+    package static func unmount(at path: String) throws {
         try Sys.check("umount(\(path))", umount2(path, Int32(UMOUNT_NOFOLLOW)))
         TrustedDirectory.removeEmpty(path)
     }
@@ -48,40 +48,40 @@ public enum Hugetlbfs {
 
 /// The kernel's pool of huge pages of one size: the system's, or one NUMA
 /// node's share of it (its pages count in the system's too).
-public struct HugepagePool: Sendable, Equatable {
-    public let pageSize: PageSize
+package struct HugepagePool: Sendable, Equatable {
+    package let pageSize: PageSize
     /// The node whose share this is; nil for the system's pool.
-    public let node: Int?
+    package let node: Int?
     /// nr_hugepages: pages reserved for hugetlbfs.
-    public let total: Int
+    package let total: Int
     /// free_hugepages: not backing any file.
-    public let free: Int
+    package let free: Int
     /// resv_hugepages: free, but promised to mappings already made (the
     /// kernel keeps no per-node count: 0 for a node).
-    public let reserved: Int
+    package let reserved: Int
     /// surplus_hugepages: in use, but already given back: each returns to
     /// the kernel when its last mapping goes.
-    public let surplus: Int
+    package let surplus: Int
 
     /// Pages a new workspace can still get.
-    public var available: Int { max(0, free - reserved) }
+    package var available: Int { max(0, free - reserved) }
     /// The pool's size once every surplus page has gone back.
-    public var persistent: Int { max(0, total - surplus) }
+    package var persistent: Int { max(0, total - surplus) }
 
     /// The NUMA nodes (those with memory, `NumaNodes.host`) with a pool of
     /// `size`; none without NUMA support.
-    public static func nodes(_ size: PageSize) -> [Int] {
+    package static func nodes(_ size: PageSize) -> [Int] {
         NumaNodes.host.withMemory.sorted().filter { Files.exists(directory(size, node: $0)) }
     }
 
     /// Where the kernel keeps the pool's counts.
-    public static func directory(_ size: PageSize, node: Int?) -> String {
+    package static func directory(_ size: PageSize, node: Int?) -> String {
         guard let dir = size.sysfsPool else { preconditionFailure("normal pages have no pool") }
         guard let node else { return dir }
         return "/sys/devices/system/node/node\(node)/hugepages/" + dir.split(separator: "/").last!
     }
 
-    public static func read(_ size: PageSize, node: Int? = nil) throws -> HugepagePool {
+    package static func read(_ size: PageSize, node: Int? = nil) throws -> HugepagePool {
         let dir = directory(size, node: node)
         return HugepagePool(
             pageSize: size, node: node,
@@ -97,7 +97,7 @@ public struct HugepagePool: Sendable, Equatable {
     /// gain can be fewer than asked (memory short or fragmented), or more:
     /// the kernel first turns surplus pages, still mapped by someone, back
     /// into persistent ones, and those are this caller's to give back too.
-    public static func grow(_ pool: HugepagePool, by count: Int) throws -> (gained: Int, now: HugepagePool) {
+    package static func grow(_ pool: HugepagePool, by count: Int) throws -> (gained: Int, now: HugepagePool) {
         try setTarget(pool.pageSize, node: pool.node, pool.total + count)
         let now = try read(pool.pageSize, node: pool.node)
         return (max(0, now.persistent - pool.persistent), now)
@@ -108,7 +108,7 @@ public struct HugepagePool: Sendable, Equatable {
     /// `monitor` watching the workspaces, a process not yet gone) become
     /// surplus and go when they are unmapped. (Shrinking only by the free
     /// ones would keep the rest reserved for good.)
-    public static func shrink(_ size: PageSize, node: Int? = nil, by count: Int) throws {
+    package static func shrink(_ size: PageSize, node: Int? = nil, by count: Int) throws {
         let pool = try read(size, node: node)
         try setTarget(size, node: node, pool.persistent - count)
     }
@@ -119,7 +119,7 @@ public struct HugepagePool: Sendable, Equatable {
     }
 
     /// Whether this kernel offers pages of `size` at all.
-    public static func supported(_ size: PageSize) -> Bool {
+    package static func supported(_ size: PageSize) -> Bool {
         size.sysfsPool.map { Files.exists($0) } ?? true
     }
 }

@@ -2,8 +2,10 @@
 /// same sequence of appends computes a footprint (before anything exists)
 /// and places the parts (at init), so the two can never disagree.
 public struct LayoutBuilder: Sendable {
+    /// Where the next part would start, before alignment.
     public private(set) var end = 0
 
+    /// An empty layout, starting at offset 0.
     public init() {}
 
     /// Reserves `size` bytes aligned to `align`; returns the part's offset.

@@ -1,15 +1,15 @@
 /// A page size a workspace can be backed by.
-public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
+package enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
     case normal = 4096
     case huge = 2_097_152
     case gigantic = 1_073_741_824
 
-    public static func < (a: PageSize, b: PageSize) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: PageSize, b: PageSize) -> Bool { a.rawValue < b.rawValue }
 
-    public var bytes: Int { rawValue }
+    package var bytes: Int { rawValue }
 
     /// `4 KiB`, `2 MiB`, `1 GiB`.
-    public var label: String {
+    package var label: String {
         switch self {
         case .normal: "4 KiB"
         case .huge: "2 MiB"
@@ -18,7 +18,7 @@ public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// The kernel's per-size hugepage pool, under /sys/kernel/mm/hugepages.
-    public var sysfsPool: String? {
+    package var sysfsPool: String? {
         switch self {
         case .normal: nil
         case .huge: "/sys/kernel/mm/hugepages/hugepages-2048kB"
@@ -27,7 +27,7 @@ public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// Where under the configured hugetlbfs directory this size is mounted.
-    public var mountSubdirectory: String? {
+    package var mountSubdirectory: String? {
         switch self {
         case .normal: nil
         case .huge: ".huge"
@@ -36,7 +36,7 @@ public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// The `pagesize=` mount option.
-    public var mountOption: String? {
+    package var mountOption: String? {
         switch self {
         case .normal: nil
         case .huge: "2M"
@@ -45,7 +45,7 @@ public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// The directory workspace files of this page size live in.
-    public func directory(hugetlbfsBase: String) -> String {
+    package func directory(hugetlbfsBase: String) -> String {
         switch self {
         case .normal: "/dev/shm"
         case .huge, .gigantic: hugetlbfsBase + "/" + mountSubdirectory!
@@ -54,13 +54,13 @@ public enum PageSize: Int, Codable, Sendable, CaseIterable, Comparable {
 }
 
 /// What backs a run's workspaces, once decided.
-public enum Backing: String, Codable, Sendable {
+package enum Backing: String, Codable, Sendable {
     case normal, huge, gigantic
 
     /// Under `gigantic`, only workspaces of at least 1 GiB use 1 GiB pages:
     /// rounding a few-MiB tile workspace up to a whole gigantic page would
     /// waste almost all of it.
-    public func pageSize(forFootprint bytes: Int) -> PageSize {
+    package func pageSize(forFootprint bytes: Int) -> PageSize {
         switch self {
         case .normal: .normal
         case .huge: .huge
@@ -71,13 +71,13 @@ public enum Backing: String, Codable, Sendable {
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
 @inline(__always)
-public func alignUp(_ n: Int, _ align: Int) -> Int {
+package func alignUp(_ n: Int, _ align: Int) -> Int {
     precondition(align > 0 && align & (align - 1) == 0, "alignment \(align) is not a power of two")
     return (n + align - 1) & ~(align - 1)
 }
 
 /// Sizes in the units operators read: `34 MiB`, `4 KiB`, `1.5 GiB`.
-public func formatBytes(_ n: Int) -> String {
+package func formatBytes(_ n: Int) -> String {
     let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
     for (size, name) in units where n >= size {
         if n % size == 0 { return "\(n / size) \(name)" }

@@ -3,26 +3,26 @@ import Glibc
 #endif
 
 /// How a run's workspaces will be backed, and what was done to get there.
-public struct ShmemPlan: Sendable {
-    public let backing: Backing
-    public let layout: TopologyLayout
+package struct ShmemPlan: Sendable {
+    package let backing: Backing
+    package let layout: TopologyLayout
     /// What the supervisor says at start: the page size chosen and why,
     /// pages it reserved, a fallback and its fix.
-    public let notices: [String]
+    package let notices: [String]
     /// Pages this run reserved itself, released when it exits.
-    public let reserved: [PageSize: Int]
+    package let reserved: [PageSize: Int]
 }
 
 /// Decides the backing from the topology's page-size policy and the host.
-public enum ShmemPlanner {
+package enum ShmemPlanner {
     /// `preview` changes nothing (for `check`); `run` may mount hugetlbfs and
     /// reserve pages when `privileged` and the policy is `auto`.
-    public enum Mode: Sendable {
+    package enum Mode: Sendable {
         case preview
         case run(privileged: Bool)
     }
 
-    public static func plan(
+    package static func plan(
         _ topology: Topology, kinds: TileKinds, configPath: String, mode: Mode,
         normalDirectory: String? = nil
     ) throws -> ShmemPlan {
@@ -69,7 +69,7 @@ public enum ShmemPlanner {
     }
 
     /// Why the pages `need` asks for cannot be had right now, or nil.
-    public static func shortage(_ need: PageNeed, base: String) -> String? {
+    package static func shortage(_ need: PageNeed, base: String) -> String? {
         let size = need.pageSize
         let mount = Hugetlbfs.mountPoint(base: base, size)
         guard HugepagePool.supported(size) else { return "this kernel offers no \(size.label) pages" }
@@ -81,7 +81,7 @@ public enum ShmemPlanner {
     /// Grows each pool `needs` names until it has what it needs free, for
     /// `owner`, in order (a node's pool first: its pages count in the
     /// system's too). Returns the pages gained, or why they fell short.
-    public static func reserve(
+    package static func reserve(
         _ needs: [PageNeed], owner: String, ledger: HugepageLedger
     ) throws -> (gained: Int, shortage: String?) {
         var gained = 0
@@ -175,7 +175,7 @@ public enum ShmemPlanner {
     }
 
     /// Gives back the pages `plan` reserved (called on every exit path).
-    public static func release(_ plan: ShmemPlan, topology: Topology) {
+    package static func release(_ plan: ShmemPlan, topology: Topology) {
         guard !plan.reserved.isEmpty else { return }
         let owner = HugepageLedger.selfOwner
         do {

@@ -2,15 +2,15 @@ import CShim
 
 /// The header at offset 0 of every tile workspace, formatted by the
 /// supervisor. Slots are UInt64 words.
-public enum TileHeader {
-    public static let size = 64
+package enum TileHeader {
+    package static let size = 64
     /// Slot 0: identifies a formatted tile workspace.
-    public static let magicSlot = 0
-    public static let magic: UInt64 = 0x3130_4C54_4345_4C49  // "ILECTL01", little-endian
+    package static let magicSlot = 0
+    package static let magic: UInt64 = 0x3130_4C54_4345_4C49  // "ILECTL01", little-endian
     /// Slot 1: set to 1 by the supervisor to ask the tile for an orderly stop.
-    public static let haltSlot = 1
+    package static let haltSlot = 1
     /// Slot 2: the tile's index in the topology, for consistency checks.
-    public static let tileIndexSlot = 2
+    package static let tileIndexSlot = 2
 }
 
 /// Where a tile's objects live inside its workspace:
@@ -18,22 +18,22 @@ public enum TileHeader {
 ///     [header 64 B][metrics region][fseq per in-link, 64 B each]   padded to a page:
 ///                                           the part others map read-only
 ///     [scratch]                             page-aligned; only the tile maps it
-public struct TileMemory: Codable, Sendable, Equatable {
+package struct TileMemory: Codable, Sendable, Equatable {
     /// Index into `TopologyLayout.workspaces`.
-    public var workspace: Int
-    public var metrics: MetricsLayout
-    public var metricsOffset: Int
+    package var workspace: Int
+    package var metrics: MetricsLayout
+    package var metricsOffset: Int
     /// The flow-control word of in-link i is at `fseqOffset + fseqStride * i`,
     /// each on its own cache line (the producer polls it).
-    public var fseqOffset: Int
+    package var fseqOffset: Int
     /// Bytes from offset 0 covering the header and the metrics region,
     /// rounded to the page size: the span the metric tile maps read-only.
-    public var metricsSpan: Int
-    public var scratchOffset: Int
-    public var scratchSize: Int
+    package var metricsSpan: Int
+    package var scratchOffset: Int
+    package var scratchSize: Int
 
     /// Bytes between two in-links' flow-control words: a cache line each.
-    public static let fseqStride = 64
+    package static let fseqStride = 64
 
     /// Places the objects of a tile with `metrics` and `inLinks` in-links
     /// and `scratch` bytes of scratch on pages of `page`; returns them and
@@ -61,18 +61,18 @@ public struct TileMemory: Codable, Sendable, Equatable {
 /// supervisor asks for a stop with `halt`; the metric tile, the supervisor
 /// and `monitor` read its metrics through `joinMetrics` (read-only, the
 /// header and metrics region only); whoever joined it `leave`s.
-public struct TileWorkspace: @unchecked Sendable {
-    public let mapping: WorkspaceMapping
-    public let memory: TileMemory
+package struct TileWorkspace: @unchecked Sendable {
+    package let mapping: WorkspaceMapping
+    package let memory: TileMemory
 
-    public init(_ mapping: WorkspaceMapping, _ memory: TileMemory) {
+    package init(_ mapping: WorkspaceMapping, _ memory: TileMemory) {
         self.mapping = mapping
         self.memory = memory
     }
 
     /// Maps tile `index`'s whole workspace read-write (the tile itself) and
     /// checks the supervisor formatted it for that tile.
-    public static func join(_ layout: TopologyLayout, tile index: Int, name: String) throws -> TileWorkspace {
+    package static func join(_ layout: TopologyLayout, tile index: Int, name: String) throws -> TileWorkspace {
         let memory = layout.tiles[index]
         let spec = layout.workspaces[memory.workspace]
         let w = TileWorkspace(try Workspace.join(spec, writable: true), memory)
@@ -85,7 +85,7 @@ public struct TileWorkspace: @unchecked Sendable {
 
     /// Maps tile `index`'s header and metrics region read-only (a write
     /// through it faults): for whoever reads its metrics or its fseqs.
-    public static func joinMetrics(_ layout: TopologyLayout, tile index: Int) throws -> TileWorkspace {
+    package static func joinMetrics(_ layout: TopologyLayout, tile index: Int) throws -> TileWorkspace {
         let memory = layout.tiles[index]
         let mapping = try Workspace.join(
             layout.workspaces[memory.workspace], offset: 0, length: memory.metricsSpan,
@@ -93,49 +93,49 @@ public struct TileWorkspace: @unchecked Sendable {
         return TileWorkspace(mapping, memory)
     }
 
-    public func leave() { mapping.leave() }
+    package func leave() { mapping.leave() }
 
     private var header: UnsafeMutablePointer<UInt64> { mapping.slots(at: 0) }
 
     /// Writes the header and the metrics region's own description into a
     /// new (zeroed) workspace for tile `index`. The magic goes last, with
     /// release order: a tile trusts a workspace only once it is whole.
-    public func format(tileIndex index: Int) {
+    package func format(tileIndex index: Int) {
         header[TileHeader.tileIndexSlot] = UInt64(index)
         mapping.slots(at: memory.metricsOffset)[memory.metrics.inLinkCountSlot] = UInt64(memory.metrics.inLinkCount)
         cshim_store_release_u64(header + TileHeader.magicSlot, TileHeader.magic)
     }
 
     /// Whether the supervisor formatted this workspace for tile `index`.
-    public func isFormatted(forTile index: Int) -> Bool {
+    package func isFormatted(forTile index: Int) -> Bool {
         cshim_load_acquire_u64(header + TileHeader.magicSlot) == TileHeader.magic
             && header[TileHeader.tileIndexSlot] == UInt64(index)
     }
 
     /// Asks the tile for an orderly stop (it polls `haltWord`).
-    public func halt() { cshim_store_release_u64(haltWord, 1) }
+    package func halt() { cshim_store_release_u64(haltWord, 1) }
 
     /// The word the supervisor sets to 1 to stop the tile.
-    public var haltWord: UnsafeMutablePointer<UInt64> { header + TileHeader.haltSlot }
+    package var haltWord: UnsafeMutablePointer<UInt64> { header + TileHeader.haltSlot }
 
     /// The flow-control word of the tile's in-link `i`: written by the tile,
     /// read by the link's producer.
-    public func fseq(in i: Int) -> UnsafeMutablePointer<UInt64> {
+    package func fseq(in i: Int) -> UnsafeMutablePointer<UInt64> {
         precondition(i >= 0 && i < memory.metrics.inLinkCount, "in-link \(i) of \(memory.metrics.inLinkCount)")
         return mapping.slots(at: memory.fseqOffset + TileMemory.fseqStride * i)
     }
 
     /// The tile's metrics, read with relaxed loads.
-    public var metricsReader: MetricsReader {
+    package var metricsReader: MetricsReader {
         MetricsReader(base: UnsafePointer(mapping.slots(at: memory.metricsOffset)), layout: memory.metrics)
     }
 
     /// The tile's metrics, for the tile itself to write.
-    public func metricsWriter(kindSchema: MetricSchema) -> MetricsWriter {
+    package func metricsWriter(kindSchema: MetricSchema) -> MetricsWriter {
         precondition(mapping.writable, "metrics written through a read-only mapping")
         return MetricsWriter(base: mapping.slots(at: memory.metricsOffset), layout: memory.metrics, kindSchema: kindSchema)
     }
 
     /// The tile's scratch: its first byte and its size.
-    public var scratch: (base: UnsafeMutableRawPointer, size: Int) { (mapping.base + memory.scratchOffset, memory.scratchSize) }
+    package var scratch: (base: UnsafeMutableRawPointer, size: Int) { (mapping.base + memory.scratchOffset, memory.scratchSize) }
 }

@@ -1,40 +1,40 @@
 /// One named mapping: a file on hugetlbfs or in /dev/shm.
-public struct WorkspaceSpec: Codable, Sendable, Equatable {
+package struct WorkspaceSpec: Codable, Sendable, Equatable {
     /// `metric.0`: unique within the topology.
-    public var name: String
+    package var name: String
     /// Absolute path of the backing file.
-    public var path: String
-    public var pageSize: PageSize
+    package var path: String
+    package var pageSize: PageSize
     /// Bytes, a multiple of `pageSize`.
-    public var footprint: Int
+    package var footprint: Int
     /// The NUMA node its pages are bound to (`NumaNodes`): its tile's, or
     /// its producer's for a link; nil when that tile is not pinned to one.
-    public var node: Int? = nil
+    package var node: Int? = nil
 
-    public var pageCount: Int { footprint / pageSize.bytes }
+    package var pageCount: Int { footprint / pageSize.bytes }
 }
 
 /// Where a link instance lives: a workspace of its own.
-public struct LinkMemory: Codable, Sendable, Equatable {
-    public var workspace: Int
-    public var layout: LinkLayout
+package struct LinkMemory: Codable, Sendable, Equatable {
+    package var workspace: Int
+    package var layout: LinkLayout
 }
 
 /// Every object's size and offset, computed once from the topology and the
 /// chosen backing, so every process finds every object without asking.
-public struct TopologyLayout: Codable, Sendable, Equatable {
-    public var backing: Backing
-    public var workspaces: [WorkspaceSpec]
+package struct TopologyLayout: Codable, Sendable, Equatable {
+    package var backing: Backing
+    package var workspaces: [WorkspaceSpec]
     /// Parallel to `Topology.tiles`.
-    public var tiles: [TileMemory]
+    package var tiles: [TileMemory]
     /// Parallel to `Topology.links`.
-    public var links: [LinkMemory]
+    package var links: [LinkMemory]
 
     /// - Parameter normalDirectory: where workspaces on normal pages live:
     ///   the run's own directory in /dev/shm (`NormalPages.runDirectory`);
     ///   nil for a preview, which names it with a placeholder.
     /// - Parameter nodes: the host's NUMA nodes, which place each workspace.
-    public init(
+    package init(
         topology: Topology, kinds: TileKinds, backing: Backing, normalDirectory: String? = nil,
         nodes: NumaNodes = .host
     ) {
@@ -83,11 +83,11 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     /// Every workspace file of topology `name` in a hugetlbfs mount, and
     /// every run directory of it in /dev/shm, starts with this: a leftover
     /// from a killed run is found by it.
-    public static func filePrefix(_ name: String) -> String { "tilectl.\(name)." }
+    package static func filePrefix(_ name: String) -> String { "tilectl.\(name)." }
 
     /// Pages of `size` the workspaces need: all of them, or (`node`) those
     /// bound to that NUMA node.
-    public func pagesNeeded(_ size: PageSize, node: Int? = nil) -> Int {
+    package func pagesNeeded(_ size: PageSize, node: Int? = nil) -> Int {
         workspaces.filter { $0.pageSize == size && (node == nil || $0.node == node) }.reduce(0) { $0 + $1.pageCount }
     }
 
@@ -95,7 +95,7 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
     /// for each size, each node's own pool for the workspaces bound to it
     /// (they cannot take pages from another node), then the system's pool
     /// for all of them.
-    public var pageNeeds: [PageNeed] {
+    package var pageNeeds: [PageNeed] {
         var needs: [PageNeed] = []
         for size in [PageSize.gigantic, .huge] {
             let total = pagesNeeded(size)
@@ -107,16 +107,16 @@ public struct TopologyLayout: Codable, Sendable, Equatable {
         return needs
     }
 
-    public var totalFootprint: Int { workspaces.reduce(0) { $0 + $1.footprint } }
+    package var totalFootprint: Int { workspaces.reduce(0) { $0 + $1.footprint } }
 }
 
 /// Huge pages that must be free in one pool: a node's own (`node`) or the
 /// system's (nil).
-public struct PageNeed: Sendable, Equatable {
-    public var pageSize: PageSize
-    public var node: Int?
-    public var count: Int
+package struct PageNeed: Sendable, Equatable {
+    package var pageSize: PageSize
+    package var node: Int?
+    package var count: Int
 
     /// "2 MiB pages" or "2 MiB pages on node 1", for messages.
-    public var pool: String { "\(pageSize.label) pages" + (node.map { " on node \($0)" } ?? "") }
+    package var pool: String { "\(pageSize.label) pages" + (node.map { " on node \($0)" } ?? "") }
 }

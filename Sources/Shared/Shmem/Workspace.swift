@@ -4,15 +4,15 @@ import Glibc
 import CShim
 
 /// A mapped range of a workspace. Whoever joined it leaves it.
-public struct WorkspaceMapping: @unchecked Sendable {
-    public let base: UnsafeMutableRawPointer
-    public let length: Int
-    public let writable: Bool
+package struct WorkspaceMapping: @unchecked Sendable {
+    package let base: UnsafeMutableRawPointer
+    package let length: Int
+    package let writable: Bool
 
     /// munmap; the mapping must not be used afterwards.
-    public func leave() { munmap(base, length) }
+    package func leave() { munmap(base, length) }
 
-    public func slots(at offset: Int) -> UnsafeMutablePointer<UInt64> {
+    package func slots(at offset: Int) -> UnsafeMutablePointer<UInt64> {
         precondition(offset >= 0 && offset % 8 == 0 && offset < length)
         return (base + offset).assumingMemoryBound(to: UInt64.self)
     }
@@ -21,12 +21,12 @@ public struct WorkspaceMapping: @unchecked Sendable {
 /// Workspace lifecycle: `create` (new + map, by the supervisor), `join`
 /// (map a range, by anyone), `WorkspaceMapping.leave`, `delete` (unlink).
 /// The memory outlives the file name until the last mapping is gone.
-public enum Workspace {
+package enum Workspace {
     /// Creates the backing file (it must not exist), sizes it, allocates
     /// every page now so a shortage fails here with a clear message and not
     /// later with SIGBUS, and maps it read-write. New pages read as zero.
     /// `configPath` is named in the fix when hugepages run short.
-    public static func create(_ spec: WorkspaceSpec, configPath: String) throws -> WorkspaceMapping {
+    package static func create(_ spec: WorkspaceSpec, configPath: String) throws -> WorkspaceMapping {
         // O_EXCL|O_NOFOLLOW: never an existing file, never through a link
         // (the directory is checked by the supervisor; this is the last guard).
         let fd = try FileDescriptor.open(spec.path, O_RDWR | O_CREAT | O_EXCL | CSHIM_O_NOFOLLOW, mode: 0o600)
@@ -82,7 +82,7 @@ public enum Workspace {
     /// made writable later (mprotect fails with EACCES). A writer (the
     /// tile that owns it, a link's producer) binds its mapping to the
     /// workspace's node too, which checks the pages are there.
-    public static func join(
+    package static func join(
         _ spec: WorkspaceSpec, offset: Int = 0, length: Int? = nil,
         writable: Bool
     ) throws -> WorkspaceMapping {
@@ -93,7 +93,7 @@ public enum Workspace {
     }
 
     /// Unlinks the backing file; a file that is already gone is not an error.
-    public static func delete(_ spec: WorkspaceSpec) {
+    package static func delete(_ spec: WorkspaceSpec) {
         unlink(spec.path)
     }
 
@@ -119,7 +119,7 @@ public enum Workspace {
     /// is touched, and no link is followed. Only called while holding the
     /// topology's lock, so no live run owns them.
     @discardableResult
-    public static func removeLeftovers(topologyName name: String, hugetlbfs: [String]) -> [String] {
+    package static func removeLeftovers(topologyName name: String, hugetlbfs: [String]) -> [String] {
         let prefix = TopologyLayout.filePrefix(name)
         var removed: [String] = []
         for path in hugetlbfs {
@@ -145,25 +145,25 @@ public enum Workspace {
 /// /dev/shm, `tilectl.<name>.<16 random hex digits>`, mode 0700: /dev/shm is
 /// writable by every user, and a name nobody can guess cannot be taken or
 /// planted there before the run creates it.
-public enum NormalPages {
-    public static let base = "/dev/shm"
+package enum NormalPages {
+    package static let base = "/dev/shm"
 
     /// A run's directory, and /dev/shm as it was checked when the run made
     /// it: removing it later goes through these descriptors, not a path
     /// (the supervisor may by then be in a user namespace of its own, where
     /// root's directories no longer look like root's).
-    public struct RunDirectory {
-        public let shm: TrustedDirectory
-        public let directory: TrustedDirectory
-        public let entry: String
+    package struct RunDirectory {
+        package let shm: TrustedDirectory
+        package let directory: TrustedDirectory
+        package let entry: String
         /// An flock on `.lock` inside, for the run's life: what tells a live
         /// run's directory from a killed one's, whichever runtime directory
         /// (and so topology lock) each run used.
         let lock: FileDescriptor
-        public var path: String { "\(base)/\(entry)" }
+        package var path: String { "\(base)/\(entry)" }
 
         /// Removes the directory and what it holds, and lets go of both.
-        public func remove() {
+        package func remove() {
             shm.removeTree(entry)
             lock.close()
             directory.close()
@@ -189,7 +189,7 @@ public enum NormalPages {
     }
 
     /// Creates the run's directory.
-    public static func createRunDirectory(topologyName name: String) throws -> RunDirectory {
+    package static func createRunDirectory(topologyName name: String) throws -> RunDirectory {
         let shm: TrustedDirectory
         do { shm = try TrustedDirectory.open(base, sharedLast: true) } catch {
             throw RuntimeError(call: "open(\(base)): \(error)", errno: EACCES)
@@ -223,7 +223,7 @@ public enum NormalPages {
     }
 
     /// Removes a run directory a killed run left (named in its description).
-    public static func removeRunDirectory(_ path: String) {
+    package static func removeRunDirectory(_ path: String) {
         guard path.hasPrefix(base + "/"), let shm = try? TrustedDirectory.open(base, sharedLast: true) else { return }
         defer { shm.close() }
         let entry = String(path.dropFirst(base.count + 1))

@@ -6,22 +6,28 @@ import CShim
 /// An open file descriptor. A value type over the raw number: who owns it
 /// (and must close it) is stated where it is created.
 public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The descriptor's number.
     public let rawValue: Int32
+    /// Wraps `rawValue` without checking it is open.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
-    public static let standardInput = FileDescriptor(rawValue: 0)
-    public static let standardOutput = FileDescriptor(rawValue: 1)
+    package static let standardInput = FileDescriptor(rawValue: 0)
+    package static let standardOutput = FileDescriptor(rawValue: 1)
+    /// Descriptor 2, which every tile keeps for its log lines.
     public static let standardError = FileDescriptor(rawValue: 2)
 
     public var description: String { "fd \(rawValue)" }
 
     /// open(2), always with O_CLOEXEC: a descriptor crosses execve only when
     /// it is placed there on purpose (dup2 clears the flag).
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws -> FileDescriptor {
+    package static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws -> FileDescriptor {
         let fd = try Sys.retry("open(\(path))", Glibc.open(path, flags | CSHIM_O_CLOEXEC, mode))
         return FileDescriptor(rawValue: fd)
     }
 
+    /// Closes the descriptor, ignoring errors (EINTR included: Linux has
+    /// released the number either way). Inside the sandbox only if the
+    /// kind's policy allows `close`.
     public func close() {
         // close(2) must not be retried on EINTR on Linux: the descriptor is
         // already released.
@@ -29,7 +35,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     /// Writes all of `bytes`, retrying short writes and EINTR.
-    public func writeAll(_ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String = "write") throws {
+    package func writeAll(_ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String = "write") throws {
         var off = 0
         while off < bytes.count {
             let n = try Sys.retry("\(what())(\(self))", Glibc.write(rawValue, bytes.baseAddress! + off, bytes.count - off))
@@ -37,13 +43,13 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
         }
     }
 
-    public func writeAll(_ string: String) throws {
+    package func writeAll(_ string: String) throws {
         var s = string
         try s.withUTF8 { try writeAll(UnsafeRawBufferPointer($0)) }
     }
 
     /// Reads until end of file; at most `limit` bytes (a larger input is an error).
-    public func readToEnd(limit: Int, what: String) throws -> [UInt8] {
+    package func readToEnd(limit: Int, what: String) throws -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -56,7 +62,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
         }
     }
 
-    public func setCloseOnExec(_ on: Bool) throws {
+    package func setCloseOnExec(_ on: Bool) throws {
         let flags = try Sys.check("fcntl(\(self), F_GETFD)", cshim_fcntl_int(rawValue, F_GETFD, 0))
         let new = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC)
         try Sys.check("fcntl(\(self), F_SETFD)", cshim_fcntl_int(rawValue, F_SETFD, new))
@@ -64,7 +70,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
 
     /// Moves the descriptor to number `target` (close-on-exec), closing
     /// the old number; `target` must be free or this descriptor itself.
-    public func move(to target: Int32) throws -> FileDescriptor {
+    package func move(to target: Int32) throws -> FileDescriptor {
         if rawValue == target { return self }
         guard cshim_fcntl_int(target, F_GETFD, 0) < 0 && errno == EBADF else {
             close()
@@ -78,12 +84,12 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     /// A second descriptor on the same open file (close-on-exec).
-    public func duplicate() throws -> FileDescriptor {
+    package func duplicate() throws -> FileDescriptor {
         FileDescriptor(rawValue: try Sys.check("fcntl(\(rawValue), F_DUPFD_CLOEXEC)", cshim_fcntl_int(rawValue, F_DUPFD_CLOEXEC, 0)))
     }
 
     /// A pipe whose both ends are close-on-exec.
-    public static func pipe() throws -> (read: FileDescriptor, write: FileDescriptor) {
+    package static func pipe() throws -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]
         try Sys.check("pipe2(O_CLOEXEC)", cshim_pipe2(&fds, CSHIM_O_CLOEXEC))
         return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
@@ -92,7 +98,7 @@ public struct FileDescriptor: Hashable, Sendable, Codable, CustomStringConvertib
 
 /// The descriptors this process has open, from /proc/self/fd (or
 /// /proc/<pid>/fd), in ascending order.
-public func openDescriptors(pid: String = "self") throws -> [Int32] {
+package func openDescriptors(pid: String = "self") throws -> [Int32] {
     guard let dir = opendir("/proc/\(pid)/fd") else {
         throw RuntimeError(call: "opendir(/proc/\(pid)/fd)", errno: errno)
     }
@@ -110,7 +116,7 @@ public func openDescriptors(pid: String = "self") throws -> [Int32] {
 
 /// Closes every descriptor of this process but `keep` (close_range over the
 /// gaps). For a forked child about to do one job.
-public func closeAllDescriptors(except keep: [Int32]) {
+package func closeAllDescriptors(except keep: [Int32]) {
     var from: Int32 = 0
     for fd in keep.sorted() where fd >= from {
         if fd > from { _ = cshim_close_range(UInt32(from), UInt32(fd - 1), 0) }

@@ -4,28 +4,28 @@ import Glibc
 import CShim
 
 /// Small text files of the kernel's (/proc, /sys) and of our own.
-public enum Files {
-    public static func read(_ path: String, limit: Int = 1 << 20) throws -> String {
+package enum Files {
+    package static func read(_ path: String, limit: Int = 1 << 20) throws -> String {
         let fd = try FileDescriptor.open(path, O_RDONLY)
         defer { fd.close() }
         return String(decoding: try fd.readToEnd(limit: limit, what: path), as: UTF8.self)
     }
 
-    public static func readInt(_ path: String) throws -> Int {
+    package static func readInt(_ path: String) throws -> Int {
         let text = try read(path).trimmingWhitespace
         guard let v = Int(text) else { throw RuntimeError(call: "parse \(path): \"\(text)\" is not a number", errno: EINVAL) }
         return v
     }
 
     /// Writes `text` to an existing file (a sysctl, a sysfs knob).
-    public static func write(_ path: String, _ text: String) throws {
+    package static func write(_ path: String, _ text: String) throws {
         let fd = try FileDescriptor.open(path, O_WRONLY)
         defer { fd.close() }
         try fd.writeAll(text)
     }
 
     /// Writes a whole file atomically: a temporary file renamed over it.
-    public static func replace(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+    package static func replace(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
         let tmp = "\(path).tmp.\(getpid())"
         let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
@@ -39,17 +39,17 @@ public enum Files {
         }
     }
 
-    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// The names in a kernel directory (/sys, /proc); none when it is absent.
-    public static func list(_ path: String) -> [String] {
+    package static func list(_ path: String) -> [String] {
         let fd = open(path, O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
         guard fd >= 0 else { return [] }
         return TrustedDirectory.entries(fd, consuming: true)
     }
 
     /// mkdir -p with `mode` for the directories it creates.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+    package static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var sofar = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             sofar += "/" + part
@@ -61,7 +61,7 @@ public enum Files {
 }
 
 extension String {
-    public var trimmingWhitespace: String {
+    package var trimmingWhitespace: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

@@ -9,25 +9,25 @@ import Glibc
 /// change. Each record carries this boot's id: what a record counted (pages
 /// reserved, a kernel setting changed) did not survive a reboot, so records
 /// from an earlier boot are dropped unread.
-public struct RecordFile: Sendable {
-    public let directory: String
-    public let name: String
+package struct RecordFile: Sendable {
+    package let directory: String
+    package let name: String
 
-    public init(directory: String, name: String) {
+    package init(directory: String, name: String) {
         self.directory = directory
         self.name = name
     }
 
-    public var path: String { directory + "/" + name }
+    package var path: String { directory + "/" + name }
 
     /// This boot's id, read once.
-    public static let bootId: String =
+    package static let bootId: String =
         (try? Files.read("/proc/sys/kernel/random/boot_id").trimmingWhitespace) ?? "unknown"
 
     /// Runs `body` on the records (their fields, without the boot id) under
     /// the lock, and writes back what it leaves; no record left removes the
     /// file. The directory is created (0755) when missing.
-    public func update<R>(_ body: (inout [[String]]) throws -> R) throws -> R {
+    package func update<R>(_ body: (inout [[String]]) throws -> R) throws -> R {
         let dir = try TrustedDirectory.open(directory, create: 0o755)
         defer { dir.close() }
         let lock = try dir.openChecked(name + ".lock", O_RDWR | O_CREAT, mode: 0o600)
@@ -56,7 +56,7 @@ public struct RecordFile: Sendable {
     }
 
     /// The records of this boot as they are now (nothing changed).
-    public func read() -> [[String]] {
+    package func read() -> [[String]] {
         guard let dir = try? TrustedDirectory.open(directory) else { return [] }
         defer { dir.close() }
         return read(dir)
@@ -64,7 +64,7 @@ public struct RecordFile: Sendable {
 
     /// Removes the lock file once nothing is recorded (for a directory
     /// that is about to be removed).
-    public func removeLockIfUnused() {
+    package func removeLockIfUnused() {
         guard let dir = try? TrustedDirectory.open(directory) else { return }
         defer { dir.close() }
         if dir.lstat(name) == nil { dir.remove(name + ".lock") }

@@ -4,8 +4,8 @@ import Glibc
 
 /// Errno names, so messages say `EADDRINUSE` (what a user can search for)
 /// next to strerror's sentence.
-public enum Errno {
-    public static func name(_ e: Int32) -> String {
+package enum Errno {
+    package static func name(_ e: Int32) -> String {
         switch e {
         case EPERM: "EPERM"
         case ENOENT: "ENOENT"
@@ -59,18 +59,18 @@ public enum Errno {
     }
 
     /// `ENOENT (No such file or directory)`.
-    public static func describe(_ e: Int32) -> String {
+    package static func describe(_ e: Int32) -> String {
         "\(name(e)) (\(String(cString: strerror(e))))"
     }
 }
 
 /// The one place where "-1 means look at errno" and the EINTR retry live.
-public enum Sys {
+package enum Sys {
     /// Runs `body` until it does not fail with EINTR; throws a
     /// `RuntimeError` naming `call` if it fails otherwise.
     @inline(__always)
     @discardableResult
-    public static func retry<R: BinaryInteger>(
+    package static func retry<R: BinaryInteger>(
         _ call: @autoclosure () -> String, _ body: @autoclosure () -> R
     ) throws -> R {
         while true {
@@ -85,7 +85,7 @@ public enum Sys {
     /// Throws a `RuntimeError` naming `call` when `rc` is negative.
     @inline(__always)
     @discardableResult
-    public static func check<R: BinaryInteger>(_ call: @autoclosure () -> String, _ rc: R) throws -> R {
+    package static func check<R: BinaryInteger>(_ call: @autoclosure () -> String, _ rc: R) throws -> R {
         if rc >= 0 { return rc }
         throw RuntimeError(call: call(), errno: Glibc.errno)
     }

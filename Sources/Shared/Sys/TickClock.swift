@@ -11,35 +11,35 @@ import CShim
 /// stay within microseconds of the monotonic clock's. Where the counter is
 /// not invariant (no `constant_tsc`/`nonstop_tsc`), a tick is a nanosecond
 /// of CLOCK_MONOTONIC.
-public struct TickClock: Sendable {
+@usableFromInline package struct TickClock: Sendable {
     /// Nanoseconds per tick, in 32.32 fixed point.
-    public let nanosPerTick: UInt64
+    @usableFromInline package let nanosPerTick: UInt64
     /// Whether ticks come from the timestamp counter.
-    public let counter: Bool
+    @usableFromInline package let counter: Bool
     @usableFromInline var anchorTicks: UInt64
     @usableFromInline var anchorNanos: Int64
 
     /// The current tick.
     @inlinable @inline(__always)
-    public func ticks() -> UInt64 {
+    package func ticks() -> UInt64 {
         counter ? cshim_tickcount() : UInt64(bitPattern: Clock.monotonicNanos())
     }
 
     /// `ticks` ticks as nanoseconds (a 64 × 64-bit product, no overflow).
     @inlinable @inline(__always)
-    public func nanos(ticks: UInt64) -> UInt64 {
+    package func nanos(ticks: UInt64) -> UInt64 {
         let (high, low) = ticks.multipliedFullWidth(by: nanosPerTick)
         return high << 32 | low >> 32
     }
 
     /// The monotonic nanoseconds of `tick` (a tick read since the last anchor).
     /// Ticks in `nanos` nanoseconds (for thresholds computed once).
-    public func ticks(nanos: UInt64) -> UInt64 {
+    @usableFromInline package func ticks(nanos: UInt64) -> UInt64 {
         UInt64(min(Double(nanos) * 4_294_967_296 / Double(max(1, nanosPerTick)), Double(UInt64.max / 2)))
     }
 
     @inlinable @inline(__always)
-    public func monotonicNanos(at tick: UInt64) -> Int64 {
+    package func monotonicNanos(at tick: UInt64) -> Int64 {
         // A tick read before the last anchor is behind it.
         tick >= anchorTicks
             ? anchorNanos &+ Int64(bitPattern: nanos(ticks: tick &- anchorTicks))
@@ -48,7 +48,7 @@ public struct TickClock: Sendable {
 
     /// Reads both clocks again: the next conversions start from them.
     /// (Without a counter a tick is a monotonic nanosecond: nothing to do.)
-    public mutating func anchor() {
+    @usableFromInline package mutating func anchor() {
         guard counter else { return }
         anchorTicks = cshim_tickcount()
         anchorNanos = Clock.monotonicNanos()
@@ -56,7 +56,7 @@ public struct TickClock: Sendable {
 
     /// Measures the counter against CLOCK_MONOTONIC for `window` nanoseconds
     /// (2 ms is within 20 parts per million of the truth here).
-    public static func calibrate(window: Int64 = 2_000_000) -> TickClock {
+    @usableFromInline package static func calibrate(window: Int64 = 2_000_000) -> TickClock {
         guard invariantCounter() else {
             return TickClock(nanosPerTick: 1 << 32, counter: false, anchorTicks: 0, anchorNanos: 0)
         }

@@ -14,20 +14,20 @@ import CShim
 /// made to write wherever the planted link points. Everything tilectl
 /// creates or opens as root goes through a `TrustedDirectory` and then
 /// `openat` with `O_NOFOLLOW` and an owner check.
-public struct TrustedDirectory: Sendable {
-    public let path: String
+package struct TrustedDirectory: Sendable {
+    package let path: String
     /// Open on the directory (O_PATH: it names the directory without
     /// reading it, so a Landlock domain needs no right on it); owned by
     /// whoever opened it.
-    public let fd: FileDescriptor
+    package let fd: FileDescriptor
     /// The directory's owner.
-    public let owner: uid_t
+    package let owner: uid_t
 
     /// Walks `path` from `/`. Missing components are created when `create`
     /// gives a mode (intermediate ones 0755), else missing is an error.
     /// - Parameter sharedLast: accept a last component writable by others
     ///   (sticky or not); its files must then be opened with `openChecked`.
-    public static func open(_ path: String, create mode: mode_t? = nil, sharedLast: Bool = false) throws -> TrustedDirectory {
+    package static func open(_ path: String, create mode: mode_t? = nil, sharedLast: Bool = false) throws -> TrustedDirectory {
         guard path.hasPrefix("/") else { throw RuntimeError(path: path, "is not an absolute path") }
         let parts = path.split(separator: "/").map(String.init)
         guard !parts.contains(".."), !parts.contains(".") else {
@@ -100,7 +100,7 @@ public struct TrustedDirectory: Sendable {
         return (FileDescriptor(rawValue: fd), st.st_uid)
     }
 
-    public func close() { fd.close() }
+    package func close() { fd.close() }
 
     /// Creates directory `name` in `parent` with exactly `mode`. An
     /// existing name (another process got there first, maybe with a link)
@@ -137,7 +137,7 @@ public struct TrustedDirectory: Sendable {
     }
 
     /// A subdirectory, checked like every component.
-    public func subdirectory(_ name: String, create mode: mode_t? = nil) throws -> TrustedDirectory {
+    package func subdirectory(_ name: String, create mode: mode_t? = nil) throws -> TrustedDirectory {
         precondition(!name.contains("/") && name != ".." && name != ".")
         let shown = path == "/" ? "/" + name : path + "/" + name
         do {
@@ -155,7 +155,7 @@ public struct TrustedDirectory: Sendable {
     /// file: a planted FIFO must not hang root). An existing file must be a
     /// regular file owned by us with one link (a hard link to someone
     /// else's file is refused) and not writable by others.
-    public func openChecked(_ name: String, _ flags: Int32, mode: mode_t = 0o600) throws -> FileDescriptor {
+    package func openChecked(_ name: String, _ flags: Int32, mode: mode_t = 0o600) throws -> FileDescriptor {
         precondition(!name.contains("/"))
         let shown = path == "/" ? "/" + name : path + "/" + name
         let fd = openat(fd.rawValue, name, flags | O_NONBLOCK | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC, mode)
@@ -189,12 +189,12 @@ public struct TrustedDirectory: Sendable {
 
     /// Unlinks `name` (a file) in this directory; a missing one is fine.
     @discardableResult
-    public func remove(_ name: String) -> Bool { unlinkat(fd.rawValue, name, 0) == 0 }
+    package func remove(_ name: String) -> Bool { unlinkat(fd.rawValue, name, 0) == 0 }
 
     /// Removes the subdirectory `name` and the files in it (one level:
     /// tilectl's directories hold files only); a link is removed, never
     /// followed.
-    public func removeTree(_ name: String) {
+    package func removeTree(_ name: String) {
         let sub = openat(fd.rawValue, name, CSHIM_O_PATH | CSHIM_O_DIRECTORY | CSHIM_O_NOFOLLOW | CSHIM_O_CLOEXEC)
         if sub >= 0 {
             for entry in Self.entries(sub) { _ = unlinkat(sub, entry, 0) }
@@ -207,7 +207,7 @@ public struct TrustedDirectory: Sendable {
 
     /// Removes the empty directory at `path`, through its checked parent.
     @discardableResult
-    public static func removeEmpty(_ path: String) -> Bool {
+    package static func removeEmpty(_ path: String) -> Bool {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex || path.count > 1 else { return false }
         guard let parent = try? open(slash == path.startIndex ? "/" : String(path[..<slash]), sharedLast: true) else { return false }
         defer { parent.close() }
@@ -215,7 +215,7 @@ public struct TrustedDirectory: Sendable {
     }
 
     /// Names in this directory (not `.` and `..`).
-    public func entries() -> [String] { Self.entries(fd.rawValue) }
+    package func entries() -> [String] { Self.entries(fd.rawValue) }
 
     static func entries(_ fd: Int32, consuming: Bool = false) -> [String] {
         let dup = consuming ? fd : openat(fd, ".", O_RDONLY | CSHIM_O_DIRECTORY | CSHIM_O_CLOEXEC)
@@ -233,12 +233,12 @@ public struct TrustedDirectory: Sendable {
     }
 
     /// The file's owner and mode, without following a link; nil when absent.
-    public func lstat(_ name: String) -> stat? {
+    package func lstat(_ name: String) -> stat? {
         var st = stat()
         return fstatat(fd.rawValue, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
     }
 
     /// `/proc/self/fd/N`: a path naming exactly this directory, for calls
     /// that take only a path (mount(2)).
-    public var procPath: String { "/proc/self/fd/\(fd.rawValue)" }
+    package var procPath: String { "/proc/self/fd/\(fd.rawValue)" }
 }

@@ -25,6 +25,7 @@ public struct StemContext {
 
     /// Where the next payload for output `out` is written (its mtu bytes).
     @inlinable public func buffer(_ out: Int) -> UnsafeMutableRawPointer { outs[out].buffer }
+    /// The largest payload output `out` carries, in bytes: never publish more.
     @inlinable public func mtu(_ out: Int) -> Int { outs[out].mtu }
 
     /// Publishes the `size` bytes written at `buffer(out)`, stamped with
@@ -305,8 +306,7 @@ enum Stem {
 /// two tiles in one thread (instruction counts of the stem under callgrind,
 /// where spinning between processes would count nothing useful). A tile
 /// never uses it: its runner runs the loop.
-@_spi(Benchmarks)
-public struct StemStepper<T: Tile> {
+package struct StemStepper<T: Tile> {
     @usableFromInline var loop: StemLoop<T>
 
     /// The loop of one tile over links it has joined and the metrics region
@@ -314,7 +314,7 @@ public struct StemStepper<T: Tile> {
     /// the microsecond an iteration aims at (under callgrind, time runs
     /// fifty times slower: 0 keeps one step per iteration, a large value
     /// lets the limit reach its maximum).
-    public init(
+    package init(
         inputs: [LinkReader], outputs: [LinkProducer], metrics: MetricsWriter, halt: UnsafePointer<UInt64>,
         housekeepingIntervalNanos: Int64, clock: TickClock, iterationBudgetNanos: UInt64
     ) {
@@ -326,14 +326,14 @@ public struct StemStepper<T: Tile> {
 
     /// One iteration of the loop (spinning: it never sleeps).
     @inlinable
-    public mutating func iterate(_ tile: inout T) { loop.iterate(&tile) }
+    package mutating func iterate(_ tile: inout T) { loop.iterate(&tile) }
 }
 
 /// A small, fast generator for jitter and synthetic workloads; not for secrets.
-public struct SplitMix64 {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    @inline(__always) public mutating func next() -> UInt64 {
+@usableFromInline package struct SplitMix64 {
+    @usableFromInline var state: UInt64
+    package init(seed: UInt64) { state = seed }
+    @inline(__always) @usableFromInline package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -7,6 +7,19 @@
 ///   sandbox entry         by the runner, from `descriptors` and `seccompPolicy`
 ///   `unprivilegedInit`    inside the sandbox
 ///   stem loop             the callbacks below, until the supervisor halts it
+///
+/// Inside the sandbox (`unprivilegedInit` and every callback) a tile must
+/// never make a syscall its `seccompPolicy` does not list: the kernel kills
+/// the process with SIGSYS and the supervisor stops the whole topology,
+/// naming the tile. It has no file system, no network beyond descriptors it
+/// kept, and an address-space limit (`memoryAllowance`): allocate in
+/// `init(privileged:)`, not in the loop. The callbacks run on one thread
+/// and must not block (except `idle`): a tile that stops heartbeating is
+/// reported stale by `/healthz` and `tilectl ready`.
+///
+/// The type is part of tilectl's public API (semantic versioning, see the
+/// README): a conforming type in another package keeps compiling across
+/// minor versions.
 public protocol Tile: SendableMetatype {
     /// What the tile keeps in its preallocated scratch memory (offsets from
     /// `layoutScratch`); `Void` for a tile without scratch.
@@ -21,8 +34,10 @@ public protocol Tile: SendableMetatype {
     static var options: [TileOption] { get }
     /// How many tiles of this kind a topology may have.
     static var maxCount: Int { get }
-    /// How many links the kind consumes (`inputs`) and produces (`outputs`).
+    /// How many links the kind consumes: `[tiles.<kind>] inputs` must list
+    /// a number in this range (the loader says so otherwise). Default `0...0`.
     static var inputs: ClosedRange<Int> { get }
+    /// How many links the kind produces, checked like `inputs`. Default `0...0`.
     static var outputs: ClosedRange<Int> { get }
     /// Fragments the tile may publish per step (one `afterCredit` call, or
     /// one fragment it handles) on each output: the credits it needs before
@@ -68,12 +83,20 @@ public protocol Tile: SendableMetatype {
     /// too small for what it sends); reported like any topology-file error.
     static func validate(_ tile: TileSpec, in topology: Topology) -> TopologyIssue?
 
+    /// Privileged init, before the sandbox, as root or the invoking user:
+    /// read options (`ctx.tile[option]`), bind metric cells
+    /// (`ctx.metrics`), open what the tile keeps (`ctx.keep(_:as:)`),
+    /// allocate everything the loop will use. Throwing stops the topology's
+    /// boot with this tile's name and the error.
     init(privileged ctx: TileContext) throws
 
     /// Descriptors the tile keeps through its sandbox beyond stderr, the log
     /// file and the death pipe, by role (the roles its policy refers to).
     var descriptors: [DescriptorRole: FileDescriptor] { get }
 
+    /// Inside the sandbox, before the loop: only the calls of
+    /// `seccompPolicy`, no file system, no new privileges. Throwing stops
+    /// the topology's boot. Default: nothing.
     mutating func unprivilegedInit(_ ctx: TileContext) throws
 
     // MARK: stem callbacks (each has a default that does nothing)
@@ -108,6 +131,7 @@ public protocol Tile: SendableMetatype {
 }
 
 extension Tile where Scratch == Void {
+    /// No scratch: a tile whose state fits in its own stored properties.
     public static func layoutScratch(_ tile: TileSpec, _ layout: inout LayoutBuilder) {}
 }
 
@@ -138,7 +162,7 @@ extension Tile {
     public mutating func shutdown() {}
 
     /// Bytes of scratch the tile needs, from the same appends its init walks.
-    public static func scratchFootprint(_ tile: TileSpec) -> Int {
+    package static func scratchFootprint(_ tile: TileSpec) -> Int {
         var l = LayoutBuilder()
         _ = layoutScratch(tile, &l)
         return l.footprint()

@@ -6,30 +6,33 @@ import Glibc
 /// and the means to join what it reads of others'. Built by `run1` before
 /// privileged init; every mapping it makes happens before the sandbox.
 public struct TileContext {
+    /// The whole topology, as loaded and checked.
     public let topology: Topology
-    public let layout: TopologyLayout
-    public let kinds: TileKinds
+    package let layout: TopologyLayout
+    package let kinds: TileKinds
+    /// This tile: its kind, id, name and options (`tile[option]`).
     public let tile: TileSpec
     /// Who the tile becomes in its sandbox; nil when the supervisor runs
     /// without root and the tile stays the invoking user.
-    public let identity: TileUser?
+    package let identity: TileUser?
     /// The tile's own workspace, mapped read-write.
-    public let workspace: TileWorkspace
+    package let workspace: TileWorkspace
+    /// The tile's own metrics region, to bind cells to at init.
     public let metrics: MetricsWriter
     /// The death pipe's write end, inherited from the supervisor.
-    public let deathPipe: FileDescriptor
+    package let deathPipe: FileDescriptor
     /// False only under `run --no-sandbox` (debugging).
     public let sandboxed: Bool
     /// The links the tile consumes, in the order of its inputs.
-    public let inputs: [LinkReader]
+    @usableFromInline package let inputs: [LinkReader]
     /// The links the tile produces, in the order of its outputs.
-    public let outputs: [LinkProducer]
+    @usableFromInline package let outputs: [LinkProducer]
 
-    public var memory: TileMemory { layout.tiles[tile.index] }
+    package var memory: TileMemory { layout.tiles[tile.index] }
 
     /// Joins the tile's own workspace and checks the supervisor formatted it
     /// for this tile.
-    public init(
+    package init(
         topology: Topology, layout: TopologyLayout, kinds: TileKinds, tile: TileSpec, identity: TileUser?,
         deathPipe: FileDescriptor, sandboxed: Bool
     ) throws {
@@ -119,7 +122,7 @@ public struct TileContext {
 
     /// Maps `other`'s header and metrics region read-only: a write through
     /// it faults.
-    public func joinMetricsReadOnly(of other: TileSpec) throws -> (mapping: WorkspaceMapping, reader: MetricsReader) {
+    package func joinMetricsReadOnly(of other: TileSpec) throws -> (mapping: WorkspaceMapping, reader: MetricsReader) {
         let w = try TileWorkspace.joinMetrics(layout, tile: other.index)
         return (w.mapping, w.metricsReader)
     }

@@ -6,9 +6,9 @@ import CShim
 /// pins nothing. Floating tiles (the metric tile by default, or a kind with
 /// `affinity = "floating"`) share the listed CPUs no pinned tile took. A kind
 /// may name its own list.
-public enum Affinity {
+package enum Affinity {
     /// A parsed CPU list, ascending and without repeats.
-    public static func parse(_ text: String) -> Result<[Int], ListError> {
+    package static func parse(_ text: String) -> Result<[Int], ListError> {
         var cpus: Set<Int> = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
@@ -22,15 +22,15 @@ public enum Affinity {
     }
 
     /// Above any machine this runs on (the kernel's cpu_set_t is 1024 bits).
-    public static let maxCPUs = 1024
+    package static let maxCPUs = 1024
 
-    public struct ListError: Error, Equatable {
+    package struct ListError: Error, Equatable {
         /// The piece of the list that is not a CPU or a range.
-        public let part: String
+        package let part: String
     }
 
     /// `[0, 1, 2, 5]` as `0-2,5`.
-    public static func format(_ cpus: [Int]) -> String {
+    package static func format(_ cpus: [Int]) -> String {
         var out: [String] = []
         var i = 0
         while i < cpus.count {
@@ -43,7 +43,7 @@ public enum Affinity {
     }
 
     /// How a kind's tiles are placed.
-    public enum KindPlacement: Equatable, Sendable {
+    package enum KindPlacement: Equatable, Sendable {
         /// Pinned from `[layout] affinity`, in topology order.
         case layout
         /// Sharing the layout's CPUs no pinned tile took.
@@ -53,7 +53,7 @@ public enum Affinity {
     }
 
     /// What went wrong placing tiles: which list, and why.
-    public enum PlacementError: Error, Equatable {
+    package enum PlacementError: Error, Equatable {
         /// A CPU in a list this process may not use (absent or outside its mask).
         case notAllowed(cpu: Int, kind: String?)
         /// A list with fewer CPUs than the tiles it must pin.
@@ -63,7 +63,7 @@ public enum Affinity {
     /// The CPUs of each tile (empty: not pinned, anywhere). `layout` is the
     /// parsed `[layout] affinity` (nil: pin nothing; `allowed` for auto,
     /// which wraps around instead of failing when tiles outnumber CPUs).
-    public static func assign(
+    package static func assign(
         kinds: [String], placement: [String: KindPlacement], layout: [Int]?, auto: Bool, allowed: [Int]
     ) -> Result<[[Int]], PlacementError> {
         let allowedSet = Set(allowed)
@@ -113,7 +113,7 @@ public enum Affinity {
 
     /// CPUs that more than one spinning tile is pinned to, with those tiles:
     /// they will take turns, and each runs at a fraction of its speed.
-    public static func sharedBySpinners(_ topology: Topology) -> [(cpu: Int, tiles: [String])] {
+    package static func sharedBySpinners(_ topology: Topology) -> [(cpu: Int, tiles: [String])] {
         var byCPU: [Int: [String]] = [:]
         for t in topology.tiles where t.cpus.count == 1 && topology.idle(of: t) == .spin {
             byCPU[t.cpus[0], default: []].append(t.name)
@@ -124,14 +124,14 @@ public enum Affinity {
 
 extension Affinity {
     /// The CPUs this process may run on (its affinity mask).
-    public static func allowedCPUs() -> [Int] {
+    package static func allowedCPUs() -> [Int] {
         var buf = [Int32](repeating: 0, count: maxCPUs)
         let n = cshim_sched_getaffinity(&buf, Int32(maxCPUs))
         return n > 0 ? buf[0..<Int(n)].map(Int.init) : []
     }
 
     /// Pins this process to `cpus` (the kernel migrates it at once).
-    public static func pin(to cpus: [Int]) throws {
+    package static func pin(to cpus: [Int]) throws {
         let list = cpus.map(Int32.init)
         try Sys.check("sched_setaffinity(\(format(cpus)))", cshim_sched_setaffinity(list, Int32(list.count)))
     }

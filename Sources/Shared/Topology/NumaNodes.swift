@@ -6,13 +6,13 @@
 /// consumers read them once, from wherever they are). A floating tile, or
 /// one whose CPUs span nodes, is bound nowhere: the kernel's default
 /// policy (the node that first touches a page) is as good as any guess.
-public struct NumaNodes: Sendable, Equatable {
+package struct NumaNodes: Sendable, Equatable {
     /// CPU → the node it belongs to.
-    public let nodeOfCPU: [Int: Int]
+    package let nodeOfCPU: [Int: Int]
     /// Nodes with memory (a CPU-only node cannot hold a workspace).
-    public let withMemory: Set<Int>
+    package let withMemory: Set<Int>
 
-    public init(cpusOfNode: [Int: [Int]], withMemory: Set<Int>? = nil) {
+    package init(cpusOfNode: [Int: [Int]], withMemory: Set<Int>? = nil) {
         var map: [Int: Int] = [:]
         for (node, cpus) in cpusOfNode { for cpu in cpus { map[cpu] = node } }
         nodeOfCPU = map
@@ -22,14 +22,14 @@ public struct NumaNodes: Sendable, Equatable {
     /// The node every one of `cpus` is on, when that node has memory; nil
     /// when `cpus` is empty (not pinned), spans nodes, or the kernel has no
     /// NUMA support.
-    public func node(of cpus: [Int]) -> Int? {
+    package func node(of cpus: [Int]) -> Int? {
         guard let first = cpus.first, let node = nodeOfCPU[first], withMemory.contains(node) else { return nil }
         return cpus.allSatisfy({ nodeOfCPU[$0] == node }) ? node : nil
     }
 
     /// This host's nodes, read once. A kernel without NUMA support has no
     /// /sys/devices/system/node: then no workspace is bound.
-    public static let host = read("/sys/devices/system/node")
+    package static let host = read("/sys/devices/system/node")
 
     static func read(_ dir: String) -> NumaNodes {
         var cpusOfNode: [Int: [Int]] = [:]

@@ -1,11 +1,11 @@
 /// A value of a per-kind tile option, after validation.
-public enum OptionValue: Codable, Sendable, Equatable, Hashable, CustomStringConvertible {
+package enum OptionValue: Codable, Sendable, Equatable, Hashable, CustomStringConvertible {
     case integer(Int)
     case float(Double)
     case string(String)
     case boolean(Bool)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .integer(let v): String(v)
         case .float(let v): String(v)
@@ -19,11 +19,15 @@ public enum OptionValue: Codable, Sendable, Equatable, Hashable, CustomStringCon
 /// data beside the tile's code: the loader validates against it and `check`
 /// and the README's reference print it.
 public struct TileOption: Sendable {
+    /// The values an option accepts.
     public enum ValueType: Sendable {
+        /// An integer in the range.
         case integer(ClosedRange<Int>)
         /// A number; integers are accepted and widened.
         case number(ClosedRange<Double>)
+        /// `true` or `false`.
         case boolean
+        /// One of the strings listed.
         case choice([String])
         /// A dotted-quad IPv4 address.
         case ipv4Address
@@ -33,12 +37,12 @@ public struct TileOption: Sendable {
         case linkNames
     }
 
-    public let key: String
-    public let type: ValueType
-    public let defaultValue: OptionValue
-    public let help: String
+    package let key: String
+    package let type: ValueType
+    package let defaultValue: OptionValue
+    package let help: String
 
-    public init(_ key: String, _ type: ValueType, default defaultValue: OptionValue, help: String) {
+    package init(_ key: String, _ type: ValueType, default defaultValue: OptionValue, help: String) {
         self.key = key
         self.type = type
         self.defaultValue = defaultValue
@@ -46,7 +50,7 @@ public struct TileOption: Sendable {
     }
 
     /// What a user should write, for error messages: `an integer from 1 to 65535`.
-    public var expectation: String {
+    package var expectation: String {
         switch type {
         case .integer(let r): "an integer from \(r.lowerBound) to \(r.upperBound)"
         case .number(let r): "a number from \(r.lowerBound) to \(r.upperBound)"
@@ -59,7 +63,7 @@ public struct TileOption: Sendable {
     }
 
     /// The type, as the reference prints it.
-    public var typeDescription: String {
+    package var typeDescription: String {
         switch type {
         case .integer(let r): "integer, \(r.lowerBound) to \(r.upperBound)"
         case .number(let r): "number, \(r.lowerBound) to \(r.upperBound)"
@@ -73,7 +77,7 @@ public struct TileOption: Sendable {
 }
 
 /// Parses a dotted-quad IPv4 address into network-order bytes.
-public func parseIPv4(_ s: String) -> [UInt8]? {
+package func parseIPv4(_ s: String) -> [UInt8]? {
     let parts = s.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count == 4 else { return nil }
     var out: [UInt8] = []
@@ -99,10 +103,13 @@ public struct OptionKey<Value: Sendable>: Sendable {
         self.read = read
     }
 
+    /// The option's key in `[tiles.<kind>]`.
     public var key: String { declaration.key }
 }
 
 extension OptionKey where Value == Int {
+    /// An integer option in `range`, `d` when absent. A value out of range
+    /// or of another type is a topology-file error with its line and column.
     public init(_ key: String, _ range: ClosedRange<Int>, default d: Int, help: String) {
         self.init(TileOption(key, .integer(range), default: .integer(d), help: help)) {
             if case .integer(let v) = $0 { v } else { nil }
@@ -124,6 +131,7 @@ extension OptionKey where Value == Double {
 }
 
 extension OptionKey where Value == Bool {
+    /// A boolean option, `d` when absent.
     public init(_ key: String, default d: Bool, help: String) {
         self.init(TileOption(key, .boolean, default: .boolean(d), help: help)) {
             if case .boolean(let v) = $0 { v } else { nil }

@@ -6,19 +6,19 @@ public struct Topology: Codable, Sendable, Equatable {
     /// name cannot be up at once.
     public var name: String
     /// The topology file it came from (for messages only).
-    public var source: String
+    package var source: String
     /// Who tiles become in their sandbox (when run as root).
-    public var user: TileUserPolicy
-    public var log: LogConfig
-    public var shmem: ShmemConfig
-    public var layout: LayoutConfig
+    package var user: TileUserPolicy
+    package var log: LogConfig
+    package var shmem: ShmemConfig
+    @usableFromInline package var layout: LayoutConfig
     /// Every tile, in boot order: grouped by kind in the order the file
     /// declares them, `kindId` counting from 0 within a kind.
-    public var tiles: [TileSpec]
+    package var tiles: [TileSpec]
     /// Every link instance, grouped by declared link in file order.
-    public var links: [LinkInstance]
+    package var links: [LinkInstance]
 
-    public init(
+    package init(
         name: String, source: String, user: TileUserPolicy, log: LogConfig, shmem: ShmemConfig,
         layout: LayoutConfig, tiles: [TileSpec], links: [LinkInstance] = []
     ) {
@@ -32,15 +32,17 @@ public struct Topology: Codable, Sendable, Equatable {
         self.links = links
     }
 
+    /// Every tile of `kind`, in kind-id order.
     public func tiles(ofKind kind: String) -> [TileSpec] { tiles.filter { $0.kind == kind } }
 
+    /// The tile `kind:kindId`, if the topology has it.
     public func tile(kind: String, kindId: Int) -> TileSpec? {
         tiles.first { $0.kind == kind && $0.kindId == kindId }
     }
 }
 
 /// Who tiles run as.
-public enum TileUserPolicy: Codable, Sendable, Equatable {
+package enum TileUserPolicy: Codable, Sendable, Equatable {
     /// Each tile a uid and gid of its own, reserved when the run starts
     /// and nobody else's (`user = "dynamic"`, the default).
     case dynamic
@@ -49,23 +51,23 @@ public enum TileUserPolicy: Codable, Sendable, Equatable {
 }
 
 /// A uid and gid a tile runs as, and how messages name it.
-public struct TileUser: Codable, Sendable, Equatable {
+package struct TileUser: Codable, Sendable, Equatable {
     public var name: String
-    public var uid: UInt32
-    public var gid: UInt32
-    public init(name: String, uid: UInt32, gid: UInt32) {
+    package var uid: UInt32
+    package var gid: UInt32
+    package init(name: String, uid: UInt32, gid: UInt32) {
         self.name = name
         self.uid = uid
         self.gid = gid
     }
 }
 
-public struct LogConfig: Codable, Sendable, Equatable {
+package struct LogConfig: Codable, Sendable, Equatable {
     /// Log file every process appends to; nil logs to stderr only.
-    public var path: String?
-    public var levelStderr: LogLevel
-    public var levelLogfile: LogLevel
-    public init(path: String?, levelStderr: LogLevel, levelLogfile: LogLevel) {
+    package var path: String?
+    package var levelStderr: LogLevel
+    package var levelLogfile: LogLevel
+    package init(path: String?, levelStderr: LogLevel, levelLogfile: LogLevel) {
         self.path = path
         self.levelStderr = levelStderr
         self.levelLogfile = levelLogfile
@@ -73,7 +75,7 @@ public struct LogConfig: Codable, Sendable, Equatable {
 }
 
 /// How the topology file asks for its shared memory to be backed.
-public enum PageSizePolicy: String, Codable, Sendable, CaseIterable {
+package enum PageSizePolicy: String, Codable, Sendable, CaseIterable {
     /// 2 MiB pages when they can be had (reserving them when privileged),
     /// otherwise normal pages with one notice.
     case auto
@@ -86,19 +88,19 @@ public enum PageSizePolicy: String, Codable, Sendable, CaseIterable {
     case normal
 }
 
-public struct ShmemConfig: Codable, Sendable, Equatable {
-    public var pageSize: PageSizePolicy
+package struct ShmemConfig: Codable, Sendable, Equatable {
+    package var pageSize: PageSizePolicy
     /// Directory under which hugetlbfs is mounted: `<path>/.huge` (2 MiB
     /// pages) and `<path>/.gigantic` (1 GiB pages).
-    public var hugetlbfsMount: String
-    public init(pageSize: PageSizePolicy, hugetlbfsMount: String) {
+    package var hugetlbfsMount: String
+    package init(pageSize: PageSizePolicy, hugetlbfsMount: String) {
         self.pageSize = pageSize
         self.hugetlbfsMount = hugetlbfsMount
     }
 }
 
 /// What a tile does when it has nothing to do.
-public enum IdleStrategy: String, Codable, Sendable, CaseIterable {
+@usableFromInline package enum IdleStrategy: String, Codable, Sendable, CaseIterable {
     /// Busy-poll, as a validator tile pinned to its own core does: lowest
     /// latency, one full core per tile.
     case spin
@@ -107,14 +109,14 @@ public enum IdleStrategy: String, Codable, Sendable, CaseIterable {
     case sleep
 }
 
-public struct LayoutConfig: Codable, Sendable, Equatable {
-    public var idle: IdleStrategy
+@usableFromInline package struct LayoutConfig: Codable, Sendable, Equatable {
+    package var idle: IdleStrategy
     /// `[layout] affinity` as written: a CPU list, "auto" or "".
-    public var affinity: String = ""
+    package var affinity: String = ""
     /// Mean interval between two housekeeping passes (heartbeat, metrics
     /// publication, halt check), in nanoseconds; each pass is jittered.
-    public var housekeepingIntervalNanos: Int64
-    public init(idle: IdleStrategy, affinity: String = "", housekeepingIntervalNanos: Int64) {
+    @usableFromInline package var housekeepingIntervalNanos: Int64
+    package init(idle: IdleStrategy, affinity: String = "", housekeepingIntervalNanos: Int64) {
         self.idle = idle
         self.affinity = affinity
         self.housekeepingIntervalNanos = housekeepingIntervalNanos
@@ -123,30 +125,31 @@ public struct LayoutConfig: Codable, Sendable, Equatable {
 
 extension Topology {
     /// What `tile` does when idle: its kind's `idle`, else `[layout] idle`.
-    public func idle(of tile: TileSpec) -> IdleStrategy { tile.idle ?? layout.idle }
+    @usableFromInline package func idle(of tile: TileSpec) -> IdleStrategy { tile.idle ?? layout.idle }
 }
 
 /// One tile: a process of a given kind.
 public struct TileSpec: Codable, Sendable, Equatable, Hashable {
     /// Position in `Topology.tiles`.
-    public var index: Int
+    @usableFromInline package var index: Int
+    /// The tile's kind (`[tiles.<kind>]`).
     public var kind: String
     /// 0-based index among the tiles of the same kind.
     public var kindId: Int
     /// The kind's options, type-checked and with defaults applied.
-    public var options: [String: OptionValue]
+    package var options: [String: OptionValue]
     /// Link instances the tile consumes, in the order of its `inputs`
     /// (every instance of each named link).
-    public var inLinks: [Int]
+    package var inLinks: [Int]
     /// Link instances the tile produces, in the order of its `outputs`.
-    public var outLinks: [Int]
+    package var outLinks: [Int]
     /// The kind's own idle strategy; nil follows `[layout] idle`.
-    public var idle: IdleStrategy?
+    package var idle: IdleStrategy?
     /// The CPUs it is pinned to before its sandbox: one when pinned, the
     /// ones left to floating tiles, or none (wherever the kernel puts it).
-    public var cpus: [Int] = []
+    package var cpus: [Int] = []
 
-    public init(
+    package init(
         index: Int, kind: String, kindId: Int, options: [String: OptionValue], inLinks: [Int] = [],
         outLinks: [Int] = [], idle: IdleStrategy? = nil
     ) {

@@ -1,8 +1,8 @@
 /// Every key of a topology file outside the tile kinds' own options, with
 /// its type, default and meaning: the loader reads defaults from here, and
 /// `tilectl reference` prints it (the README's reference is that output).
-public enum TopologyKeys {
-    public static let top = [
+package enum TopologyKeys {
+    package static let top = [
         TileOption(
             "name", .text, default: .string("tilectl"),
             help: "Names the run and its workspaces (`tilectl.<name>.*`); one run per name at a time. 1 to 32 of a-z, 0-9, `_`, `-`."),
@@ -13,7 +13,7 @@ public enum TopologyKeys {
         ),
     ]
 
-    public static let log = [
+    package static let log = [
         TileOption(
             "path", .text, default: .string(""),
             help: "Log file every process appends to (absolute); `\"\"` logs to stderr only."),
@@ -25,7 +25,7 @@ public enum TopologyKeys {
             help: "Lowest level written to the log file."),
     ]
 
-    public static let shmem = [
+    package static let shmem = [
         TileOption(
             "page_size", .choice(PageSizePolicy.allCases.map(\.rawValue)), default: .string("auto"),
             help:
@@ -36,7 +36,7 @@ public enum TopologyKeys {
             help: "Directory under which hugetlbfs is mounted (`.huge` for 2 MiB pages, `.gigantic` for 1 GiB)."),
     ]
 
-    public static let layout = [
+    package static let layout = [
         TileOption(
             "idle", .choice(IdleStrategy.allCases.map(\.rawValue)), default: .string("sleep"),
             help:
@@ -52,7 +52,7 @@ public enum TopologyKeys {
             help: "Mean microseconds between a tile's housekeeping passes (heartbeat, metrics, credits), each jittered ±50%."),
     ]
 
-    public static let link = [
+    package static let link = [
         TileOption(
             "depth", .integer(4...1 << 20), default: .integer(1024),
             help: "Fragments the ring holds; a power of two. A producer runs at most this far ahead of a reliable consumer."),
@@ -63,7 +63,7 @@ public enum TopologyKeys {
     ]
 
     /// Keys every `[tiles.<kind>]` table accepts, besides the kind's options.
-    public static let tile = [
+    package static let tile = [
         TileOption(
             "count", .integer(1...512), default: .integer(1),
             help: "Tiles of this kind (kind_id 0 to count - 1); at most the kind's maximum."),

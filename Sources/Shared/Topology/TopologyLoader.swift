@@ -6,21 +6,21 @@ import TOML
 /// Reads a topology file, validates every key against what tilectl and the
 /// tile kinds accept, and resolves it into a `Topology`. Every rejection is
 /// a `ConfigError` pointing at a line and column with the fix.
-public struct TopologyLoader: Sendable {
-    public let kinds: TileKinds
+package struct TopologyLoader: Sendable {
+    package let kinds: TileKinds
     /// The CPUs tiles may be pinned to; nil asks this process's affinity
     /// mask, and only when the file pins something (a load that pins
     /// nothing makes no system call for it).
-    public var allowedCPUs: [Int]?
+    package var allowedCPUs: [Int]?
 
     /// A topology file larger than this is refused before parsing.
-    public static let maxFileSize = 1 << 20
+    package static let maxFileSize = 1 << 20
     /// Tiles a topology may have in all.
-    public static let maxTiles = 512
+    package static let maxTiles = 512
 
-    public init(kinds: TileKinds) { self.kinds = kinds }
+    package init(kinds: TileKinds) { self.kinds = kinds }
 
-    public func load(path: String) throws -> Topology {
+    package func load(path: String) throws -> Topology {
         var bytes: [UInt8] = []
         do {
             let fd = try FileDescriptor.open(path, O_RDONLY)
@@ -61,11 +61,11 @@ public struct TopologyLoader: Sendable {
         return try load(bytes: bytes, path: path)
     }
 
-    public func load(text: String, path: String) throws -> Topology {
+    package func load(text: String, path: String) throws -> Topology {
         try load(bytes: Array(text.utf8), path: path)
     }
 
-    public func load(bytes: [UInt8], path: String) throws -> Topology {
+    package func load(bytes: [UInt8], path: String) throws -> Topology {
         let doc: TOMLDocument
         do {
             doc = try TOMLDocument(bytes: bytes)

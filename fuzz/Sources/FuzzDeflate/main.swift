@@ -34,8 +34,8 @@ import Glibc
 #endif
 import CFuzzZlib
 import FuzzSupport
-import MetricTile
-import Shared
+@testable import MetricTile
+@testable import Shared
 
 // MARK: the choices
 

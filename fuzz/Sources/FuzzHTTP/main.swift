@@ -23,7 +23,7 @@
 import Glibc
 #endif
 import FuzzSupport
-import MetricTile
+@testable import MetricTile
 
 /// Index just past the first empty line, or nil: the harness's own, simple
 /// statement of where a head ends (an LF, then an optional CR, then an LF).

@@ -13,7 +13,7 @@
 import Glibc
 #endif
 import FuzzSupport
-import TOML
+@testable import TOML
 
 func check(_ t: TOMLTable, _ count: Int, _ input: () -> String, depth: Int) {
     require(depth <= TOMLDocument.maxNesting + 1, "a document nested \(depth) deep: \(input())")

@@ -16,8 +16,8 @@
 import Glibc
 #endif
 import FuzzSupport
-import Shared
-import Supervisor
+@testable import Shared
+@testable import Supervisor
 
 let path = "fuzz.toml"
 
