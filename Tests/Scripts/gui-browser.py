@@ -20,7 +20,9 @@
       (loads the page again while the server does not answer).
   wait-unreachable --url URL --timeout S [--recover-timeout S] [--screenshot PNG]
       exit 0 once the page says "topology stopped or unreachable" (the stream
-      failed); with --recover-timeout, then waits for the banner to go.
+      failed), printing "live" once the page has its first update (the
+      moment to stop the topology); with --recover-timeout, then waits for
+      the banner to go.
   keyboard --url URL
       Tab reaches the skip link, the graph nodes, the table and its sort
       buttons; focus is visible; Enter and Space on a graph node select its
@@ -44,7 +46,9 @@ otherwise, 2 on a usage error.
 """
 import argparse
 import json
+import os
 import re
+import signal
 import struct
 import sys
 import time
@@ -488,16 +492,39 @@ def cmd_wait_tile(args, driver, rep, want_stale):
     phases = [("stale", stale, args.timeout)] if want_stale else [("recovered", recovered, args.timeout)]
     if want_stale and args.recover_timeout:
         phases.append(("recovered", recovered, args.recover_timeout))
-    for what, done, timeout in phases:
-        s, secs = poll(driver, timeout, probe, done, args.url)
-        if secs is None:
-            rep.fail(f"{name} not shown {what} within {timeout} s: last seen {json.dumps(s)}")
+    stop_pid = getattr(args, "stop_pid", None)
+    if stop_pid:
+        # The page is live first; then the tile stops (and later resumes)
+        # here, so the seconds printed run from the signal to the page.
+        try:
+            wait_updates(driver, 1, args.timeout)
+        except TimeoutException:
+            rep.fail(f"no live update within {args.timeout} s")
             return
-        detail = f"banner {s['banner']!r}" if what == "stale" else "no banner"
-        rep.ok(f"{name} shown {what} after {secs:.2f} s ({detail})")
-        print(f"seconds {what} {secs:.3f}", flush=True)
-        if what == phases[0][0]:
-            screenshot(driver, args.screenshot, rep)
+    try:
+        for what, done, timeout in phases:
+            if stop_pid:
+                os.kill(stop_pid, signal.SIGSTOP if what == "stale" else signal.SIGCONT)
+            s, secs = poll(driver, timeout, probe, done, args.url)
+            if not report_phase(rep, name, what, timeout, s, secs):
+                return
+            if what == phases[0][0]:
+                screenshot(driver, args.screenshot, rep)
+    finally:
+        if stop_pid:
+            os.kill(stop_pid, signal.SIGCONT)
+
+
+def report_phase(rep, name, what, timeout, s, secs):
+    if secs is None:
+        rep.fail(f"{name} not shown {what} within {timeout} s: last seen {json.dumps(s)}")
+        return False
+    detail = f"banner {s['banner']!r}" if what == "stale" else "no banner"
+    rep.ok(f"{name} shown {what} after {secs:.2f} s ({detail})")
+    print(f"seconds {what} {secs:.3f}", flush=True)
+    return True
+
+
 
 
 def cmd_wait_unreachable(args, driver, rep):
@@ -509,6 +536,7 @@ def cmd_wait_unreachable(args, driver, rep):
     except TimeoutException:
         rep.fail(f"no live update within {args.timeout} s")
         return
+    print("live", flush=True)  # the caller may stop the topology now
 
     def probe():
         r = js(driver, TILE_SHOWN, "")
@@ -842,6 +870,8 @@ def main():
         w.add_argument("--screenshot", help="taken once the page shows what was waited for")
         if name == "wait-stale":
             w.add_argument("--recover-timeout", type=float, default=0.0)
+            w.add_argument("--stop-pid", type=int, help="once the page is live, SIGSTOP this pid (the seconds "
+                           "printed run from the signal), and SIGCONT it for the recovery phase and at exit")
     u = sub.add_parser("wait-unreachable")
     common(u)
     u.add_argument("--recover-timeout", type=float, default=0.0)
