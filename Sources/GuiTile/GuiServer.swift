@@ -6,9 +6,10 @@ import MetricTile
 import Shared
 
 /// The gui tile's HTTP/1.1 server: one listening socket and a fixed table
-/// of connections served from a single-threaded ppoll loop, like the
-/// metric tile's (`MetricsServer`), with what a page needs besides:
-/// files, a JSON snapshot, and a stream of snapshots (Server-Sent Events).
+/// of connections served from a single-threaded ppoll loop, by the same
+/// state machine as the metric tile's (`ConnectionServer`), with what a
+/// page needs besides: files, a JSON snapshot, and a stream of snapshots
+/// (Server-Sent Events).
 ///
 /// Memory, all of it allocated at init: a request buffer and a head buffer
 /// per slot (in the tile's scratch); two frame buffers the snapshot is
@@ -21,35 +22,28 @@ import Shared
 /// Limits: `maxConnections` slots, at most `maxStreams` of them streams. A
 /// new stream beyond that closes the oldest one (EventSource reconnects on
 /// its own two seconds later); a new connection when every slot is taken
-/// closes one that is not a stream: one being drained, else the one idle
-/// longest. A stream that has not taken the whole of one snapshot when the
-/// next is ready is a whole snapshot behind: it is closed
-/// (`streams_closed_slow`), never buffered for. A `/api/v1/snapshot`
+/// closes one that is not a stream: one being drained, else a slow
+/// reader, else the one idle longest (`ConnectionServer`). A stream that
+/// has not taken the whole of one snapshot when the next is ready is a
+/// whole snapshot behind: it is closed (`streams_closed_slow`), never
+/// buffered for. A `/api/v1/snapshot`
 /// reader still sending from a frame about to be rendered over (two
 /// intervals later) is closed too. Request heads up to `maxRequestBytes`
 /// (431 beyond); a connection that does not send a whole request, or take
 /// any of its response, within the request timeout is closed. Connections
-/// the server ends are closed gracefully (RFC 9112 §9.6), as the metric
-/// tile does.
-final class GuiServer {
+/// the server ends are closed gracefully (RFC 9112 §9.6).
+final class GuiServer: ConnectionServer {
     static let maxConnections = 32
     static let maxStreams = 16
     static let maxRequestBytes = 8192
     /// A response's head, and an error text after it.
     static let headBytes = 1024
-    /// Connections accepted per pass (see `MetricsServer.acceptsPerPass`).
-    static let acceptsPerPass = 16
     /// In front of each frame's JSON, and after it (WHATWG HTML §9.2.5).
     static let eventPrefix: StaticString = "event: snapshot\ndata: "
     static let eventSuffix: StaticString = "\n\n"
 
-    enum State { case free, reading, writing, streaming, draining }
-
-    struct Connection {
-        var fd: Int32 = -1
-        var state = State.free
-        /// Bytes of request data in the slot's request buffer.
-        var buffered = 0
+    /// A connection's response: a head in the slot's head buffer, then a body.
+    struct Response: ConnectionResponse {
         /// The head (and an error text) in the slot's head buffer, and how
         /// much of it is sent.
         var headLength = 0
@@ -60,28 +54,15 @@ final class GuiServer {
         var bodySent = 0
         /// The frame buffer `body` points into (0 or 1), or -1.
         var frame = -1
-        var closeAfterResponse = false
-        /// When the connection became ready for its next request.
-        var waitingSince: Int64 = 0
-        /// When the response last made progress (draining: when it began).
-        var lastProgress: Int64 = 0
-        /// Bytes read and discarded (draining, or sent on a stream).
-        var drained = 0
-        /// When the stream began: the oldest goes first.
-        var streamSince: Int64 = 0
 
-        var pending: Bool { headSent < headLength || bodySent < bodyLength }
+        var unsent: Bool { headSent < headLength || bodySent < bodyLength }
     }
 
-    /// What the server counts; the tile publishes it.
+    /// What the server counts besides `table.counts`; the tile publishes it.
     struct Counters {
-        var bytesRead: UInt64 = 0
-        var bytesWritten: UInt64 = 0
-        var evicted: UInt64 = 0
         var streamsEvicted: UInt64 = 0
         var streamsClosedSlow: UInt64 = 0
         var slowReaderClosed: UInt64 = 0
-        var timedOut: UInt64 = 0
         var snapshots: UInt64 = 0
         var responses = VariantCounts<GuiStatus>()
         var renderNanos: LocalHistogram
@@ -90,22 +71,16 @@ final class GuiServer {
     let listenFD: Int32
     let assets: GuiAssets
     let snapshot: SnapshotJSON
-    private var conns: [Connection]
-    private let pollFDs: UnsafeMutablePointer<pollfd>
-    /// For each pollfd after the listener, its connection slot.
-    private var pollSlots: [Int]
-    private let requestBuffers: UnsafeMutableRawPointer
+    let table: ConnectionTable<Response>
     private let heads: UnsafeMutableRawPointer
     /// Two frames, rendered into in turn; `current` is the newest.
     private let frames: (UnsafeMutableRawPointer, UnsafeMutableRawPointer)
     private var frameLength = (0, 0)
     private var current = 0
-    private let requestTimeoutNanos: Int64
     private let responses = GuiResponses()
     private let date: UnsafeMutableRawPointer
     private var dateState = HTTPDate()
     private(set) var counters: Counters
-    private(set) var active = 0
     private(set) var streams = 0
 
     static let renderDuration = MetricFamily.histogram(
@@ -121,14 +96,12 @@ final class GuiServer {
         snapshot: SnapshotJSON, requestTimeoutNanos: Int64 = 10_000_000_000, now: Int64 = Clock.monotonicNanos()
     ) {
         self.listenFD = listenFD
-        self.requestBuffers = requestBuffers
         self.heads = heads
         self.assets = assets
         self.snapshot = snapshot
-        self.requestTimeoutNanos = requestTimeoutNanos
-        conns = [Connection](repeating: Connection(), count: Self.maxConnections)
-        pollFDs = .allocate(capacity: Self.maxConnections + 1)
-        pollSlots = [Int](repeating: -1, count: Self.maxConnections + 1)
+        table = ConnectionTable(
+            count: Self.maxConnections, requestBuffers: requestBuffers, maxRequestBytes: Self.maxRequestBytes,
+            requestTimeoutNanos: requestTimeoutNanos)
         counters = Counters(renderNanos: LocalHistogram(Self.renderDuration))
         let frameBytes = Self.eventPrefix.utf8CodeUnitCount + snapshot.maxSize + Self.eventSuffix.utf8CodeUnitCount
         frames = (.allocate(byteCount: frameBytes, alignment: 64), .allocate(byteCount: frameBytes, alignment: 64))
@@ -143,7 +116,6 @@ final class GuiServer {
     }
 
     deinit {
-        pollFDs.deallocate()
         frames.0.deallocate()
         frames.1.deallocate()
         date.deallocate()
@@ -159,59 +131,18 @@ final class GuiServer {
             start: frame(current) + prefix, count: length(current) - prefix - Self.eventSuffix.utf8CodeUnitCount)
     }
 
-    // MARK: the poll loop
-
-    /// One ppoll over the listener and every live connection, waiting at
-    /// most `timeoutNanos` (0: do not wait). Returns whether anything happened.
-    @discardableResult
-    func poll(timeoutNanos: Int64) -> Bool {
-        pollFDs[0] = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-        var n = 1
-        for i in 0..<conns.count where conns[i].state != .free {
-            let events: Int32 =
-                switch conns[i].state {
-                case .writing: POLLOUT
-                // A stream is read too: its end (EOF) must be seen.
-                case .streaming: conns[i].pending ? POLLIN | POLLOUT : POLLIN
-                default: POLLIN
-                }
-            pollFDs[n] = pollfd(fd: conns[i].fd, events: Int16(events), revents: 0)
-            pollSlots[n] = i
-            n += 1
-        }
-        let ready = cshim_ppoll(pollFDs, nfds_t(n), timeoutNanos)
-        guard ready > 0 else { return false }
-        let now = Clock.monotonicNanos()
-        for k in 1..<n {
-            let re = Int32(pollFDs[k].revents)
-            guard re != 0 else { continue }
-            let slot = pollSlots[k]
-            // The slot may have been reused by an eviction in this pass.
-            guard conns[slot].fd == pollFDs[k].fd, conns[slot].state != .free else { continue }
-            if re & (POLLERR | POLLNVAL) != 0 { close(slot); continue }
-            switch conns[slot].state {
-            case .writing: write(slot, now)
-            case .draining: drain(slot)
-            case .streaming:
-                if re & (POLLIN | POLLHUP) != 0 { drain(slot) }
-                if conns[slot].state == .streaming && re & POLLOUT != 0 { write(slot, now) }
-            default: read(slot, now)
-            }
-        }
-        if pollFDs[0].revents & Int16(POLLIN) != 0 { acceptAll(now) }
-        return true
-    }
+    // MARK: snapshots
 
     /// Takes a reading of every tile (unless `sample` is false), renders
     /// the snapshot into the older frame, and sends it to every stream.
     /// Streams that have not taken the last one whole are closed first.
     func update(now: Int64, sample: Bool = true) {
-        for i in 0..<conns.count where conns[i].state == .streaming && conns[i].pending {
+        for i in 0..<table.slots.count where table.slots[i].state == .streaming && table.slots[i].response.unsent {
             counters.streamsClosedSlow &+= 1
             close(i)
         }
         let k = 1 - current
-        for i in 0..<conns.count where conns[i].state == .writing && conns[i].frame == k {
+        for i in 0..<table.slots.count where table.slots[i].state == .writing && table.slots[i].response.frame == k {
             counters.slowReaderClosed &+= 1
             close(i)
         }
@@ -228,109 +159,31 @@ final class GuiServer {
         counters.snapshots &+= 1
         counters.renderNanos.sample(UInt64(max(0, Clock.monotonicNanos() - t0)))
 
-        for i in 0..<conns.count where conns[i].state == .streaming {
-            conns[i].body = UnsafeRawPointer(frame(k))
-            conns[i].bodyLength = total
-            conns[i].bodySent = 0
-            conns[i].frame = k
+        for i in 0..<table.slots.count where table.slots[i].state == .streaming {
+            table.slots[i].response.body = UnsafeRawPointer(frame(k))
+            table.slots[i].response.bodyLength = total
+            table.slots[i].response.bodySent = 0
+            table.slots[i].response.frame = k
             write(i, now)
         }
     }
 
-    /// Closes connections that did not complete a request, or take any of
-    /// their response, within the request timeout, and ends drains.
-    func expire(now: Int64) {
-        for i in 0..<conns.count {
-            switch conns[i].state {
-            case .draining:
-                if now - conns[i].lastProgress > ConnectionIO.drainNanos { close(i) }
-            case .reading, .writing:
-                let since = conns[i].state == .reading ? conns[i].waitingSince : conns[i].lastProgress
-                if now - since > requestTimeoutNanos {
-                    counters.timedOut &+= 1
-                    close(i)
-                }
-            case .free, .streaming: break
-            }
-        }
+    // MARK: the server's part of a connection (ConnectionServer)
+
+    /// The slot's connection is closing: a stream is one fewer.
+    func releasing(_ slot: Int) {
+        if table.slots[slot].state == .streaming { streams -= 1 }
     }
 
-    // MARK: connections
-
-    private func acceptAll(_ now: Int64) {
-        for _ in 0..<Self.acceptsPerPass {
-            let fd = cshim_accept4(listenFD, CSHIM_SOCK_CLOEXEC | CSHIM_SOCK_NONBLOCK)
-            if fd < 0 { return }  // EAGAIN, or a client gone before accept
-            let slot = freeSlot() ?? evict()
-            conns[slot] = Connection(fd: fd, state: .reading, waitingSince: now, lastProgress: now)
-            active += 1
-            read(slot, now)
-        }
-    }
-
-    /// A loop, not `firstIndex(where:)`: unspecialised (a debug build), its
-    /// closure allocates per element, and accepting allocates nothing.
-    private func freeSlot() -> Int? {
-        for i in 0..<conns.count where conns[i].state == .free { return i }
-        return nil
-    }
-
-    /// Frees a slot for a new client, never a stream's while there is
-    /// another: one being drained first; else the connection that has
-    /// waited longest for a request or made no progress on its response.
-    private func evict() -> Int {
-        var victim = -1
-        for i in 0..<conns.count where conns[i].state != .streaming {
-            if conns[i].state == .draining { victim = i; break }
-            let since = conns[i].state == .reading ? conns[i].waitingSince : conns[i].lastProgress
-            let best = victim < 0 ? Int64.max : conns[victim].state == .reading ? conns[victim].waitingSince : conns[victim].lastProgress
-            if since < best { victim = i }
-        }
-        if victim < 0 { victim = oldestStream() }
-        counters.evicted &+= 1
-        close(victim)
-        return victim
-    }
-
-    private func oldestStream() -> Int {
-        var oldest = -1
-        for i in 0..<conns.count where conns[i].state == .streaming {
-            if oldest < 0 || conns[i].streamSince < conns[oldest].streamSince { oldest = i }
-        }
-        return oldest
-    }
-
-    private func close(_ slot: Int) {
-        guard conns[slot].state != .free else { return }
-        _ = Glibc.close(conns[slot].fd)
-        if conns[slot].state == .streaming { streams -= 1 }
-        conns[slot] = Connection()
-        active -= 1
-    }
-
-    private func requestBuffer(_ slot: Int) -> UnsafeMutableRawPointer { requestBuffers + slot * Self.maxRequestBytes }
     private func headBuffer(_ slot: Int) -> UnsafeMutableRawPointer { heads + slot * Self.headBytes }
 
-    private func read(_ slot: Int, _ now: Int64) {
-        let have = conns[slot].buffered
-        let n = Glibc.read(conns[slot].fd, requestBuffer(slot) + have, Self.maxRequestBytes - have)
-        if n < 0 {
-            if errno == EAGAIN || errno == EINTR { return }
-            return close(slot)
-        }
-        if n == 0 { return close(slot) }  // the client is done
-        counters.bytesRead &+= UInt64(n)
-        conns[slot].buffered += n
-        handleBuffered(slot, now)
-    }
-
     /// Answers the request at the front of the slot's buffer, if complete.
-    private func handleBuffered(_ slot: Int, _ now: Int64) {
-        let buf = UnsafeRawBufferPointer(start: requestBuffer(slot), count: conns[slot].buffered)
+    func handleBuffered(_ slot: Int, _ now: Int64) {
+        let buf = table.buffered(slot)
         let bodyless = HTTPRequestParser.startsWithHead(buf)
         switch HTTPRequestParser.parse(buf) {
         case .incomplete:
-            if conns[slot].buffered == Self.maxRequestBytes { answer(slot, responses.tooLarge, bodyless: bodyless, close: true, now) }
+            if buf.count == Self.maxRequestBytes { answer(slot, responses.tooLarge, bodyless: bodyless, close: true, now) }
         case .invalid:
             // A method other than GET or HEAD is refused as such, whatever
             // else is wrong with the request (a body, most often).
@@ -347,9 +200,7 @@ final class GuiServer {
                 let etag = head.acceptsGzip && a.gzipEtag != nil ? a.gzipEtag! : a.etag
                 notModified = GuiRequest.noneMatch(buf, tags, etag: etag)
             }
-            let rest = conns[slot].buffered - head.length
-            if rest > 0 { requestBuffer(slot).copyMemory(from: requestBuffer(slot) + head.length, byteCount: rest) }
-            conns[slot].buffered = rest
+            table.consume(slot, head.length)
             answer(slot, head, request, notModified: notModified, now)
         }
     }
@@ -390,11 +241,12 @@ final class GuiServer {
             guard !bodyless else { return queue(slot, responses.stream.head, length: nil, close: true, now) }
             if streams == Self.maxStreams {
                 counters.streamsEvicted &+= 1
-                self.close(oldestStream())
+                self.close(table.oldest(.streaming))
             }
             streams += 1
-            conns[slot].streamSince = now
-            conns[slot].buffered = 0
+            // The oldest stream goes first: its age is counted from here.
+            table.slots[slot].waitingSince = now
+            table.slots[slot].buffered = 0
             // The head, `retry:`, then the newest snapshot at once.
             let k = current
             queue(
@@ -432,70 +284,32 @@ final class GuiServer {
         precondition(!w.overflow, "a response head outgrew its buffer")
         counters.responses[head.status] &+= 1
         // A stream stays one once its head is sent, for the next snapshot.
-        conns[slot].state = stream ? .streaming : .writing
-        conns[slot].headLength = w.count
-        conns[slot].headSent = 0
-        conns[slot].body = body?.baseAddress
-        conns[slot].bodyLength = body?.count ?? 0
-        conns[slot].bodySent = 0
-        conns[slot].frame = body == nil ? -1 : frame
-        conns[slot].closeAfterResponse = close
-        conns[slot].lastProgress = now
+        table.slots[slot].state = stream ? .streaming : .writing
+        table.slots[slot].response = Response(
+            headLength: w.count, body: body?.baseAddress, bodyLength: body?.count ?? 0, frame: body == nil ? -1 : frame)
+        table.slots[slot].closeAfterResponse = close
+        table.slots[slot].lastProgress = now
         write(slot, now)
     }
 
-    private func write(_ slot: Int, _ now: Int64) {
-        var c = conns[slot]
-        let before = c.headSent + c.bodySent
-        var sent = ConnectionIO.send(c.fd, headBuffer(slot), count: c.headLength, sent: &c.headSent, written: &counters.bytesWritten)
-        if sent == .done, let body = c.body {
-            sent = ConnectionIO.send(c.fd, body, count: c.bodyLength, sent: &c.bodySent, written: &counters.bytesWritten)
+    func write(_ slot: Int, _ now: Int64) {
+        var c = table.slots[slot]
+        let before = c.response.headSent + c.response.bodySent
+        var sent = ConnectionIO.send(
+            c.fd, headBuffer(slot), count: c.response.headLength, sent: &c.response.headSent, written: &table.counts.bytesWritten)
+        if sent == .done, let body = c.response.body {
+            sent = ConnectionIO.send(
+                c.fd, body, count: c.response.bodyLength, sent: &c.response.bodySent, written: &table.counts.bytesWritten)
         }
-        if c.headSent + c.bodySent > before { c.lastProgress = now }
+        if c.response.headSent + c.response.bodySent > before { c.lastProgress = now }
         switch sent {
-        case .again: conns[slot] = c; return
+        case .again: table.slots[slot] = c; return
         case .failed: return close(slot)
         case .done: break
         }
-        c.body = nil
-        c.frame = -1
-        c.headLength = 0
-        c.headSent = 0
-        c.bodyLength = 0
-        c.bodySent = 0
-        // A stream waits for the next snapshot.
-        if c.state == .streaming {
-            conns[slot] = c
-            return
-        }
-        if c.closeAfterResponse {
-            conns[slot] = c
-            return closeGracefully(slot, now)
-        }
-        c.state = .reading
-        c.waitingSince = now
-        conns[slot] = c
-        // A pipelined request may already be waiting.
-        if c.buffered > 0 { handleBuffered(slot, now) }
-    }
-
-    /// Ends a connection whose response is sent: shuts the write side (the
-    /// client reads EOF after the response) and drains what it still sends.
-    private func closeGracefully(_ slot: Int, _ now: Int64) {
-        guard ConnectionIO.shutWrite(conns[slot].fd) else { return close(slot) }
-        conns[slot].state = .draining
-        conns[slot].buffered = 0
-        conns[slot].drained = 0
-        conns[slot].lastProgress = now
-        drain(slot)
-    }
-
-    /// Reads and discards; closes at EOF, on error, or past `drainBytes`
-    /// (a stream's client has nothing to say after its request either).
-    private func drain(_ slot: Int) {
-        let done = ConnectionIO.discard(
-            conns[slot].fd, requestBuffer(slot), capacity: Self.maxRequestBytes, drained: &conns[slot].drained,
-            limit: ConnectionIO.drainBytes, read: &counters.bytesRead)
-        if done { close(slot) }
+        // All sent (a stream then waits for the next snapshot).
+        c.response = Response()
+        table.slots[slot] = c
+        responseSent(slot, now)
     }
 }

@@ -212,18 +212,18 @@ package struct GuiTile: Tile {
     }
 
     package mutating func writeMetrics() {
-        let c = server.counters
+        let c = server.counters, k = server.table.counts
         cells.connActive.set(UInt64(server.active))
         cells.streamsActive.set(UInt64(server.streams))
-        cells.bytesRead.set(c.bytesRead)
-        cells.bytesWritten.set(c.bytesWritten)
+        cells.bytesRead.set(k.bytesRead)
+        cells.bytesWritten.set(k.bytesWritten)
         cells.responses.publish(c.responses)
         cells.snapshots.set(c.snapshots)
-        cells.connEvicted.set(c.evicted)
+        cells.connEvicted.set(k.evicted)
         cells.streamsEvicted.set(c.streamsEvicted)
         cells.streamsClosedSlow.set(c.streamsClosedSlow)
         cells.connSlowReaderClosed.set(c.slowReaderClosed)
-        cells.connTimedOut.set(c.timedOut)
+        cells.connTimedOut.set(k.timedOut)
         cells.renderDuration.publish(c.renderNanos)
     }
 

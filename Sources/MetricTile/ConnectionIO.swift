@@ -13,6 +13,10 @@ package enum ConnectionIO {
     /// reset can destroy the response before the client reads it).
     package static let drainNanos: Int64 = 1_000_000_000
     package static let drainBytes = 64 << 10
+    /// Connections accepted per pass: bounded, so that under a flood the
+    /// requests of the connections just accepted are read before more
+    /// newcomers compete for their slots.
+    package static let acceptsPerPass = 16
 
     package enum Sent {
         /// Every byte is sent.

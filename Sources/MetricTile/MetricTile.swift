@@ -208,15 +208,15 @@ package struct MetricTile: Tile {
     }
 
     package mutating func writeMetrics() {
-        let c = server.counters
+        let c = server.counters, k = server.table.counts
         cells.bootTimestamp.set(UInt64(max(0, bootNanos)))
         cells.connActive.set(UInt64(server.active))
-        cells.bytesRead.set(c.bytesRead)
-        cells.bytesWritten.set(c.bytesWritten)
+        cells.bytesRead.set(k.bytesRead)
+        cells.bytesWritten.set(k.bytesWritten)
         cells.responses.publish(c.responses)
-        cells.connEvicted.set(c.evicted)
+        cells.connEvicted.set(k.evicted)
         cells.connSlowReaderClosed.set(c.slowReaderClosed)
-        cells.connTimedOut.set(c.timedOut)
+        cells.connTimedOut.set(k.timedOut)
         cells.renderDuration.publish(c.renderNanos)
     }
 

@@ -276,7 +276,7 @@ import Testing
         h.server.expire(now: Clock.monotonicNanos() + 100_000_000)
         #expect(h.server.active == 1)
         #expect(h.server.streams == 1)
-        #expect(h.server.counters.timedOut == 1)
+        #expect(h.server.table.counts.timedOut == 1)
     }
 
     @Test func aFullTableMakesRoomWithoutClosingAStream() throws {
@@ -292,7 +292,7 @@ import Testing
             h.pump(1)
         }
         #expect(h.server.active == GuiServer.maxConnections)
-        #expect(h.server.counters.evicted >= 4)
+        #expect(h.server.table.counts.evicted >= 4)
         #expect(h.server.streams == 1)
         #expect(!h.receive(stream, rounds: 2).closed)
     }

@@ -132,7 +132,7 @@ func gunzip(_ data: [UInt8]) -> [UInt8]? {
             h.server.expire(now: Clock.monotonicNanos())
         }
         #expect(h.server.active == 0, "both closed: the trickle never completed a request in time")
-        #expect(h.server.counters.timedOut == 2)
+        #expect(h.server.table.counts.timedOut == 2)
     }
 
     @Test func everyResponseHasAContentLength() throws {

@@ -123,7 +123,7 @@ func parseIMFFixdate(_ s: String) -> Date? {
         let (rest, end) = h.receiveToEnd(c)
         #expect(rest.isEmpty)
         #expect(end == .eof, "FIN after the 431, never a reset")
-        #expect(h.server.counters.bytesRead >= 29_000)
+        #expect(h.server.table.counts.bytesRead >= 29_000)
         #expect(h.server.active == 1, "draining until the client closes")
         close(c)
         h.pump(3)
@@ -146,13 +146,13 @@ func parseIMFFixdate(_ s: String) -> Date? {
             h.pump(1)
         }
         h.pump(20)
-        #expect(h.server.active == 1, "sent \(sent), read \(h.server.counters.bytesRead)")
+        #expect(h.server.active == 1, "sent \(sent), read \(h.server.table.counts.bytesRead)")
         // The other sends nothing and never closes: closed after drainNanos.
         h.server.expire(now: Clock.monotonicNanos() + MetricsServer.drainNanos / 2)
         #expect(h.server.active == 1)
         h.server.expire(now: Clock.monotonicNanos() + MetricsServer.drainNanos + 1_000_000)
         #expect(h.server.active == 0)
-        #expect(h.server.counters.timedOut == 0, "a drain running out is not a timeout")
+        #expect(h.server.table.counts.timedOut == 0, "a drain running out is not a timeout")
     }
 
     @Test(arguments: [

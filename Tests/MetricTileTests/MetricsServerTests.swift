@@ -145,7 +145,7 @@ final class ServerHarness {
         let (text, closed) = h.receive(c)
         #expect(text.hasPrefix("HTTP/1.1 431 "))
         #expect(closed)
-        #expect(h.server.counters.bytesRead == 9042, "the rest drained, not left to reset the connection")
+        #expect(h.server.table.counts.bytesRead == 9042, "the rest drained, not left to reset the connection")
     }
 
     @Test func aBodyLargerThanTheResponseBufferGets500AndAWarning() throws {
@@ -189,7 +189,7 @@ final class ServerHarness {
         defer { close(newcomer) }
         h.pump(5)
         #expect(h.server.active == MetricsServer.maxConnections)
-        #expect(h.server.counters.evicted == 1)
+        #expect(h.server.table.counts.evicted == 1)
         // The slow reader lost its connection; every idle client still has its own.
         var drained = 0
         var buf = [UInt8](repeating: 0, count: 1 << 16)
@@ -210,7 +210,7 @@ final class ServerHarness {
         let another = try h.connect()
         defer { close(another) }
         h.pump(5)
-        #expect(h.server.counters.evicted == 2)
+        #expect(h.server.table.counts.evicted == 2)
         #expect(h.server.active == MetricsServer.maxConnections)
     }
 }
