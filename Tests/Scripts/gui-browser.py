@@ -37,6 +37,10 @@
       the page does not overflow sideways, the table scrolls with a sticky
       header; the screenshot must not be blank.
 
+  hold --url URL [--pages N] [--seconds S]
+      opens N tabs of the page, prints "live N" once each has an update,
+      keeps them open S seconds, and checks each got updates meanwhile.
+
 Options before the subcommand: --dark (prefer the dark colour scheme),
 --chromium PATH, --chromedriver PATH.
 
@@ -844,6 +848,31 @@ def cmd_size(args, driver, rep):
     screenshot(driver, args.screenshot, rep)
 
 
+def cmd_hold(args, driver, rep):
+    """Keeps N pages open and live for a while: the load the gui tile's
+    CPU is measured under (bench/gui-cpu.sh)."""
+    handles = []
+    for i in range(args.pages):
+        if i:
+            driver.switch_to.new_window("tab")
+        if not open_page(driver, args.url, time.monotonic() + args.timeout):
+            rep.fail(f"page {i + 1}: {args.url} did not load within {args.timeout} s")
+            return
+        wait_updates(driver, 1, args.timeout)
+        handles.append(driver.current_window_handle)
+    start = []
+    for h in handles:
+        driver.switch_to.window(h)
+        start.append(page_state(driver)["updates"])
+    print(f"live {len(handles)}", flush=True)
+    time.sleep(args.seconds)
+    for i, h in enumerate(handles):
+        driver.switch_to.window(h)
+        got = page_state(driver)["updates"] - start[i]
+        rep.check(got > 0, f"page {i + 1}: {got} updates in {args.seconds:.0f} s",
+                  f"page {i + 1}: no update in {args.seconds:.0f} s")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--chromium", default=CHROMIUM)
@@ -882,6 +911,10 @@ def main():
     s = sub.add_parser("size")
     common(s)
     s.add_argument("--tiles", type=int, required=True)
+    h = sub.add_parser("hold", help="keep N live pages open for a while (prints 'live N' once they are)")
+    common(h)
+    h.add_argument("--pages", type=int, default=3)
+    h.add_argument("--seconds", type=float, default=30.0)
     s.add_argument("--screenshot")
     s.add_argument("--group-above", type=int, default=12)
     args = p.parse_args()
@@ -906,6 +939,8 @@ def main():
             cmd_keyboard(args, driver, rep)
         elif args.cmd == "size":
             cmd_size(args, driver, rep)
+        elif args.cmd == "hold":
+            cmd_hold(args, driver, rep)
     except Exception as e:  # noqa: BLE001 -- one clear line rather than a traceback
         rep.fail(f"{args.cmd}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
     finally:
