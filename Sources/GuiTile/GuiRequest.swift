@@ -2,9 +2,9 @@ import MetricTile
 
 /// What the gui tile makes of a request head `HTTPRequestParser` accepted:
 /// where it goes, and what of its headers the parser does not keep (the
-/// origin it comes from, a WebSocket upgrade, the entity tags it holds).
-/// A pure function over bytes (no I/O, no allocation), fuzzed with the
-/// parser (`fuzz/Sources/FuzzHTTP`).
+/// name it was sent to, the origin it comes from, a WebSocket upgrade, the
+/// entity tags it holds). A pure function over bytes (no I/O, no
+/// allocation), fuzzed with the parser (`fuzz/Sources/FuzzGuiRequest`).
 package struct GuiRequest: Equatable, Sendable {
     package enum Route: Equatable, Sendable {
         /// One of the page's files, by its place in the asset table.
@@ -14,7 +14,20 @@ package struct GuiRequest: Equatable, Sendable {
         case notFound
     }
 
+    /// What the `Host` header names (`allowedHost`).
+    package enum Host: Equatable, Sendable {
+        /// An IP address, `localhost`, or a name of `gui_allowed_hosts`.
+        case allowed
+        /// No `Host` header (HTTP/1.0; the parser refuses HTTP/1.1
+        /// without one): answered 400, whatever the path.
+        case missing
+        /// Any other name, or an empty value: answered 403, whatever the
+        /// path, the page included (DNS rebinding).
+        case refused
+    }
+
     package var route: Route
+    package var host = Host.allowed
     /// An `Origin` other than the request's own `Host` (another host or
     /// port, `null`, malformed, or several), or a `Sec-Fetch-Site` that
     /// says another site asks for the API: answered 403.
@@ -28,8 +41,11 @@ package struct GuiRequest: Equatable, Sendable {
     package static let streamPath: StaticString = "/api/v1/stream"
 
     /// Classifies the request `head` parsed from `buf`. `assetPaths` are
-    /// the paths the page's files are served at, in table order.
-    package static func classify(_ buf: UnsafeRawBufferPointer, _ head: HTTPRequestHead, assetPaths: [[UInt8]]) -> GuiRequest {
+    /// the paths the page's files are served at, in table order;
+    /// `allowedHosts` the names of `gui_allowed_hosts`, in lowercase.
+    package static func classify(
+        _ buf: UnsafeRawBufferPointer, _ head: HTTPRequestHead, assetPaths: [[UInt8]], allowedHosts: [[UInt8]]
+    ) -> GuiRequest {
         let path = UnsafeRawBufferPointer(rebasing: buf[head.path.clamped(to: 0..<buf.count)])
         var route = Route.notFound
         if path.isEmpty {
@@ -71,6 +87,11 @@ package struct GuiRequest: Equatable, Sendable {
                 crossSite = c.nameIs(value, "cross-site") || c.nameIs(value, "same-site")
             }
         }
+        if let host {
+            out.host = allowedHost(buf, host, allowedHosts) ? .allowed : .refused
+        } else {
+            out.host = .missing
+        }
         if origins > 1 {
             out.crossOrigin = true
         } else if let origin {
@@ -78,6 +99,90 @@ package struct GuiRequest: Equatable, Sendable {
         }
         if crossSite, route == .snapshot || route == .stream { out.crossOrigin = true }
         return out
+    }
+
+    /// Whether a `Host` value (one the parser accepted: uri-host[:port],
+    /// or empty) names the tile as no other site can: an IP address (IPv4
+    /// dotted, or IPv6 in brackets), `localhost`, or one of `allowed`
+    /// (lowercase); any port. Why: a web page can make a browser send its
+    /// own site's name here, by pointing that name at this address once
+    /// the page is loaded (DNS rebinding); its requests are then
+    /// same-origin, `Origin` and `Host` agree, and only the name tells
+    /// them apart. A browser never sends an address or `localhost` for a
+    /// name it resolved.
+    package static func allowedHost(_ buf: UnsafeRawBufferPointer, _ host: Range<Int>, _ allowed: [[UInt8]]) -> Bool {
+        let r = host.clamped(to: 0..<buf.count)
+        guard !r.isEmpty else { return false }
+        // The name: through the bracket of an IPv6 literal, else up to the
+        // port's colon.
+        var end = r.lowerBound
+        if buf[end] == UInt8(ascii: "[") {
+            while end < r.upperBound, buf[end] != UInt8(ascii: "]") { end += 1 }
+            end = min(end + 1, r.upperBound)
+        } else {
+            while end < r.upperBound, buf[end] != UInt8(ascii: ":") { end += 1 }
+        }
+        let name = UnsafeRawBufferPointer(rebasing: buf[r.lowerBound..<end])
+        if isIPv4(name) || isIPv6Literal(name) || sameIgnoringCase(name, localhost) { return true }
+        // An index loop: `for a in allowed` allocates per name in a debug build.
+        for i in 0..<allowed.count where sameIgnoringCase(name, allowed[i]) { return true }
+        return false
+    }
+
+    static let localhost: StaticString = "localhost"
+
+    /// Four decimal numbers of 1 to 3 digits, each at most 255, joined by
+    /// dots (what a browser sends for an IPv4 host, WHATWG URL §3.5).
+    static func isIPv4(_ b: UnsafeRawBufferPointer) -> Bool {
+        var parts = 0
+        var value = 0
+        var digits = 0
+        for i in 0...b.count {
+            if i == b.count || b[i] == UInt8(ascii: ".") {
+                guard digits > 0, value <= 255 else { return false }
+                parts += 1
+                value = 0
+                digits = 0
+                continue
+            }
+            guard b[i] >= 0x30, b[i] <= 0x39, digits < 3 else { return false }
+            value = value * 10 + Int(b[i] - 0x30)
+            digits += 1
+        }
+        return parts == 4
+    }
+
+    /// `[`, hex digits, colons (two at least) and dots, `]`: an IPv6
+    /// address in brackets (RFC 3986 §3.2.2), whatever its exact form; no
+    /// zone. A browser resolves no name of this shape.
+    static func isIPv6Literal(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count >= 4, b[0] == UInt8(ascii: "["), b[b.count - 1] == UInt8(ascii: "]") else { return false }
+        var colons = 0
+        for i in 1..<(b.count - 1) {
+            let c = b[i]
+            if c == UInt8(ascii: ":") {
+                colons += 1
+                continue
+            }
+            let hex = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "f"))
+            guard hex || c == UInt8(ascii: ".") else { return false }
+        }
+        return colons >= 2
+    }
+
+    static func sameIgnoringCase(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        sameIgnoringCase(a, UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    static func sameIgnoringCase(_ a: UnsafeRawBufferPointer, _ lower: [UInt8]) -> Bool {
+        lower.withUnsafeBytes { sameIgnoringCase(a, $0) }
+    }
+
+    /// Byte for byte, ASCII letters in either case; `lower` is lowercase.
+    static func sameIgnoringCase(_ a: UnsafeRawBufferPointer, _ lower: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == lower.count else { return false }
+        for i in 0..<a.count where HTTPRequestParser.Cursor.lower(a[i]) != lower[i] { return false }
+        return true
     }
 
     /// Whether the `Origin` value (RFC 6454 §7: `scheme "://" host [ ":"

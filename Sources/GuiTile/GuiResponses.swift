@@ -55,6 +55,8 @@ struct GuiResponses {
     let badRequest: Answer
     let websocket: Answer
     let forbidden: Answer
+    let hostRefused: Answer
+    let hostMissing: Answer
     let notFound: Answer
     let methodNotAllowed: Answer
     let tooLarge: Answer
@@ -78,6 +80,9 @@ struct GuiResponses {
         websocket = answer(
             .s400, "400 bad request: no WebSocket here; live updates are Server-Sent Events at \(GuiRequest.streamPath)\n")
         forbidden = answer(.s403, "403 forbidden: this API answers only its own page (same origin)\n")
+        hostRefused = answer(
+            .s403, "403 forbidden: the gui answers to IP addresses, localhost and the names in gui_allowed_hosts only\n")
+        hostMissing = answer(.s400, "400 bad request: no Host header\n")
         notFound = answer(.s404, "404 not found\n")
         methodNotAllowed = answer(.s405, "405 method not allowed: the gui is read-only (GET or HEAD)\n", "Allow: GET, HEAD\r\n")
         tooLarge = answer(.s431, "431 request head larger than \(GuiServer.maxRequestBytes) bytes, or too many header lines\n")

@@ -71,6 +71,8 @@ final class GuiServer: ConnectionServer {
     let listenFD: Int32
     let assets: GuiAssets
     let snapshot: SnapshotJSON
+    /// `gui_allowed_hosts`, in lowercase.
+    let allowedHosts: [[UInt8]]
     let table: ConnectionTable<Response>
     private let heads: UnsafeMutableRawPointer
     /// Two frames, rendered into in turn; `current` is the newest.
@@ -93,12 +95,14 @@ final class GuiServer: ConnectionServer {
     /// Renders the first snapshot (rates of 0) before it returns.
     init(
         listenFD: Int32, requestBuffers: UnsafeMutableRawPointer, heads: UnsafeMutableRawPointer, assets: GuiAssets,
-        snapshot: SnapshotJSON, requestTimeoutNanos: Int64 = 10_000_000_000, now: Int64 = Clock.monotonicNanos()
+        snapshot: SnapshotJSON, allowedHosts: [String] = [], requestTimeoutNanos: Int64 = 10_000_000_000,
+        now: Int64 = Clock.monotonicNanos()
     ) {
         self.listenFD = listenFD
         self.heads = heads
         self.assets = assets
         self.snapshot = snapshot
+        self.allowedHosts = allowedHosts.map { Array($0.lowercased().utf8) }
         table = ConnectionTable(
             count: Self.maxConnections, requestBuffers: requestBuffers, maxRequestBytes: Self.maxRequestBytes,
             requestTimeoutNanos: requestTimeoutNanos)
@@ -193,7 +197,7 @@ final class GuiServer: ConnectionServer {
             answer(slot, responses.tooLarge, bodyless: bodyless, close: true, now)
         case .complete(let head):
             // Decide from the head before the buffer is compacted over it.
-            let request = GuiRequest.classify(buf, head, assetPaths: assets.paths)
+            let request = GuiRequest.classify(buf, head, assetPaths: assets.paths, allowedHosts: allowedHosts)
             var notModified = false
             if case .asset(let i) = request.route, let tags = request.ifNoneMatch {
                 let a = assets.assets[i]
@@ -219,6 +223,12 @@ final class GuiServer: ConnectionServer {
         let close = !head.keepAlive
         let bodyless = head.method == .head
         if head.method == .other { return answer(slot, responses.methodNotAllowed, bodyless: false, close: true, now) }
+        // A name the tile does not answer to gets nothing more, whatever the path.
+        switch request.host {
+        case .allowed: break
+        case .missing: return answer(slot, responses.hostMissing, bodyless: bodyless, close: true, now)
+        case .refused: return answer(slot, responses.hostRefused, bodyless: bodyless, close: close, now)
+        }
         if request.websocketUpgrade { return answer(slot, responses.websocket, bodyless: bodyless, close: true, now) }
         if request.crossOrigin { return answer(slot, responses.forbidden, bodyless: bodyless, close: close, now) }
         switch request.route {

@@ -16,6 +16,12 @@ import Shared
 /// is no frame parser to attack; EventSource reconnects by itself. A
 /// WebSocket upgrade is answered 400 and the connection closed.
 ///
+/// Who may read it: requests sent to an IP address, `localhost`, or a name
+/// of `gui_allowed_hosts` (the `Host` header); any other name is refused
+/// 403 on every path, since a web page can point its own name at this
+/// address and then read the gui as its own origin (DNS rebinding). The
+/// API answers only the page's own origin (`Origin`, `Sec-Fetch-Site`).
+///
 /// Order of this file: limits, metric schema, scratch layout, privileged
 /// init, unprivileged init, loop callbacks, descriptors and seccomp policy.
 package struct GuiTile: Tile {
@@ -33,6 +39,11 @@ package struct GuiTile: Tile {
     package static let guiListenPort = OptionKey<Int>(
         "gui_listen_port", 1...65535, default: 7998,
         help: "TCP port of the gui's HTTP server; the page is at http://<address>:<port>/.")
+    package static let guiAllowedHosts = OptionKey<[String]>(
+        hostNames: "gui_allowed_hosts",
+        help: "Host names, besides IP addresses and localhost, the page may be reached by (a reverse proxy's, an /etc/hosts "
+            + "entry); a request naming any other Host is refused (403), so a web page whose name is pointed at this "
+            + "address (DNS rebinding) cannot read the gui.")
     package static let updateIntervalMs = OptionKey<Int>(
         "update_interval_ms", 50...5000, default: 250,
         help: "Milliseconds between two snapshots pushed to every open page.")
@@ -44,7 +55,9 @@ package struct GuiTile: Tile {
         "reads every tile's metrics\nhttp://\(tile[guiListenAddress]):\(tile[guiListenPort])/"
     }
 
-    package static let options = [guiListenAddress.declaration, guiListenPort.declaration, updateIntervalMs.declaration]
+    package static let options = [
+        guiListenAddress.declaration, guiListenPort.declaration, guiAllowedHosts.declaration, updateIntervalMs.declaration,
+    ]
 
     /// Its port must not be the metric tile's: both bind at boot, and the
     /// second would fail after the first had started.
@@ -157,7 +170,8 @@ package struct GuiTile: Tile {
             snapshot: SnapshotJSON(
                 topology: ctx.topology, readers: readers, intervalMs: ctx.tile[Self.updateIntervalMs],
                 // Stale as /healthz and `tilectl ready` say it.
-                maxAgeNanos: MetricTile.heartbeatLimitNanos(in: ctx.topology)))
+                maxAgeNanos: MetricTile.heartbeatLimitNanos(in: ctx.topology)),
+            allowedHosts: ctx.tile[Self.guiAllowedHosts])
 
         let w = ctx.metrics
         cells = Cells(

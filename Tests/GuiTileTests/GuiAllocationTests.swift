@@ -56,9 +56,11 @@ import Testing
         "HEAD /api/v1/snapshot HTTP/1.1\r\nHost: 127.0.0.1:7998\r\n\r\n",
         "GET /api/v1/snapshot HTTP/1.1\r\nHost: 127.0.0.1:7998\r\nOrigin: http://evil.example\r\n\r\n",
         "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:7998\r\n\r\n",
+        "GET /api/v1/snapshot HTTP/1.1\r\nHost: attacker.example:7998\r\nOrigin: http://attacker.example:7998\r\n\r\n",
+        "GET /app.js HTTP/1.1\r\nHost: GUI.example\r\n\r\n",
     ])
     func aThousandRequestsAllocateNothing(_ request: String) throws {
-        let h = try GuiHarness()
+        let h = try GuiHarness(allowedHosts: ["other.example", "gui.example"])
         let c = try h.connect()
         defer { close(c) }
         let bytes = Array(request.utf8)
@@ -95,7 +97,9 @@ import Testing
             // A new page every round: past 16, each evicts the oldest.
             let c = try h.connect()
             clients.append(c)
-            _ = "GET /api/v1/stream HTTP/1.1\r\nHost: h\r\n\r\n".withCString { Glibc.send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            _ = "GET /api/v1/stream HTTP/1.1\r\nHost: localhost:7998\r\n\r\n".withCString {
+                Glibc.send(c, $0, strlen($0), Int32(MSG_NOSIGNAL))
+            }
             let before = malloc_counter_thread_allocations()
             h.server.poll(timeoutNanos: 1_000_000)
             h.server.update(now: Clock.monotonicNanos())

@@ -107,7 +107,7 @@ final class GuiHarness {
     let heads: UnsafeMutableRawPointer
     let server: GuiServer
 
-    init(requestTimeoutNanos: Int64 = 10_000_000_000) throws {
+    init(allowedHosts: [String] = [], requestTimeoutNanos: Int64 = 10_000_000_000) throws {
         fake = FakeTopology()
         for i in 0..<5 { fake.set(i) }
         let (fd, port) = try Loopback.listener()
@@ -117,7 +117,7 @@ final class GuiHarness {
         heads = .allocate(byteCount: GuiServer.maxConnections * GuiServer.headBytes, alignment: 64)
         server = GuiServer(
             listenFD: fd, requestBuffers: requestBuffers, heads: heads, assets: try GuiAssets(), snapshot: fake.snapshot(),
-            requestTimeoutNanos: requestTimeoutNanos)
+            allowedHosts: allowedHosts, requestTimeoutNanos: requestTimeoutNanos)
     }
 
     deinit {

@@ -3,17 +3,19 @@ import Testing
 @testable import GuiTile
 @testable import MetricTile
 
-/// The request classifier: routes, the same-origin rule, WebSocket
-/// upgrades and entity tags, over heads the parser accepted.
+/// The request classifier: routes, the Host and same-origin rules,
+/// WebSocket upgrades and entity tags, over heads the parser accepted.
 struct GuiRequestTests {
     static let paths: [[UInt8]] = [Array("/".utf8), Array("/app.css".utf8), Array("/app.js".utf8)]
+    /// `gui_allowed_hosts = ["gui.example"]`, as the server holds it.
+    static let allowedHosts: [[UInt8]] = [Array("gui.example".utf8)]
 
     /// Parses and classifies `text`; nil when the parser does not accept it.
     static func classify(_ text: String) -> GuiRequest? {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBytes { buf in
             guard case .complete(let head) = HTTPRequestParser.parse(buf) else { return nil }
-            return GuiRequest.classify(buf, head, assetPaths: paths)
+            return GuiRequest.classify(buf, head, assetPaths: paths, allowedHosts: allowedHosts)
         }
     }
 
@@ -31,7 +33,45 @@ struct GuiRequestTests {
     func routes(_ target: String, _ route: GuiRequest.Route) throws {
         let r = try #require(Self.get(target))
         #expect(r.route == route, "\(target)")
-        #expect(!r.crossOrigin && !r.websocketUpgrade && r.ifNoneMatch == nil)
+        #expect(r.host == .allowed && !r.crossOrigin && !r.websocketUpgrade && r.ifNoneMatch == nil)
+    }
+
+    /// DNS rebinding: a page on attacker.example points that name at
+    /// 127.0.0.1 once it is loaded; its requests are then same-origin, and
+    /// only the name in Host tells them from the user's. A browser sends an
+    /// address, or localhost, only when it was given one.
+    @Test(arguments: [
+        // Addresses and localhost, with a port or not, and the names listed.
+        ("127.0.0.1:7998", GuiRequest.Host.allowed), ("127.0.0.1", .allowed), ("10.20.30.255:80", .allowed),
+        ("[::1]:7998", .allowed), ("[::1]", .allowed), ("[::ffff:127.0.0.1]:7998", .allowed), ("[2001:DB8::1]", .allowed),
+        ("localhost", .allowed), ("LocalHost:7998", .allowed), ("gui.example", .allowed), ("GUI.Example:8080", .allowed),
+        // Every other name, and nothing.
+        ("attacker.example", .refused), ("attacker.example:7998", .refused), ("127.0.0.1.attacker.example", .refused),
+        ("localhost.attacker.example", .refused), ("gui.example.attacker.example", .refused), ("gui.example.", .refused),
+        ("xgui.example", .refused), ("localhost.", .refused), ("localhost6", .refused), ("127.0.0.1.", .refused),
+        ("1.2.3", .refused), ("1.2.3.4.5", .refused), ("256.0.0.1", .refused), ("1.2.3.1000", .refused),
+        ("0x7f.0.0.1", .refused), ("[v1.fe]", .refused), ("[::1%25lo]", .refused), ("", .refused),
+    ])
+    func onlyAddressesLocalhostAndListedNamesAreAnswered(_ host: String, _ verdict: GuiRequest.Host) throws {
+        for target in ["/", "/app.js", "/api/v1/snapshot", "/api/v1/stream", "/nope"] {
+            let r = try #require(Self.get(target, "Host: \(host)\r\n"), "Host \(host)")
+            #expect(r.host == verdict, "Host \(host), \(target)")
+        }
+    }
+
+    @Test func aRebindingPageIsRefusedThoughItsOriginMatchesItsHost() throws {
+        let h = "Host: attacker.example:7998\r\nOrigin: http://attacker.example:7998\r\nSec-Fetch-Site: same-origin\r\n"
+        let r = try #require(Self.get("/api/v1/snapshot", h))
+        #expect(!r.crossOrigin, "the same-origin rule alone lets it through")
+        #expect(r.host == .refused)
+    }
+
+    @Test func aMissingHostIsABadRequest() throws {
+        // HTTP/1.1 without Host never gets here: the parser's 400.
+        #expect(Self.classify("GET / HTTP/1.1\r\n\r\n") == nil)
+        // HTTP/1.0 may leave it out; the gui needs it all the same.
+        #expect(try #require(Self.classify("GET / HTTP/1.0\r\n\r\n")).host == .missing)
+        #expect(try #require(Self.classify("GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")).host == .allowed)
     }
 
     @Test(arguments: [
@@ -110,7 +150,7 @@ struct GuiRequestTests {
         let tag = Array("\"abc\"".utf8)
         let got = bytes.withUnsafeBytes { buf -> Bool? in
             guard case .complete(let head) = HTTPRequestParser.parse(buf),
-                let range = GuiRequest.classify(buf, head, assetPaths: Self.paths).ifNoneMatch
+                let range = GuiRequest.classify(buf, head, assetPaths: Self.paths, allowedHosts: []).ifNoneMatch
             else { return nil }
             return tag.withUnsafeBytes { GuiRequest.noneMatch(buf, range, etag: $0) }
         }

@@ -186,6 +186,32 @@ import Testing
         #expect(ok.hasPrefix("HTTP/1.1 200 OK\r\n"))
     }
 
+    /// DNS rebinding: a page whose own name now resolves to the tile reads
+    /// nothing, not even the page, though its Origin matches its Host.
+    @Test func aNameTheTileDoesNotAnswerToGets403OnEveryPath() throws {
+        let h = try GuiHarness(allowedHosts: ["Gui.Example"])
+        for path in ["/", "/app.js", "/api/v1/snapshot", "/api/v1/stream", "/nope"] {
+            let request = "GET \(path) HTTP/1.1\r\nHost: attacker.example:7998\r\nOrigin: http://attacker.example:7998\r\n\r\n"
+            let (text, closed) = try h.exchange(request)
+            let r = try #require(Response(Array(text.utf8)), "\(path)")
+            #expect(r.status == 403, "\(path)")
+            #expect(String(decoding: r.body, as: UTF8.self).contains("gui_allowed_hosts"))
+            #expect(!closed, "a refusal is not a reason to drop a keep-alive connection")
+            Self.expectSecurityHeaders(r)
+        }
+        #expect(h.server.streams == 0)
+        #expect(h.server.counters.responses[.s403] == 5)
+        for host in ["localhost:7998", "[::1]:7998", "gui.example:7998"] {
+            let (text, _) = try h.exchange("GET /api/v1/snapshot HTTP/1.1\r\nHost: \(host)\r\nOrigin: http://\(host)\r\n\r\n")
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(host)")
+        }
+        let (head, _) = try h.exchange("HEAD / HTTP/1.1\r\nHost: gui.example.attacker.example\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 403 Forbidden\r\n") && head.hasSuffix("\r\n\r\n"), "no body to HEAD")
+        let (bare, closed) = try h.exchange("GET / HTTP/1.0\r\n\r\n")
+        #expect(bare.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && bare.contains("no Host"))
+        #expect(closed)
+    }
+
     @Test(arguments: [
         "POST /api/v1/snapshot HTTP/1.1\r\nHost: h\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",

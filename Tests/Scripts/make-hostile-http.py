@@ -316,4 +316,21 @@ put("last-event-id-huge", f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Last-Event-ID: 
 put("stream-then-garbage-cross-origin",
     f"GET /api/v1/stream HTTP/1.1\r\n{HOST}Origin: http://evil.example\r\n\r\n" + "\x16\x03\x01" + "x" * 100)
 
+# DNS rebinding (a page whose own name now resolves to the tile): a Host that
+# is not an IP address, localhost or a name of gui_allowed_hosts (none here)
+# is a 403 on every path, the page included, though Origin matches Host;
+# no Host at all is a 400 and a close.
+GUI_403_HOST = "403 forbidden: the gui answers to IP addresses, localhost and the names in gui_allowed_hosts only\n"
+put("host-rebinding-page", "GET / HTTP/1.1\r\nHost: attacker.example:7998\r\n\r\n", gui_response("403 Forbidden", GUI_403_HOST))
+put("host-rebinding-snapshot-same-origin",
+    "GET /api/v1/snapshot HTTP/1.1\r\nHost: attacker.example:7998\r\nOrigin: http://attacker.example:7998\r\n"
+    "Sec-Fetch-Site: same-origin\r\n\r\n", gui_response("403 Forbidden", GUI_403_HOST))
+put("host-rebinding-head", "HEAD /app.js HTTP/1.1\r\nHost: attacker.example\r\n\r\n",
+    gui_response("403 Forbidden", GUI_403_HOST, head=True))
+for name, host in [("address-prefix", "127.0.0.1.attacker.example"), ("localhost-prefix", "localhost.attacker.example"),
+                   ("address-suffix", "attacker.example.127.0.0.1"), ("five-numbers", "127.0.0.1.1"), ("octet-256", "127.0.0.256"),
+                   ("trailing-dot", "localhost."), ("hex-address", "0x7f.0.0.1"), ("empty", "")]:
+    put(f"host-{name}-stream", f"GET /api/v1/stream HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n")
+put("host-missing-http10", "GET / HTTP/1.0\r\n\r\n", gui_response("400 Bad Request", "400 bad request: no Host header\n", close=True))
+
 print(f"{n} requests in {os.path.normpath(OUT)}")

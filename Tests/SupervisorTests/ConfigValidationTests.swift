@@ -199,6 +199,23 @@ struct ConfigValidationTests {
         Case(
             name: "unknown idle strategy for a kind", toml: "[tiles.metric]\nidle = \"nap\"\n", at: "2:8",
             says: ["idle = \"nap\" is not valid", "\"layout\", \"spin\", \"sleep\""]),
+        Case(
+            name: "allowed hosts not an array", toml: metric + "[tiles.gui]\ngui_allowed_hosts = \"gui.example\"\n", at: "4:21",
+            says: ["gui_allowed_hosts must be an array of at most 32 host names, such as [\"gui.example\"], not a string"]),
+        Case(
+            name: "allowed hosts lists a URL",
+            toml: metric + "[tiles.gui]\ngui_allowed_hosts = [\"gui.example\", \"http://gui.example\"]\n",
+            at: "4:21", says: ["lists \"http://gui.example\", which is not a host name", "such as \"gui.example\""]),
+        Case(
+            name: "allowed hosts lists an address", toml: metric + "[tiles.gui]\ngui_allowed_hosts = [\"127.0.0.1\"]\n", at: "4:21",
+            says: ["lists \"127.0.0.1\", which is not a host name", "IP addresses and localhost need no listing"]),
+        Case(
+            name: "allowed hosts lists a name twice", toml: metric + "[tiles.gui]\ngui_allowed_hosts = [\"a.example\", \"A.example\"]\n",
+            at: "4:21", says: ["lists \"A.example\" twice"]),
+        Case(
+            name: "allowed hosts lists too many",
+            toml: metric + "[tiles.gui]\ngui_allowed_hosts = [" + (0..<33).map { "\"h\($0).example\"" }.joined(separator: ", ") + "]\n",
+            at: "4:21", says: ["lists 33 names; list at most 32"]),
     ]
 
     @Test(arguments: badInputs)
@@ -254,6 +271,24 @@ struct ConfigValidationTests {
         #expect(t.tiles[2][MetricTile.prometheusListenAddress] == "127.0.0.1")
         #expect(t.tiles[2][MetricTile.prometheusListenPort] == 7999)
         #expect(t.tiles[0][SynthTile.rate] == 1000)
+    }
+
+    @Test func guiAllowedHostsAreHostNamesAsWritten() throws {
+        let t = try loader.load(text: Self.metric + "[tiles.gui]\ngui_allowed_hosts = [\"GUI.example\", \"proxy-1.lan\"]\n", path: "g.toml")
+        #expect(t.tiles[1].options["gui_allowed_hosts"] == .strings(["GUI.example", "proxy-1.lan"]))
+        let d = try loader.load(text: Self.metric + "[tiles.gui]\n", path: "d.toml")
+        #expect(d.tiles[1].options["gui_allowed_hosts"] == .strings([]))
+    }
+
+    @Test(arguments: [
+        ("gui.example", true), ("localhost", true), ("a", true), ("x-1.example", true), ("1.example", true), ("123abc", true),
+        ("", false), ("-a.example", false), ("a-.example", false), ("a..example", false), ("gui.example.", false),
+        (".gui.example", false), ("a_b.example", false), ("127.0.0.1", false), ("1.2.3", false), ("gui.example:80", false),
+        ("[::1]", false), ("g\u{fc}i.example", false), (String(repeating: "a", count: 64) + ".example", false),
+        (String(repeating: "a.", count: 127) + "a", false),
+    ])
+    func hostNames(_ name: String, _ valid: Bool) {
+        #expect(isHostName(name) == valid, "\(name)")
     }
 
     /// A kind may idle its own way: workers spin while the metric tile sleeps.

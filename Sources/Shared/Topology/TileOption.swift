@@ -4,6 +4,8 @@ package enum OptionValue: Codable, Sendable, Equatable, Hashable, CustomStringCo
     case float(Double)
     case string(String)
     case boolean(Bool)
+    /// A list of strings (`.hostNames`).
+    case strings([String])
 
     package var description: String {
         switch self {
@@ -11,6 +13,7 @@ package enum OptionValue: Codable, Sendable, Equatable, Hashable, CustomStringCo
         case .float(let v): String(v)
         case .string(let v): "\"\(v)\""
         case .boolean(let v): String(v)
+        case .strings(let v): "[" + v.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
         }
     }
 }
@@ -35,7 +38,14 @@ public struct TileOption: Sendable {
         case text
         /// A list of declared link names.
         case linkNames
+        /// A list of at most `TileOption.maxHostNames` DNS host names
+        /// (`isHostName`), each listed once.
+        case hostNames
     }
+
+    /// The most names a `.hostNames` option lists: each is compared with
+    /// every request it guards.
+    public static let maxHostNames = 32
 
     package let key: String
     package let type: ValueType
@@ -59,6 +69,7 @@ public struct TileOption: Sendable {
         case .ipv4Address: "an IPv4 address such as \"127.0.0.1\""
         case .text: "a string"
         case .linkNames: "an array of link names"
+        case .hostNames: "an array of at most \(Self.maxHostNames) host names, such as [\"gui.example\"]"
         }
     }
 
@@ -72,6 +83,7 @@ public struct TileOption: Sendable {
         case .ipv4Address: "IPv4 address"
         case .text: "string"
         case .linkNames: "array of link names"
+        case .hostNames: "array of host names"
         }
     }
 }
@@ -87,6 +99,35 @@ package func parseIPv4(_ s: String) -> [UInt8]? {
         out.append(v)
     }
     return out
+}
+
+/// Whether `s` is a DNS host name (RFC 1123 §2.1): labels of 1 to 63
+/// letters, digits and hyphens, neither starting nor ending with a hyphen,
+/// joined by dots, 253 characters at most; the last label not all digits
+/// (that reads as an IPv4 address, RFC 1123 §2.1 and WHATWG URL's host
+/// parser). No trailing dot.
+package func isHostName(_ s: String) -> Bool {
+    let bytes = Array(s.utf8)
+    guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+    var labelStart = 0
+    var lastAllDigits = false
+    for i in 0...bytes.count {
+        guard i == bytes.count || bytes[i] == UInt8(ascii: ".") else { continue }
+        let label = bytes[labelStart..<i]
+        guard !label.isEmpty, label.count <= 63, label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-") else {
+            return false
+        }
+        var allDigits = true
+        for c in label {
+            let digit = c >= 0x30 && c <= 0x39
+            let letter = (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z")
+            guard digit || letter || c == UInt8(ascii: "-") else { return false }
+            if !digit { allDigits = false }
+        }
+        lastAllDigits = allDigits
+        labelStart = i + 1
+    }
+    return !lastAllDigits
 }
 
 /// A tile kind's option as a typed key: declared once, as a static of the
@@ -148,6 +189,16 @@ extension OptionKey where Value == String {
         }
         self.init(TileOption(key, type, default: .string(d), help: help)) {
             if case .string(let v) = $0 { v } else { nil }
+        }
+    }
+}
+
+extension OptionKey where Value == [String] {
+    /// A list of host names (`.hostNames`), `d` when absent; each one a
+    /// DNS name, listed once, at most `TileOption.maxHostNames` of them.
+    public init(hostNames key: String, default d: [String] = [], help: String) {
+        self.init(TileOption(key, .hostNames, default: .strings(d), help: help)) {
+            if case .strings(let v) = $0 { v } else { nil }
         }
     }
 }

@@ -392,7 +392,35 @@ struct TableReader {
             return .string(s)
         case .linkNames:
             preconditionFailure("link lists are read with linkNames(_:_:)")
+        case .hostNames:
+            return .strings(try hostNames(o, v))
         }
+    }
+
+    /// A list of host names: strings, each a DNS name (`isHostName`),
+    /// listed once (in any case), at most `TileOption.maxHostNames`.
+    func hostNames(_ o: TileOption, _ v: TOMLValue) throws -> [String] {
+        guard let array = v.array else { throw wrongType(o.key, o.expectation, v) }
+        guard array.count <= TileOption.maxHostNames else {
+            throw resolver.fail(valuePos(o.key), "\(o.key) lists \(array.count) names; list at most \(TileOption.maxHostNames)")
+        }
+        var names: [String] = []
+        for i in 0..<array.count {
+            guard let name = array[i].string else {
+                throw resolver.fail(valuePos(o.key), "\(o.key) must hold host names (strings), not \(array[i].typeName)")
+            }
+            guard isHostName(name) else {
+                throw resolver.fail(
+                    valuePos(o.key),
+                    "\(o.key) lists \(shown(name)), which is not a host name; write names such as \"gui.example\" (letters, "
+                        + "digits, hyphens, dots; IP addresses and localhost need no listing)")
+            }
+            guard !names.contains(where: { $0.lowercased() == name.lowercased() }) else {
+                throw resolver.fail(valuePos(o.key), "\(o.key) lists \(shown(name)) twice; list each name once")
+            }
+            names.append(name)
+        }
+        return names
     }
 
     /// A string-valued key (text or choice), checked against its declaration.

@@ -37,6 +37,7 @@ enum JSONOutput {
             case .option(.float(let v)): try c.encode(v)
             case .option(.string(let v)): try c.encode(v)
             case .option(.boolean(let v)): try c.encode(v)
+            case .option(.strings(let v)): try c.encode(v)
             }
         }
     }

@@ -13,6 +13,12 @@
 //    page's files (or / for an absolute-form target without a path), else
 //    not found;
 //  - websocketUpgrade exactly when an Upgrade field lists "websocket";
+//  - host: .missing exactly when there is no Host field; else .allowed
+//    exactly when the Host value, up to its port's colon (through the
+//    bracket of an IPv6 literal), is four dot-separated numbers of 1 to 3
+//    digits up to 255, "[" hex digits, dots and two colons or more "]",
+//    or "localhost" or the listed "gui.example" in any case: the harness's
+//    own plain statement, over Strings;
 //  - no Origin field and no Sec-Fetch-Site field: never cross-origin; an
 //    Origin field that is "http://" + the Host value (one of each, a host
 //    the parser accepted, no Sec-Fetch-Site): never cross-origin; two Origin
@@ -28,6 +34,7 @@ import FuzzSupport
 @testable import MetricTile
 
 let paths: [[UInt8]] = [Array("/".utf8), Array("/app.css".utf8), Array("/app.js".utf8)]
+let allowedHosts: [[UInt8]] = [Array("gui.example".utf8)]
 let etag = Array("\"0123456789abcdef\"".utf8)
 
 func lower(_ bytes: some Sequence<UInt8>) -> [UInt8] { bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
@@ -59,6 +66,27 @@ func plainFields(_ b: UnsafeRawBufferPointer, _ length: Int) -> [([UInt8], [UInt
     return out
 }
 
+/// Whether the gui answers to a Host value, by the harness's own reading.
+func plainHostAllowed(_ value: [UInt8]) -> Bool {
+    var name = value
+    if name.first == UInt8(ascii: "[") {
+        if let close = name.firstIndex(of: UInt8(ascii: "]")) { name = Array(name[...close]) }
+    } else if let colon = name.firstIndex(of: UInt8(ascii: ":")) {
+        name = Array(name[..<colon])
+    }
+    let text = String(decoding: lower(name), as: UTF8.self)
+    if text == "localhost" || text == "gui.example" { return true }
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    if parts.count == 4,
+        parts.allSatisfy({ p in (1...3).contains(p.utf8.count) && p.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && Int(p)! <= 255 })
+    {
+        return true
+    }
+    guard text.hasPrefix("["), text.hasSuffix("]"), text.utf8.count >= 4 else { return false }
+    let inner = text.utf8.dropFirst().dropLast()
+    return inner.allSatisfy { Array("0123456789abcdef:.".utf8).contains($0) } && inner.filter { $0 == UInt8(ascii: ":") }.count >= 2
+}
+
 func checkOne(_ buf: UnsafeRawBufferPointer) -> Int? {
     _ = GuiServer.otherMethod(buf)
     if buf.count >= 4, buf[0] == UInt8(ascii: "G"), buf[1] == UInt8(ascii: "E"), buf[2] == UInt8(ascii: "T"), buf[3] == 0x20 {
@@ -81,7 +109,7 @@ func checkOne(_ buf: UnsafeRawBufferPointer) -> Int? {
         fields.count == plain.count && zip(fields, plain).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 },
         "HTTPHeaderFields gave \(fields.count) fields, the plain reading \(plain.count): \(input())")
 
-    let r = GuiRequest.classify(buf, head, assetPaths: paths)
+    let r = GuiRequest.classify(buf, head, assetPaths: paths, allowedHosts: allowedHosts)
     let path = Array(buf[head.path])
     let expected: GuiRequest.Route =
         path.isEmpty
@@ -106,6 +134,8 @@ func checkOne(_ buf: UnsafeRawBufferPointer) -> Int? {
     require(r.websocketUpgrade == listsWebsocket, "websocketUpgrade \(r.websocketUpgrade) for Upgrade \(upgrades): \(input())")
 
     let origins = named("origin"), hosts = named("host"), sites = named("sec-fetch-site")
+    let host: GuiRequest.Host = hosts.isEmpty ? .missing : plainHostAllowed(hosts[0]) ? .allowed : .refused
+    require(r.host == host, "host \(r.host), not \(host), for Host \(hosts): \(input())")
     if origins.isEmpty && sites.isEmpty { require(!r.crossOrigin, "cross-origin without an Origin: \(input())") }
     if origins.count > 1 { require(r.crossOrigin, "two Origins let through: \(input())") }
     if origins.count == 1, hosts.count == 1, sites.isEmpty, !hosts[0].isEmpty, origins[0] == Array("http://".utf8) + hosts[0] {
