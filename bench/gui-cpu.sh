@@ -32,7 +32,9 @@ printf '\n[tiles.gui]\ngui_listen_port = %s\n' "$gui" >> "$dir/topology.toml"
 "$bin" run --config "$dir/topology.toml" 2>"$dir/stderr" &
 pid=$!
 "$bin" ready --config "$dir/topology.toml" --timeout 120 >/dev/null
-metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v s="$1" 'index($0, s) == 1 { print $NF; exit }'; }
+metric() {  # the first series named $1 (reads the whole body: an early exit would fail curl under pipefail)
+  curl -sf "http://127.0.0.1:$port/metrics" | awk -v s="$1" 'index($0, s) == 1 && v == "" { v = $NF } END { print v }'
+}
 gpid=$(metric 'tile_pid{kind="gui",kind_id="0"}')
 hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$gpid/stat"; }
